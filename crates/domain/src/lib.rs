@@ -1,0 +1,17 @@
+//! SIMS business rules with no I/O: value types that can only hold valid values,
+//! the permission model, list conventions and money arithmetic.
+//!
+//! Nothing in this crate talks to a database or the network; every rule here is
+//! unit-tested without either.
+
+pub mod access;
+pub mod customer;
+pub mod error;
+pub mod listing;
+pub mod money;
+pub mod values;
+
+pub use access::{Principal, Role, Scope};
+pub use error::{DomainError, FieldViolation};
+pub use money::Money;
+pub use error::Violations;

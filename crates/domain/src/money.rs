@@ -1,0 +1,91 @@
+//! Money: exact decimal amounts in a currency, stored as integer minor units.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Decimal places an amount is rounded and rendered to.
+pub const AMOUNT_SCALE: u32 = 2;
+
+/// Rounds half away from zero to two decimals, the rule for every line amount.
+pub fn round_amount(value: Decimal) -> Decimal {
+    let mut v = value.round_dp_with_strategy(AMOUNT_SCALE, RoundingStrategy::MidpointAwayFromZero);
+    v.rescale(AMOUNT_SCALE);
+    v
+}
+
+/// An exact amount of money, always held at two decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money {
+    minor: i64,
+}
+
+impl Money {
+    /// Zero.
+    pub const ZERO: Money = Money { minor: 0 };
+
+    /// An amount from integer minor units (cents, 分).
+    pub fn from_minor(minor: i64) -> Self {
+        Self { minor }
+    }
+
+    /// An amount from a decimal with at most two decimal places that fits in i64 minor
+    /// units; anything else is `None` (never silently rounded).
+    pub fn from_decimal(value: Decimal) -> Option<Self> {
+        let normalized = value.normalize();
+        if normalized.scale() > AMOUNT_SCALE {
+            return None;
+        }
+        let minor = value.checked_mul(Decimal::ONE_HUNDRED)?;
+        i64::try_from(minor.trunc()).ok().map(|minor| Self { minor })
+    }
+
+    /// The amount in minor units, as stored.
+    pub fn minor(self) -> i64 {
+        self.minor
+    }
+
+    /// The amount as a decimal with exactly two places.
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::new(self.minor, AMOUNT_SCALE)
+    }
+
+    /// Sum of two amounts, `None` on overflow.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.minor.checked_add(other.minor).map(Money::from_minor)
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.to_decimal())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn rounds_half_away_from_zero() {
+        assert_eq!(round_amount(d("2.675")).to_string(), "2.68");
+        assert_eq!(round_amount(d("-2.675")).to_string(), "-2.68");
+        assert_eq!(round_amount(d("5")).to_string(), "5.00");
+        assert_eq!(round_amount(d("0.005")).to_string(), "0.01");
+    }
+
+    #[test]
+    fn money_is_exact() {
+        let a = Money::from_decimal(d("0.10")).unwrap_or(Money::ZERO);
+        let b = Money::from_decimal(d("0.20")).unwrap_or(Money::ZERO);
+        assert_eq!(a.checked_add(b).map(|m| m.to_string()), Some("0.30".into()));
+        let big = Money::from_decimal(d("99999999999999.99"));
+        assert_eq!(big.map(|m| m.to_string()), Some("99999999999999.99".into()));
+        assert_eq!(Money::from_decimal(d("1.005")), None, "never rounds silently");
+        assert_eq!(Money::from_decimal(d("1.500")).map(|m| m.minor()), Some(150));
+        assert_eq!(Money::ZERO.to_string(), "0.00");
+    }
+}
