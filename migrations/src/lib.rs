@@ -1,1 +1,16 @@
+//! The SIMS schema, one migration per change. Applied at start-up and by `sims migrate`.
+//! A migration that has landed is never edited; a change is a new file.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_foundation;
+
+/// Every migration, in the order it is applied.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_foundation::Migration)]
+    }
+}

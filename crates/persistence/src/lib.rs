@@ -1,1 +1,21 @@
+//! SIMS persistence: sea-orm entities and one repository module per aggregate.
+//!
+//! Every read takes the caller's [`Scope`](sims_domain::Scope) and turns it into a
+//! `WHERE` clause; every mutation writes its audit entry in the same transaction.
 
+pub mod audit;
+pub mod auth;
+pub mod contacts;
+pub mod customers;
+mod db;
+pub mod entities;
+mod error;
+pub mod listing;
+mod scope;
+pub mod teams;
+pub mod users;
+
+pub use db::{Actor, Database, DbOptions, now};
+pub use error::{PersistenceError, Result};
+pub use listing::{ListRequest, Page};
+pub use sea_orm::DatabaseConnection;

@@ -1,0 +1,165 @@
+//! Sign-in state kept in the database so that every instance agrees: refresh-token
+//! families and login-failure counters.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use crate::entities::{login_failures, refresh_tokens};
+use crate::{Database, Result, now};
+
+/// Stores a new refresh token (by its hash) in `family_id`.
+pub async fn store_refresh<C: ConnectionTrait>(conn: &C, user_id: Uuid, family_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> Result<()> {
+    refresh_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        family_id: Set(family_id),
+        token_hash: Set(token_hash.to_owned()),
+        expires_at: Set(expires_at),
+        created_at: Set(now()),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was current: it is now used, and `new_hash` is stored in its family.
+    Rotated { user_id: Uuid },
+    /// Unknown, expired or revoked.
+    Rejected,
+    /// The token had already been rotated: its whole family is now revoked.
+    ReuseDetected,
+}
+
+async fn revoke_family<C: ConnectionTrait>(conn: &C, family_id: Uuid) -> Result<()> {
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::val(now()).into())
+        .filter(refresh_tokens::Column::FamilyId.eq(family_id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Rotates the refresh token with `token_hash`, storing `new_hash` in its place.
+/// Exactly one of two concurrent rotations of the same token wins; the other is
+/// treated as reuse.
+pub async fn rotate_refresh(db: &Database, token_hash: &str, new_hash: &str, expires_at: DateTime<Utc>) -> Result<Rotation> {
+    let tx = db.begin_write().await?;
+    let Some(token) = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
+        .one(&tx)
+        .await?
+    else {
+        return Ok(Rotation::Rejected);
+    };
+    if token.revoked_at.is_some() {
+        return Ok(Rotation::Rejected);
+    }
+    if token.used_at.is_some() {
+        revoke_family(&tx, token.family_id).await?;
+        tx.commit().await?;
+        return Ok(Rotation::ReuseDetected);
+    }
+    if token.expires_at <= Utc::now() {
+        return Ok(Rotation::Rejected);
+    }
+    let claimed = refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::UsedAt, Expr::val(now()).into())
+        .filter(refresh_tokens::Column::Id.eq(token.id))
+        .filter(refresh_tokens::Column::UsedAt.is_null())
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(&tx)
+        .await?;
+    if claimed.rows_affected != 1 {
+        revoke_family(&tx, token.family_id).await?;
+        tx.commit().await?;
+        return Ok(Rotation::ReuseDetected);
+    }
+    store_refresh(&tx, token.user_id, token.family_id, new_hash, expires_at).await?;
+    tx.commit().await?;
+    Ok(Rotation::Rotated { user_id: token.user_id })
+}
+
+/// Revokes the family of the token with `token_hash`. Returns whether the token was known.
+pub async fn revoke_by_token(db: &Database, token_hash: &str) -> Result<bool> {
+    let tx = db.begin_write().await?;
+    let Some(token) = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
+        .one(&tx)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let live = token.revoked_at.is_none();
+    revoke_family(&tx, token.family_id).await?;
+    tx.commit().await?;
+    Ok(live)
+}
+
+/// Revokes every refresh token of a user (deactivation, password change).
+pub async fn revoke_all_for_user<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<()> {
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::val(now()).into())
+        .filter(refresh_tokens::Column::UserId.eq(user_id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// When a locked key may try again, if it has `limit` or more failures in its window.
+pub async fn locked_until<C: ConnectionTrait>(conn: &C, key: &str, limit: i32, window: Duration) -> Result<Option<DateTime<Utc>>> {
+    let Some(row) = login_failures::Entity::find_by_id(key.to_owned()).one(conn).await? else {
+        return Ok(None);
+    };
+    let until = row.window_started_at + window;
+    Ok((row.failures >= limit && until > Utc::now()).then_some(until))
+}
+
+/// Counts one failed sign-in against `key`, opening a new window when the last has passed.
+pub async fn record_failure(db: &Database, key: &str, window: Duration) -> Result<()> {
+    let tx = db.begin_write().await?;
+    let t = now();
+    let current = login_failures::Entity::find_by_id(key.to_owned()).one(&tx).await?;
+    match current {
+        Some(row) if row.window_started_at + window > t => {
+            login_failures::Entity::update_many()
+                .col_expr(login_failures::Column::Failures, Expr::col(login_failures::Column::Failures).add(1))
+                .filter(login_failures::Column::Key.eq(key))
+                .exec(&tx)
+                .await?;
+        }
+        _ => {
+            login_failures::Entity::insert(login_failures::ActiveModel {
+                key: Set(key.to_owned()),
+                failures: Set(1),
+                window_started_at: Set(t),
+            })
+            .on_conflict(
+                OnConflict::column(login_failures::Column::Key)
+                    .update_columns([login_failures::Column::Failures, login_failures::Column::WindowStartedAt])
+                    .to_owned(),
+            )
+            .exec(&tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets the failures of `key` (after a successful sign-in).
+pub async fn clear_failures<C: ConnectionTrait>(conn: &C, key: &str) -> Result<()> {
+    login_failures::Entity::delete_many()
+        .filter(login_failures::Column::Key.eq(key))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

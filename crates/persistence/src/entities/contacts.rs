@@ -1,0 +1,27 @@
+//! `contacts` (联系人): people at a customer.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "contacts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub name: String,
+    pub name_norm: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub phone_digits: Option<String>,
+    pub email: Option<String>,
+    pub email_norm: Option<String>,
+    pub is_primary: bool,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,262 @@
+//! Pages of a list: offset pages or keyset continuation (`after`), a stable order that
+//! always ends with `id`, opaque cursors, and a total counted only on request.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Value,
+};
+use sims_domain::listing::SortKey;
+use uuid::Uuid;
+
+use crate::{PersistenceError, Result};
+
+/// What page of a list the client asked for.
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    /// 1-based page number, ignored when `after` is given.
+    pub page: u32,
+    /// Page size, 1..=200.
+    pub per_page: u32,
+    /// Cursor from a previous page's `next_cursor`.
+    pub after: Option<String>,
+    /// Whitelisted sort keys (without the `id` tie-breaker).
+    pub sort: Vec<SortKey>,
+    /// Count every matching row as well.
+    pub include_total: bool,
+}
+
+/// One page of results.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The page number, `None` for a keyset continuation.
+    pub page: Option<u32>,
+    pub per_page: u32,
+    pub has_more: bool,
+    /// Continues after the last item; `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// All matching rows, when asked for.
+    pub total: Option<u64>,
+}
+
+impl<T> Page<T> {
+    /// The same page with each item converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            page: self.page,
+            per_page: self.per_page,
+            has_more: self.has_more,
+            next_cursor: self.next_cursor,
+            total: self.total,
+        }
+    }
+}
+
+/// How a sortable column's values are written into a cursor.
+#[derive(Debug, Clone, Copy)]
+pub enum SortValue {
+    Timestamp,
+    Text,
+}
+
+/// A whitelisted sort field of a resource and the column behind it.
+#[derive(Debug, Clone, Copy)]
+pub struct SortColumn<C> {
+    pub field: &'static str,
+    pub column: C,
+    pub kind: SortValue,
+}
+
+/// A row's value for a sort column, as put in a cursor.
+#[derive(Debug, Clone)]
+pub enum CursorValue {
+    Timestamp(DateTime<Utc>),
+    Text(String),
+}
+
+impl CursorValue {
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            CursorValue::Timestamp(t) => serde_json::Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            CursorValue::Text(s) => serde_json::Value::from(s.as_str()),
+        }
+    }
+}
+
+fn bad_cursor() -> PersistenceError {
+    PersistenceError::Unprocessable {
+        field: "after".into(),
+        message: "the cursor is not valid for this list and sort".into(),
+    }
+}
+
+fn encode_cursor(values: &[CursorValue], id: Uuid) -> String {
+    let mut arr: Vec<serde_json::Value> = values.iter().map(CursorValue::to_json).collect();
+    arr.push(serde_json::Value::from(id.to_string()));
+    URL_SAFE_NO_PAD.encode(serde_json::Value::Array(arr).to_string())
+}
+
+fn decode_cursor(cursor: &str, kinds: &[SortValue]) -> Result<(Vec<Value>, Uuid)> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad_cursor())?;
+    let arr: Vec<serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
+    if arr.len() != kinds.len() + 1 {
+        return Err(bad_cursor());
+    }
+    let mut values = Vec::with_capacity(kinds.len());
+    for (v, kind) in arr.iter().zip(kinds) {
+        let s = v.as_str().ok_or_else(bad_cursor)?;
+        values.push(match kind {
+            SortValue::Timestamp => {
+                let t = DateTime::parse_from_rfc3339(s).map_err(|_| bad_cursor())?.with_timezone(&Utc);
+                Value::from(t)
+            }
+            SortValue::Text => Value::from(s.to_owned()),
+        });
+    }
+    let id = arr
+        .last()
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(bad_cursor)?;
+    Ok((values, id))
+}
+
+/// The keyset condition "strictly after (values, id) in this order". When every key runs
+/// in one direction it is a single row-value comparison served by one index.
+fn after_condition(cols: &[(SimpleExpr, bool)], values: Vec<Value>) -> Condition {
+    let all_desc = cols.iter().all(|(_, d)| *d);
+    let all_asc = cols.iter().all(|(_, d)| !*d);
+    if all_desc || all_asc {
+        let left = Expr::tuple(cols.iter().map(|(c, _)| c.clone()));
+        let right = Expr::tuple(values.into_iter().map(Expr::val));
+        return Condition::all().add(if all_desc { left.lt(right) } else { left.gt(right) });
+    }
+    // Mixed directions: (a > x) OR (a = x AND b < y) OR ...
+    let mut any = Condition::any();
+    for i in 0..cols.len() {
+        let mut branch = Condition::all();
+        for j in 0..i {
+            branch = branch.add(cols[j].0.clone().eq(Expr::val(values[j].clone())));
+        }
+        let (c, desc) = &cols[i];
+        let v = Expr::val(values[i].clone());
+        branch = branch.add(if *desc { c.clone().lt(v) } else { c.clone().gt(v) });
+        any = any.add(branch);
+    }
+    any
+}
+
+/// Runs `select` as one page: sorted by `req.sort` then `id`, continued from `req.after`
+/// by keyset, or at `req.page` by offset.
+pub async fn fetch_page<E, C>(
+    conn: &C,
+    select: Select<E>,
+    req: &ListRequest,
+    columns: &[SortColumn<E::Column>],
+    id_column: E::Column,
+    row_values: impl Fn(&E::Model, &str) -> CursorValue,
+    row_id: impl Fn(&E::Model) -> Uuid,
+) -> Result<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    let keys: Vec<(SortColumn<E::Column>, bool)> = req
+        .sort
+        .iter()
+        .filter_map(|k| columns.iter().find(|c| c.field == k.field).map(|c| (*c, k.descending)))
+        .collect();
+    let id_desc = keys.last().map(|(_, d)| *d).unwrap_or(true);
+
+    let total = if req.include_total {
+        Some(select.clone().count(conn).await?)
+    } else {
+        None
+    };
+
+    let mut query = select;
+    let mut page_number = Some(req.page);
+    if let Some(after) = &req.after {
+        let kinds: Vec<SortValue> = keys.iter().map(|(c, _)| c.kind).collect();
+        let (mut values, id) = decode_cursor(after, &kinds)?;
+        values.push(Value::from(id));
+        let mut cols: Vec<(SimpleExpr, bool)> = keys.iter().map(|(c, d)| (Expr::col(c.column).into(), *d)).collect();
+        cols.push((Expr::col(id_column).into(), id_desc));
+        query = query.filter(after_condition(&cols, values));
+        page_number = None;
+    } else {
+        query = query.offset(u64::from(req.page.saturating_sub(1)) * u64::from(req.per_page));
+    }
+    for (c, desc) in &keys {
+        query = query.order_by(c.column, if *desc { Order::Desc } else { Order::Asc });
+    }
+    query = query.order_by(id_column, if id_desc { Order::Desc } else { Order::Asc });
+    let mut items = query.limit(u64::from(req.per_page) + 1).all(conn).await?;
+    let has_more = items.len() > req.per_page as usize;
+    items.truncate(req.per_page as usize);
+    let next_cursor = if has_more {
+        items.last().map(|last| {
+            let values: Vec<CursorValue> = keys.iter().map(|(c, _)| row_values(last, c.field)).collect();
+            encode_cursor(&values, row_id(last))
+        })
+    } else {
+        None
+    };
+    Ok(Page {
+        items,
+        page: page_number,
+        per_page: req.per_page,
+        has_more,
+        next_cursor,
+        total,
+    })
+}
+
+/// Escapes `%`, `_` and `\` so that user text matches literally inside `LIKE`.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// `column LIKE '%text%' ESCAPE '\'`, the same on both databases.
+pub(crate) fn contains<C: ColumnTrait>(column: C, text: &str) -> SimpleExpr {
+    Expr::col(column).like(sea_orm::sea_query::LikeExpr::new(like_pattern(text)).escape('\\'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_forgeries() {
+        let t = crate::now();
+        let id = Uuid::now_v7();
+        let c = encode_cursor(&[CursorValue::Timestamp(t)], id);
+        let (vals, back) = decode_cursor(&c, &[SortValue::Timestamp]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, id);
+        assert_eq!(vals, vec![Value::from(t)]);
+        assert!(decode_cursor("not-base64!", &[SortValue::Timestamp]).is_err());
+        assert!(decode_cursor(&c, &[SortValue::Timestamp, SortValue::Text]).is_err(), "another sort's cursor");
+        let forged = URL_SAFE_NO_PAD.encode(r#"["yesterday","x"]"#);
+        assert!(decode_cursor(&forged, &[SortValue::Timestamp]).is_err());
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
+    }
+}

@@ -1,0 +1,47 @@
+//! Turns a caller's [`Scope`] into SQL, so that out-of-scope rows are never loaded.
+
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, Condition};
+use sims_domain::Scope;
+
+use crate::entities::users;
+
+/// Whether pool records (no owner) are part of what the condition admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pool {
+    /// Reads: the pool is visible to every role.
+    Visible,
+    /// Records that must have an owner in scope (records with no pool: opportunities, orders).
+    #[allow(dead_code)]
+    Excluded,
+}
+
+/// The condition on an owner column that admits exactly the rows `scope` covers.
+pub(crate) fn owned_by<C: ColumnTrait>(scope: &Scope, owner: C, pool: Pool) -> Condition {
+    let owned = match scope {
+        Scope::All => return match pool {
+            Pool::Visible => Condition::all(),
+            Pool::Excluded => Condition::all().add(owner.is_not_null()),
+        },
+        Scope::Own(me) => Condition::any().add(owner.eq(*me)),
+        Scope::Teams { user_id, team_ids } => {
+            let mut c = Condition::any().add(owner.eq(*user_id));
+            if !team_ids.is_empty() {
+                c = c.add(
+                    owner.in_subquery(
+                        Query::select()
+                            .column(users::Column::Id)
+                            .from(users::Entity)
+                            .and_where(users::Column::TeamId.is_in(team_ids.iter().copied()))
+                            .take(),
+                    ),
+                );
+            }
+            c
+        }
+    };
+    match pool {
+        Pool::Visible => owned.add(owner.is_null()),
+        Pool::Excluded => owned,
+    }
+}
