@@ -1,1 +1,17 @@
+//! The SIMS HTTP API: routes, extractors, JWT auth, problem+json errors, OpenAPI,
+//! configuration, telemetry and the CLI's building blocks.
 
+pub mod auth;
+pub mod caller;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod listing;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::Application;

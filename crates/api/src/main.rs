@@ -1,1 +1,100 @@
-fn main(){}
+//! `sims`: the SIMS server and its operations commands.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sims_api::config::Settings;
+use sims_api::startup::{Application, StartupError, open_database};
+
+#[derive(Parser)]
+#[command(name = "sims", version, about = "SIMS — Sales Information Management System")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin user.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", sims_api::openapi::to_pretty_json());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sims: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    sims_api::telemetry::init(settings.log_format, "info,sqlx=warn,sea_orm=warn");
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sims: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sims: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> Result<(), StartupError> {
+    match command {
+        Command::Serve | Command::Openapi => {
+            let app = Application::build(settings).await?;
+            tracing::info!(port = app.port(), "SIMS is listening");
+            app.run_until_stopped().await.map_err(|e| StartupError::Other(e.to_string()))
+        }
+        Command::Migrate => {
+            let db = open_database(&settings).await?;
+            db.migrate().await.map_err(|e| StartupError::Migrate(e.to_string()))?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { email, password, name } } => {
+            let db = open_database(&settings).await?;
+            db.migrate().await.map_err(|e| StartupError::Migrate(e.to_string()))?;
+            let parsed = sims_domain::values::Email::parse("--email", &email).map_err(|v| StartupError::Other(v.message))?;
+            sims_domain::values::check_password("--password", &password).map_err(|v| StartupError::Other(v.message))?;
+            let password_hash = sims_api::auth::hash_password(password).await.map_err(|e| StartupError::Other(e.to_string()))?;
+            let new = sims_persistence::users::NewUser { email: parsed.as_str().to_owned(), name, password_hash, role: sims_domain::Role::Admin, team_id: None };
+            let user = sims_persistence::users::create(&db, None, new).await.map_err(|e| StartupError::Other(e.to_string()))?;
+            println!("created admin {} ({})", user.email, user.id);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Credentials: argon2id password hashes, HS256 access tokens, opaque refresh tokens.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+
+/// What an access token carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: Uuid,
+    /// The role when the token was issued (the server re-reads the current one).
+    pub role: String,
+    /// The team when the token was issued.
+    pub team: Option<Uuid>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Signs and verifies access tokens.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    /// Access token lifetime in seconds.
+    pub access_ttl: i64,
+}
+
+impl TokenKeys {
+    /// Keys for an HS256 secret.
+    pub fn new(secret: &str, access_ttl: i64) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            access_ttl,
+        }
+    }
+
+    /// A signed access token for the user.
+    pub fn issue(&self, user_id: Uuid, role: &str, team: Option<Uuid>) -> ApiResult<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims { sub: user_id, role: role.to_owned(), team, iat: now, exp: now + self.access_ttl };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
+    }
+
+    /// The claims of a valid, unexpired token signed with our secret.
+    pub fn verify(&self, token: &str) -> ApiResult<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::unauthorized("the access token has expired"),
+                _ => ApiError::unauthorized("the access token is invalid"),
+            })
+    }
+}
+
+/// A random URL-safe token of `bytes` random bytes.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// The hex SHA-256 of a high-entropy token, as stored.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes a password with argon2id on a blocking thread.
+pub async fn hash_password(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(ApiError::internal)?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// A hash that no password matches, verified against for unknown users so that a
+/// sign-in takes as long whether or not the account exists.
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2ltcy1kdW1teS1zYWx0$0pTS8yY1Yq0ZlX7y3vN6m8m2tT2mY4q6d8QeZ6bX1ZQ";
+
+/// Whether `password` matches `hash`, checked on a blocking thread.
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_and_reject_tampering() {
+        let keys = TokenKeys::new("0123456789abcdef0123456789abcdef", 60);
+        let id = Uuid::now_v7();
+        let t = keys.issue(id, "sales", None).unwrap_or_default();
+        assert_eq!(keys.verify(&t).map(|c| c.sub).ok(), Some(id));
+        let other = TokenKeys::new("another-secret-another-secret-xx", 60);
+        assert!(other.verify(&t).is_err());
+        let expired = TokenKeys::new("0123456789abcdef0123456789abcdef", -10);
+        let old = expired.issue(id, "sales", None).unwrap_or_default();
+        assert!(keys.verify(&old).is_err());
+    }
+
+    #[test]
+    fn hashes_are_stable_and_tokens_random() {
+        assert_eq!(token_hash("abc").len(), 64);
+        assert_eq!(token_hash("abc"), token_hash("abc"));
+        assert_ne!(random_token(32), random_token(32));
+    }
+}

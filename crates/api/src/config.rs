@@ -1,0 +1,177 @@
+//! Settings: defaults < optional `sims.toml` < `SIMS_*` environment variables.
+//!
+//! Nested keys use a double underscore in the environment
+//! (`SIMS_RATE_LIMIT__PER_MINUTE=0`). `DATABASE_URL` and `DATABASE_READ_URL` are read
+//! without the prefix, as every tool expects.
+
+use std::fmt;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A secret that never appears in logs or debug output.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "Secret(<unset>)" } else { "Secret(***)" })
+    }
+}
+
+/// Whether the server runs for development or production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A missing JWT secret is replaced by a random one (tokens die with the process).
+    Development,
+    /// A missing JWT secret is a start-up error.
+    Production,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Sign-in settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Access token lifetime in seconds.
+    pub access_ttl_secs: u64,
+    /// Refresh token lifetime in seconds.
+    pub refresh_ttl_secs: u64,
+    /// Failed sign-ins per account (or per client address ×4) before `429`.
+    pub max_login_failures: u32,
+    /// The window failures are counted in, in seconds.
+    pub login_failure_window_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self { access_ttl_secs: 15 * 60, refresh_ttl_secs: 30 * 24 * 3600, max_login_failures: 5, login_failure_window_secs: 15 * 60 }
+    }
+}
+
+/// The per-caller request budget.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Requests per minute per authenticated caller; `0` turns the budget off.
+    pub per_minute: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { per_minute: 1200 }
+    }
+}
+
+/// Everything the server is configured with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub mode: Mode,
+    /// `host:port` to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Optional replica for reports.
+    pub database_read_url: Option<String>,
+    pub database_max_connections: u32,
+    /// HS256 signing secret for access tokens (at least 32 bytes in production).
+    pub jwt_secret: Secret,
+    /// First admin, created on an empty database.
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret>,
+    /// Exact origins allowed by CORS (comma-separated in the environment).
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Development,
+            bind: "127.0.0.1:8080".into(),
+            database_url: "sqlite://./data/sims.db?mode=rwc".into(),
+            database_read_url: None,
+            database_max_connections: 16,
+            jwt_secret: Secret::default(),
+            admin_email: None,
+            admin_password: None,
+            cors_origins: vec![],
+            log_format: LogFormat::Text,
+            workers: 0,
+            auth: AuthSettings::default(),
+            rate_limit: RateLimitSettings::default(),
+        }
+    }
+}
+
+/// A configuration that cannot be used, with a one-line reason.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Loads defaults, then `sims.toml` (or `SIMS_CONFIG`) when present, then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("SIMS_CONFIG").unwrap_or_else(|_| "sims.toml".into());
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        if Path::new(&file).exists() {
+            fig = fig.merge(Toml::file(&file));
+        }
+        let fig = fig
+            .merge(Env::prefixed("SIMS_").ignore(&["config", "cors_origins"]).split("__"))
+            .merge(Env::raw().only(&["database_url", "database_read_url"]));
+        let mut s: Settings = fig.extract().map_err(|e| ConfigError(e.to_string().replace('\n', "; ")))?;
+        if let Ok(origins) = std::env::var("SIMS_CORS_ORIGINS") {
+            s.cors_origins = origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect();
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks values that the types cannot.
+    pub fn validate(&mut self) -> Result<(), ConfigError> {
+        if self.jwt_secret.expose().is_empty() {
+            if self.mode == Mode::Production {
+                return Err(ConfigError("SIMS_JWT_SECRET must be set in production mode".into()));
+            }
+            tracing::warn!("SIMS_JWT_SECRET is not set: using a random secret; tokens will not survive a restart");
+            self.jwt_secret = Secret::new(crate::auth::random_token(48));
+        } else if self.jwt_secret.expose().len() < 32 {
+            return Err(ConfigError("SIMS_JWT_SECRET must be at least 32 characters".into()));
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError("database_max_connections must be at least 1".into()));
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+            return Err(ConfigError("DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into()));
+        }
+        Ok(())
+    }
+}

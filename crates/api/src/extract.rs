@@ -1,0 +1,229 @@
+//! Request extractors that fail with problem+json naming the offending field:
+//! JSON bodies, query strings, path ids and `If-Match`.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use sims_domain::FieldViolation;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Largest JSON body accepted.
+pub const JSON_LIMIT: usize = 1024 * 1024;
+
+/// Splits a serde message into the field it names (for missing and unknown fields)
+/// and a cleaned-up message.
+fn describe(path: &str, message: &str) -> (String, &'static str, String) {
+    let base = if path == "." { String::new() } else { path.to_owned() };
+    let join = |name: &str| if base.is_empty() { name.to_owned() } else { format!("{base}.{name}") };
+    let quoted = |prefix: &str| {
+        message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_owned)
+    };
+    let clean = message.split(" at line ").next().unwrap_or(message).to_owned();
+    if let Some(name) = quoted("missing field `") {
+        return (join(&name), "required", format!("{} is required", join(&name)));
+    }
+    if let Some(name) = quoted("unknown field `") {
+        return (join(&name), "unknown_field", clean);
+    }
+    let code = if clean.starts_with("unknown variant") {
+        "invalid_choice"
+    } else if clean.starts_with("invalid type") {
+        "invalid_type"
+    } else if clean.contains("too large") || clean.contains("too small") || clean.contains("invalid value") {
+        "out_of_range"
+    } else {
+        "invalid"
+    };
+    (if base.is_empty() { "body".into() } else { base }, code, clean)
+}
+
+/// Parses a JSON body, mapping syntax errors to `400 malformed_json` and type or enum
+/// errors to `422 validation_failed` with the field path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(ErrorCode::MalformedJson, "the request body is empty; send a JSON object"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => de.end().map(|_| v).map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the request body is not valid JSON: {e}"))),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let (field, code, message) = describe(&path, &inner.to_string());
+                    Err(ApiError::validation(vec![FieldViolation::new(field, code, message)]))
+                }
+                _ => Err(ApiError::new(ErrorCode::MalformedJson, format!("the request body is not valid JSON: {inner}"))),
+            }
+        }
+    }
+}
+
+/// A JSON request body of at most 1 MiB.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if let Some(ct) = content_type
+                && !(ct.starts_with("application/json") || ct.contains("+json"))
+            {
+                return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json"));
+            }
+            let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("the body exceeds {JSON_LIMIT} bytes"));
+            if declared_len.is_some_and(|n| n > JSON_LIMIT) {
+                return Err(too_large());
+            }
+            let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(JSON_LIMIT));
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("could not read the body: {e}")))?;
+                if body.len() + chunk.len() > JSON_LIMIT {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+/// Query parameters; a bad value is `400 invalid_parameter` naming the parameter.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+/// Parses a query string into `T`.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let (field, code, message) = describe(&path, &err.inner().to_string());
+        ApiError::fields(ErrorCode::InvalidParameter, vec![FieldViolation::new(field, code, message)])
+    })
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// The `{id}` segment of the path, as a UUID; anything else is `400` naming `id`.
+#[derive(Debug, Clone, Copy)]
+pub struct Id(pub Uuid);
+
+impl FromRequest for Id {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let raw = req.match_info().get("id").unwrap_or_default();
+        std::future::ready(Uuid::parse_str(raw).map(Id).map_err(|_| {
+            ApiError::fields(ErrorCode::InvalidParameter, vec![FieldViolation::new("id", "invalid_uuid", "id must be a UUID")])
+        }))
+    }
+}
+
+/// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`); `None` when absent
+/// or `*`.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<i64>);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match req.headers().get(header::IF_MATCH) {
+            None => Ok(IfMatch(None)),
+            Some(v) => {
+                let s = v.to_str().unwrap_or_default().trim();
+                if s == "*" {
+                    Ok(IfMatch(None))
+                } else {
+                    s.trim_start_matches("W/").trim_matches('"').parse::<i64>().map(|n| IfMatch(Some(n))).map_err(|_| {
+                        ApiError::fields(
+                            ErrorCode::InvalidParameter,
+                            vec![FieldViolation::new("If-Match", "invalid_etag", "If-Match must be an ETag this API sent, like \"3\"")],
+                        )
+                    })
+                }
+            }
+        };
+        std::future::ready(result)
+    }
+}
+
+/// The ETag of a record at `version`.
+pub fn etag(version: i64) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        quantity: u32,
+    }
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        lines: Vec<Line>,
+    }
+
+    fn field_of(r: Result<Body, ApiError>) -> (u16, String) {
+        let e = r.err().unwrap_or_else(|| panic!("should fail"));
+        (e.code.status().as_u16(), e.errors.first().map(|f| f.field.clone()).unwrap_or_default())
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert_eq!(field_of(parse_json(br#"{"name": "a", "lines": [{"quantity": "x"}]}"#)), (422, "lines[0].quantity".into()));
+        assert_eq!(field_of(parse_json(br#"{"lines": []}"#)), (422, "name".into()));
+        assert_eq!(field_of(parse_json(br#"{"name": "a", "lines": [], "extra": 1}"#)), (422, "extra".into()));
+        assert_eq!(field_of(parse_json(br#"{"name": "a", "lines": [{"quantity": -1}]}"#)), (422, "lines[0].quantity".into()));
+        assert_eq!(field_of(parse_json(br#"{"name": "a""#)).0, 400);
+        assert_eq!(field_of(parse_json(b"")).0, 400);
+        assert_eq!(field_of(parse_json(br#"{"name": "a", "lines": []} trailing"#)).0, 400);
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Params {
+        per_page: Option<u32>,
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        let e = parse_query::<Params>("per_page=abc").err().unwrap_or_else(|| panic!("should fail"));
+        assert_eq!(e.code.status().as_u16(), 400);
+        assert_eq!(e.errors[0].field, "per_page");
+        assert!(parse_query::<Params>("per_page=20").is_ok());
+    }
+}

@@ -1,0 +1,81 @@
+//! The audit log, for admins.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sims_persistence::audit::{self, AuditFilter};
+use sims_persistence::entities::audit_log;
+use sims_domain::listing::SortKey;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::caller::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::extract::Query;
+use crate::listing::{PageOf, PageParams};
+use crate::state::AppState;
+
+/// One audited change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub actor_id: Option<Uuid>,
+    /// `create`, `update`, `delete`, or a state change such as `claim`.
+    pub action: String,
+    /// `customer`, `contact`, `user`, `team`, …
+    pub entity: String,
+    pub entity_id: Uuid,
+    /// `{field: {"before": …, "after": …}}` for every changed field.
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+    pub request_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<audit_log::Model> for AuditEntry {
+    fn from(m: audit_log::Model) -> Self {
+        Self {
+            id: m.id,
+            actor_id: m.actor_id,
+            action: m.action,
+            entity: m.entity,
+            entity_id: m.entity_id,
+            changes: serde_json::from_str(&m.changes).unwrap_or(serde_json::Value::Null),
+            request_id: m.request_id,
+            at: m.at,
+        }
+    }
+}
+
+/// Filters of the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    pub entity: Option<String>,
+    pub entity_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+}
+
+const NEWEST: &[SortKey] = &[SortKey { field: "at", descending: true }];
+
+/// Audit entries, newest first (admins only).
+#[utoipa::path(tag = "audit", operation_id = "list_audit_entries", security(("bearer" = [])), params(AuditQuery, PageParams), responses(
+    (status = 200, body = PageOf<AuditEntry>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/audit")]
+pub async fn list_audit_entries(state: web::Data<AppState>, caller: Caller, query: Query<AuditQuery>, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<AuditEntry>>> {
+    caller.principal.require_admin()?;
+    let req = paging.0.to_request(&["at"], NEWEST)?;
+    let q = query.0;
+    let filter = AuditFilter { entity: q.entity, entity_id: q.entity_id, actor_id: q.actor_id };
+    Ok(web::Json(PageOf::from_page(audit::list(state.db.conn(), &filter, &req).await?, AuditEntry::from)))
+}
+
+/// Registers the audit routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_audit_entries);
+}

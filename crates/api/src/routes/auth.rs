@@ -1,0 +1,162 @@
+//! Sign-in: login, refresh with rotation, logout, and the caller's own profile.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use sims_persistence::{auth as store, users};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::auth::{random_token, token_hash, verify_password};
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::extract::Json;
+use crate::routes::users::UserView;
+use crate::state::AppState;
+
+/// Credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "admin@example.com", "password": "correct horse battery"}))]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A refresh token presented to rotate or revoke it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// A new pair of tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    /// Short-lived JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque, single-use token for `POST /auth/refresh`.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+async fn issue_pair(state: &AppState, user_id: Uuid, role: &str, team: Option<Uuid>, family: Option<Uuid>) -> ApiResult<TokenPair> {
+    let access_token = state.keys.issue(user_id, role, team)?;
+    let refresh_token = random_token(32);
+    if let Some(family) = family {
+        store::store_refresh(state.db.conn(), user_id, family, &token_hash(&refresh_token), refresh_expiry(state)).await?;
+    }
+    Ok(TokenPair { access_token, refresh_token, token_type: "Bearer".into(), expires_in: state.keys.access_ttl })
+}
+
+fn refresh_expiry(state: &AppState) -> chrono::DateTime<chrono::Utc> {
+    sims_persistence::now() + Duration::seconds(state.settings.auth.refresh_ttl_secs as i64)
+}
+
+fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
+    let mut e = ApiError::new(ErrorCode::RateLimited, "too many failed sign-ins; try again later");
+    e.retry_after = Some((until - chrono::Utc::now()).num_seconds().max(1) as u64);
+    e
+}
+
+/// Signs in with email and password. Unknown users and wrong passwords get the same
+/// answer; repeated failures for one account or one address answer `429`.
+#[utoipa::path(tag = "auth", operation_id = "login", request_body = LoginRequest, responses(
+    (status = 200, body = TokenPair),
+    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Missing field", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many failed sign-ins", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/auth/login")]
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<LoginRequest>) -> ApiResult<web::Json<TokenPair>> {
+    let body = body.0;
+    let email = body.email.trim().to_lowercase();
+    let account_key = format!("account:{email}");
+    let address = req.connection_info().realip_remote_addr().unwrap_or("unknown").to_owned();
+    let address_key = format!("address:{address}");
+    let window = Duration::seconds(state.settings.auth.login_failure_window_secs as i64);
+    let limit = state.settings.auth.max_login_failures as i32;
+    let conn = state.db.conn();
+    for (key, max) in [(&account_key, limit), (&address_key, limit.saturating_mul(4))] {
+        if let Some(until) = store::locked_until(conn, key, max, window).await? {
+            return Err(locked(until));
+        }
+    }
+    let user = users::find_by_email(conn, &email).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| state.dummy_hash.as_ref().clone());
+    let password_ok = verify_password(body.password, hash).await;
+    let user = match user {
+        Some(u) if password_ok && u.active => u,
+        _ => {
+            store::record_failure(&state.db, &account_key, window).await?;
+            store::record_failure(&state.db, &address_key, window).await?;
+            return Err(ApiError::unauthorized("wrong email or password"));
+        }
+    };
+    store::clear_failures(conn, &account_key).await?;
+    let pair = issue_pair(&state, user.id, &user.role, user.team_id, Some(Uuid::now_v7())).await?;
+    tracing::info!(user_id = %user.id, "signed in");
+    Ok(web::Json(pair))
+}
+
+/// Exchanges a refresh token for a new pair. Each refresh token works once; presenting
+/// one that was already rotated revokes its whole family (a stolen token is useless).
+#[utoipa::path(tag = "auth", operation_id = "refresh_token", request_body = RefreshRequest, responses(
+    (status = 200, body = TokenPair),
+    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Unknown, expired, rotated or revoked refresh token", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/auth/refresh")]
+pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> ApiResult<web::Json<TokenPair>> {
+    let mut pair = issue_pair(&state, Uuid::nil(), "", None, None).await?;
+    let rotation = store::rotate_refresh(&state.db, &token_hash(&body.0.refresh_token), &token_hash(&pair.refresh_token), refresh_expiry(&state)).await?;
+    let user_id = match rotation {
+        store::Rotation::Rotated { user_id } => user_id,
+        store::Rotation::Rejected => return Err(ApiError::unauthorized("the refresh token is unknown, expired or revoked")),
+        store::Rotation::ReuseDetected => {
+            tracing::warn!("a rotated refresh token was presented again; its family is revoked");
+            return Err(ApiError::unauthorized("the refresh token was already used; sign in again"));
+        }
+    };
+    let principal = users::principal(state.db.conn(), user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the account is deactivated"))?;
+    pair.access_token = state.keys.issue(user_id, principal.role.as_str(), principal.team_id)?;
+    Ok(web::Json(pair))
+}
+
+/// Signs out: revokes the refresh token's whole family.
+#[utoipa::path(tag = "auth", operation_id = "logout", request_body = RefreshRequest, responses(
+    (status = 204, description = "Revoked"),
+    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Unknown refresh token", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, body: Json<RefreshRequest>) -> ApiResult<HttpResponse> {
+    if store::revoke_by_token(&state.db, &token_hash(&body.0.refresh_token)).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::unauthorized("the refresh token is unknown or already revoked"))
+    }
+}
+
+/// The signed-in user.
+#[utoipa::path(tag = "auth", operation_id = "get_me", security(("bearer" = [])), responses(
+    (status = 200, body = UserView),
+    (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let u = users::get(state.db.conn(), caller.principal.user_id).await?;
+    Ok(crate::routes::users::respond(HttpResponse::Ok(), u))
+}
+
+/// Registers the sign-in routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(login).service(refresh).service(logout).service(me);
+}

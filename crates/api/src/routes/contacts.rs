@@ -1,0 +1,202 @@
+//! Contacts (联系人): people at a customer, seen exactly when their customer is.
+
+use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sims_domain::customer::{Contact, ContactInput, ContactPatch};
+use sims_persistence::contacts::{self, ContactFilter};
+use sims_persistence::entities::contacts as contact_rows;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::caller::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::state::AppState;
+
+/// A contact person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactView {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub name: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// At most one contact per customer is primary.
+    pub is_primary: bool,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<contact_rows::Model> for ContactView {
+    fn from(m: contact_rows::Model) -> Self {
+        Self {
+            id: m.id,
+            customer_id: m.customer_id,
+            name: m.name,
+            title: m.title,
+            phone: m.phone,
+            email: m.email,
+            is_primary: m.is_primary,
+            created_by: m.created_by,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+fn respond(mut b: HttpResponseBuilder, m: contact_rows::Model) -> HttpResponse {
+    b.insert_header(etag(m.version)).json(ContactView::from(m))
+}
+
+/// A new contact. `is_primary: true` un-marks the customer's previous primary contact.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "韩梅梅", "title": "采购经理", "phone": "13800138000", "email": "han@xihu-tech.cn", "is_primary": true}))]
+pub struct CreateContact {
+    pub name: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub is_primary: Option<bool>,
+}
+
+/// A change to a contact; `null` clears a field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContact {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    pub is_primary: Option<bool>,
+}
+
+/// Filters of the contact lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContactQuery {
+    /// Only this customer's contacts (on `GET /contacts`).
+    pub customer_id: Option<Uuid>,
+    pub is_primary: Option<bool>,
+    /// Changed after (RFC 3339).
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Case-insensitive search in name, email and phone digits.
+    pub q: Option<String>,
+}
+
+/// Adds a contact to a customer the caller may change.
+#[utoipa::path(tag = "contacts", operation_id = "create_contact", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer")), request_body = CreateContact, responses(
+    (status = 201, body = ContactView, headers(("Location" = String), ("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep adding to a pool customer", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/customers/{id}/contacts")]
+pub async fn create_contact(state: web::Data<AppState>, caller: Caller, id: Id, body: Json<CreateContact>) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let contact = Contact::create(ContactInput { name: Some(b.name), title: b.title, phone: b.phone, email: b.email, is_primary: b.is_primary })?;
+    let m = contacts::create(&state.db, &caller.actor(), id.0, contact).await?;
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", format!("/api/v1/contacts/{}", m.id)));
+    Ok(respond(res, m))
+}
+
+/// Lists one customer's contacts.
+#[utoipa::path(tag = "contacts", operation_id = "list_customer_contacts", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer"), PageParams), responses(
+    (status = 200, body = PageOf<ContactView>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/customers/{id}/contacts")]
+pub async fn list_customer_contacts(state: web::Data<AppState>, caller: Caller, id: Id, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<ContactView>>> {
+    let req = paging.0.to_request(contacts::SORT_FIELDS, NEWEST_FIRST)?;
+    let filter = ContactFilter { customer_id: Some(id.0), ..Default::default() };
+    let page = contacts::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    Ok(web::Json(PageOf::from_page(page, ContactView::from)))
+}
+
+/// Lists every contact the caller may see (of customers in their scope and the pool).
+#[utoipa::path(tag = "contacts", operation_id = "list_contacts", security(("bearer" = [])), params(ContactQuery, PageParams), responses(
+    (status = 200, body = PageOf<ContactView>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "The filtered customer is not in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/contacts")]
+pub async fn list_contacts(state: web::Data<AppState>, caller: Caller, query: Query<ContactQuery>, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<ContactView>>> {
+    let req = paging.0.to_request(contacts::SORT_FIELDS, NEWEST_FIRST)?;
+    let q = query.0;
+    let filter = ContactFilter { customer_id: q.customer_id, is_primary: q.is_primary, updated_after: q.updated_after, q: q.q };
+    let page = contacts::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    Ok(web::Json(PageOf::from_page(page, ContactView::from)))
+}
+
+/// One contact.
+#[utoipa::path(tag = "contacts", operation_id = "get_contact", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = ContactView, headers(("ETag" = String))),
+    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such contact in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/contacts/{id}")]
+pub async fn get_contact(state: web::Data<AppState>, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    Ok(respond(HttpResponse::Ok(), contacts::get(state.db.conn(), &caller.principal.scope(), id.0).await?))
+}
+
+/// Changes a contact.
+#[utoipa::path(tag = "contacts", operation_id = "update_contact", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateContact, responses(
+    (status = 200, body = ContactView, headers(("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep changing a pool customer's contact", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such contact in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/contacts/{id}")]
+pub async fn update_contact(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch, body: Json<UpdateContact>) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let patch = ContactPatch { name: b.name, title: b.title, phone: b.phone, email: b.email, is_primary: b.is_primary };
+    let m = contacts::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?;
+    Ok(respond(HttpResponse::Ok(), m))
+}
+
+/// Deletes a contact.
+#[utoipa::path(tag = "contacts", operation_id = "delete_contact", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    (status = 204, description = "Deleted"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep changing a pool customer's contact", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such contact in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/contacts/{id}")]
+pub async fn delete_contact(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+    contacts::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the contact routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_contact)
+        .service(list_customer_contacts)
+        .service(list_contacts)
+        .service(get_contact)
+        .service(update_contact)
+        .service(delete_contact);
+}

@@ -1,0 +1,339 @@
+//! Customers (客户): CRUD in the caller's scope, filters and search, duplicate checks (查重).
+
+use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sims_domain::customer::{Customer, CustomerInput, CustomerKind, CustomerLevel, CustomerPatch, duplicate_keys};
+use sims_domain::DomainError;
+use sims_persistence::customers::{self, CustomerFilter};
+use sims_persistence::entities::customers as customer_rows;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::caller::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::state::AppState;
+
+/// A customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerView {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: CustomerKind,
+    pub level: Option<CustomerLevel>,
+    pub industry: Option<String>,
+    pub source: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    /// Street address line.
+    pub address: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    /// `null` when the customer is in the pool (公海).
+    pub owner_id: Option<Uuid>,
+    pub last_follow_up_at: Option<DateTime<Utc>>,
+    pub next_follow_up_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<customer_rows::Model> for CustomerView {
+    fn from(m: customer_rows::Model) -> Self {
+        let tags = customers::tags_of(&m);
+        Self {
+            id: m.id,
+            name: m.name,
+            kind: CustomerKind::parse(&m.kind).unwrap_or(CustomerKind::Company),
+            level: m.level.as_deref().and_then(CustomerLevel::parse),
+            industry: m.industry,
+            source: m.source,
+            phone: m.phone,
+            email: m.email,
+            province: m.province,
+            city: m.city,
+            address: m.address,
+            tags,
+            notes: m.notes,
+            owner_id: m.owner_id,
+            last_follow_up_at: m.last_follow_up_at,
+            next_follow_up_at: m.next_follow_up_at,
+            created_by: m.created_by,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+fn respond(mut b: HttpResponseBuilder, m: customer_rows::Model) -> HttpResponse {
+    b.insert_header(etag(m.version)).json(CustomerView::from(m))
+}
+
+/// A new customer. The caller owns it unless a manager or admin names `owner_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "杭州西湖科技有限公司", "kind": "company", "level": "A", "industry": "制造业", "source": "展会", "phone": "+86 571 8888 6666", "email": "info@xihu-tech.cn", "province": "浙江", "city": "杭州", "address": "文三路 100 号", "tags": ["重点客户"]}))]
+pub struct CreateCustomer {
+    /// 1–200 characters.
+    pub name: String,
+    /// Defaults to `company`.
+    pub kind: Option<CustomerKind>,
+    pub level: Option<CustomerLevel>,
+    pub industry: Option<String>,
+    pub source: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub address: Option<String>,
+    /// Up to 20 tags of up to 50 characters.
+    pub tags: Option<Vec<String>>,
+    /// Up to 10,000 characters.
+    pub notes: Option<String>,
+    /// Owner other than the caller (managers and admins only).
+    pub owner_id: Option<Uuid>,
+}
+
+/// A change to a customer: only the fields sent change; `null` clears a field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"level": "B", "city": null}))]
+pub struct UpdateCustomer {
+    pub name: Option<String>,
+    pub kind: Option<CustomerKind>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<CustomerLevel>)]
+    pub level: Option<Option<CustomerLevel>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub industry: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub source: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub province: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub city: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+}
+
+/// Filters of the customer list (combined with AND).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerQuery {
+    pub owner_id: Option<Uuid>,
+    /// `true`: only pool customers; `false`: only owned ones.
+    pub in_pool: Option<bool>,
+    pub level: Option<CustomerLevel>,
+    pub kind: Option<CustomerKind>,
+    pub industry: Option<String>,
+    pub source: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    pub tag: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    pub created_before: Option<DateTime<Utc>>,
+    /// Changed after (RFC 3339): what a mobile client syncs.
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Case-insensitive search in name, email and phone digits.
+    pub q: Option<String>,
+}
+
+/// `?allow_duplicate=true` writes even when the customer matches another one.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DuplicatePolicy {
+    pub allow_duplicate: Option<bool>,
+}
+
+/// What a duplicate check compares.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DuplicateQuery {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Customers matching a duplicate check: ids only, whatever their owner.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateMatches {
+    pub matches: Vec<Uuid>,
+}
+
+/// Creates a customer. One whose normalised name, phone or email matches an existing
+/// customer is refused with `409 duplicate_customer` listing the matches' ids, unless
+/// `allow_duplicate=true`.
+#[utoipa::path(tag = "customers", operation_id = "create_customer", security(("bearer" = [])), params(DuplicatePolicy), request_body = CreateCustomer, responses(
+    (status = 201, body = CustomerView, headers(("Location" = String), ("ETag" = String))),
+    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep naming another owner", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "duplicate_customer, with `matches`", body = Problem, content_type = "application/problem+json"),
+    (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/customers")]
+pub async fn create_customer(state: web::Data<AppState>, caller: Caller, policy: Query<DuplicatePolicy>, body: Json<CreateCustomer>) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let owner = b.owner_id.unwrap_or(caller.principal.user_id);
+    if !caller.principal.may_assign_owner(owner) {
+        return Err(DomainError::Forbidden("only managers and admins may create customers for someone else".into()).into());
+    }
+    let customer = Customer::create(CustomerInput {
+        name: Some(b.name),
+        kind: b.kind,
+        level: b.level,
+        industry: b.industry,
+        source: b.source,
+        phone: b.phone,
+        email: b.email,
+        province: b.province,
+        city: b.city,
+        address: b.address,
+        tags: b.tags,
+        notes: b.notes,
+    })?;
+    let m = customers::create(&state.db, &caller.actor(), customer, Some(owner), policy.0.allow_duplicate.unwrap_or(false)).await?;
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", format!("/api/v1/customers/{}", m.id)));
+    Ok(respond(res, m))
+}
+
+/// Lists the customers the caller may see (their own, their teams' for managers, all
+/// for admins, and the pool), filtered, searched and sorted (`created_at`,
+/// `updated_at`, `name`; default `-created_at`).
+#[utoipa::path(tag = "customers", operation_id = "list_customers", security(("bearer" = [])), params(CustomerQuery, PageParams), responses(
+    (status = 200, body = PageOf<CustomerView>),
+    (status = 400, description = "Invalid parameter, unknown sort field or bad cursor", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/customers")]
+pub async fn list_customers(state: web::Data<AppState>, caller: Caller, query: Query<CustomerQuery>, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<CustomerView>>> {
+    let req = paging.0.to_request(customers::SORT_FIELDS, NEWEST_FIRST)?;
+    let q = query.0;
+    let filter = CustomerFilter {
+        owner_id: q.owner_id,
+        in_pool: q.in_pool,
+        level: q.level,
+        kind: q.kind,
+        industry: q.industry,
+        source: q.source,
+        province: q.province,
+        city: q.city,
+        tag: q.tag,
+        created_after: q.created_after,
+        created_before: q.created_before,
+        updated_after: q.updated_after,
+        q: q.q,
+    };
+    let page = customers::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    Ok(web::Json(PageOf::from_page(page, CustomerView::from)))
+}
+
+/// Runs the duplicate check (查重) without writing: ids of every customer whose
+/// normalised name, phone or email matches. Only ids are returned, whoever owns them.
+#[utoipa::path(tag = "customers", operation_id = "find_duplicate_customers", security(("bearer" = [])), params(DuplicateQuery), responses(
+    (status = 200, body = DuplicateMatches),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/customers/duplicates")]
+pub async fn find_duplicate_customers(state: web::Data<AppState>, _caller: Caller, query: Query<DuplicateQuery>) -> ApiResult<web::Json<DuplicateMatches>> {
+    let q = query.0;
+    let keys = duplicate_keys(q.name.as_deref(), q.phone.as_deref(), q.email.as_deref());
+    let matches = customers::find_duplicates(state.db.conn(), &keys, None).await?;
+    Ok(web::Json(DuplicateMatches { matches }))
+}
+
+/// One customer. Customers outside the caller's scope answer `404`, like missing ones.
+#[utoipa::path(tag = "customers", operation_id = "get_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/customers/{id}")]
+pub async fn get_customer(state: web::Data<AppState>, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    Ok(respond(HttpResponse::Ok(), customers::get(state.db.conn(), &caller.principal.scope(), id.0).await?))
+}
+
+/// Changes the fields sent. With `If-Match`, a stale version is refused with `412`.
+#[utoipa::path(tag = "customers", operation_id = "update_customer", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from a previous read"), DuplicatePolicy), request_body = UpdateCustomer, responses(
+    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "duplicate_customer", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/customers/{id}")]
+pub async fn update_customer(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch, policy: Query<DuplicatePolicy>, body: Json<UpdateCustomer>) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let patch = CustomerPatch {
+        name: b.name,
+        kind: b.kind,
+        level: b.level,
+        industry: b.industry,
+        source: b.source,
+        phone: b.phone,
+        email: b.email,
+        province: b.province,
+        city: b.city,
+        address: b.address,
+        tags: b.tags,
+        notes: b.notes,
+    };
+    let m = customers::update(&state.db, &caller.actor(), id.0, patch, if_match.0, policy.0.allow_duplicate.unwrap_or(false)).await?;
+    Ok(respond(HttpResponse::Ok(), m))
+}
+
+/// Deletes a customer with its contacts.
+#[utoipa::path(tag = "customers", operation_id = "delete_customer", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    (status = 204, description = "Deleted"),
+    (status = 400, description = "Bad id or If-Match", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep deleting a pool customer", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/customers/{id}")]
+pub async fn delete_customer(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+    customers::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the customer routes (the fixed path before `{id}`).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_customer)
+        .service(list_customers)
+        .service(find_duplicate_customers)
+        .service(get_customer)
+        .service(update_customer)
+        .service(delete_customer);
+}

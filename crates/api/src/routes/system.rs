@@ -1,0 +1,56 @@
+//! Liveness, readiness and metrics.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::state::AppState;
+
+/// Health of the process or of its dependencies.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when healthy.
+    pub status: String,
+}
+
+/// Whether the process is alive. Never touches the database.
+#[utoipa::path(tag = "system", operation_id = "get_health", responses((status = 200, body = Health)))]
+#[get("/health")]
+pub async fn health() -> web::Json<Health> {
+    web::Json(Health { status: "ok".into() })
+}
+
+/// Whether the server can serve requests: the database answers.
+#[utoipa::path(tag = "system", operation_id = "get_ready", responses(
+    (status = 200, body = Health),
+    (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/ready")]
+pub async fn ready(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
+    state
+        .db
+        .ping()
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::new(ErrorCode::Unavailable, "the database is unreachable")
+        })?;
+    Ok(web::Json(Health { status: "ok".into() }))
+}
+
+/// Prometheus metrics: request counts and latency histograms by route and status, and
+/// the database pool.
+#[utoipa::path(tag = "system", operation_id = "get_metrics", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(state.db.pool_stats()))
+}
+
+/// Registers the system routes (outside `/api/v1`).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health).service(ready).service(metrics);
+}

@@ -1,0 +1,150 @@
+//! Teams: a tree with managers. Everyone reads; admins change.
+
+use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sims_domain::values::{NAME_MAX, bounded_text};
+use sims_persistence::entities::teams as team_rows;
+use sims_persistence::teams::{self, NewTeam, TeamPatch};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::state::AppState;
+
+/// A team.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamView {
+    pub id: Uuid,
+    pub name: String,
+    pub parent_id: Option<Uuid>,
+    pub manager_id: Option<Uuid>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<team_rows::Model> for TeamView {
+    fn from(t: team_rows::Model) -> Self {
+        Self { id: t.id, name: t.name, parent_id: t.parent_id, manager_id: t.manager_id, version: t.version, created_at: t.created_at, updated_at: t.updated_at }
+    }
+}
+
+fn respond(mut b: HttpResponseBuilder, t: team_rows::Model) -> HttpResponse {
+    b.insert_header(etag(t.version)).json(TeamView::from(t))
+}
+
+/// A new team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "华东销售部", "parent_id": null, "manager_id": null}))]
+pub struct CreateTeam {
+    pub name: String,
+    pub parent_id: Option<Uuid>,
+    pub manager_id: Option<Uuid>,
+}
+
+/// A change to a team.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTeam {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub parent_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub manager_id: Option<Option<Uuid>>,
+}
+
+const SORT_FIELDS: &[&str] = &["created_at", "name"];
+
+/// Creates a team (admins only).
+#[utoipa::path(tag = "teams", operation_id = "create_team", security(("bearer" = [])), request_body = CreateTeam, responses(
+    (status = 201, body = TeamView, headers(("Location" = String), ("ETag" = String))),
+    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field or unknown parent/manager", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/teams")]
+pub async fn create_team(state: web::Data<AppState>, caller: Caller, body: Json<CreateTeam>) -> ApiResult<HttpResponse> {
+    caller.principal.require_admin()?;
+    let b = body.0;
+    let name = bounded_text("name", &b.name, NAME_MAX).map_err(|v| ApiError::validation(vec![v]))?;
+    let t = teams::create(&state.db, &caller.actor(), NewTeam { name, parent_id: b.parent_id, manager_id: b.manager_id }).await?;
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", format!("/api/v1/teams/{}", t.id)));
+    Ok(respond(res, t))
+}
+
+/// Lists teams.
+#[utoipa::path(tag = "teams", operation_id = "list_teams", security(("bearer" = [])), params(PageParams), responses(
+    (status = 200, body = PageOf<TeamView>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/teams")]
+pub async fn list_teams(state: web::Data<AppState>, _caller: Caller, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<TeamView>>> {
+    let req = paging.0.to_request(SORT_FIELDS, NEWEST_FIRST)?;
+    Ok(web::Json(PageOf::from_page(teams::list(state.db.conn(), &req).await?, TeamView::from)))
+}
+
+/// One team.
+#[utoipa::path(tag = "teams", operation_id = "get_team", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = TeamView, headers(("ETag" = String))),
+    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such team", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/teams/{id}")]
+pub async fn get_team(state: web::Data<AppState>, _caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    Ok(respond(HttpResponse::Ok(), teams::get(state.db.conn(), id.0).await?))
+}
+
+/// Changes a team (admins only). A team cannot be moved below itself.
+#[utoipa::path(tag = "teams", operation_id = "update_team", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateTeam, responses(
+    (status = 200, body = TeamView, headers(("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such team", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/teams/{id}")]
+pub async fn update_team(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch, body: Json<UpdateTeam>) -> ApiResult<HttpResponse> {
+    caller.principal.require_admin()?;
+    let b = body.0;
+    let name = match b.name {
+        Some(n) => Some(bounded_text("name", &n, NAME_MAX).map_err(|v| ApiError::validation(vec![v]))?),
+        None => None,
+    };
+    let t = teams::update(&state.db, &caller.actor(), id.0, TeamPatch { name, parent_id: b.parent_id, manager_id: b.manager_id }, if_match.0).await?;
+    Ok(respond(HttpResponse::Ok(), t))
+}
+
+/// Deletes an empty team (admins only): one with members or sub-teams is a `409`.
+#[utoipa::path(tag = "teams", operation_id = "delete_team", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    (status = 204, description = "Deleted"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such team", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "The team has members or sub-teams", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/teams/{id}")]
+pub async fn delete_team(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+    caller.principal.require_admin()?;
+    teams::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers the team routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_team).service(list_teams).service(get_team).service(update_team).service(delete_team);
+}

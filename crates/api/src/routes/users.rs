@@ -1,0 +1,197 @@
+//! Users: everyone may read the directory; admins create, change and deactivate.
+
+use actix_web::{HttpResponse, HttpResponseBuilder, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sims_domain::values::{Email, NAME_MAX, bounded_text, check_password};
+use sims_domain::{Role, Violations};
+use sims_persistence::entities::users as user_rows;
+use sims_persistence::users::{self, NewUser, UserFilter, UserPatch};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::auth::hash_password;
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::state::AppState;
+
+/// A role, as sent and stored.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleName {
+    Admin,
+    Manager,
+    Sales,
+}
+
+impl From<RoleName> for Role {
+    fn from(r: RoleName) -> Self {
+        match r {
+            RoleName::Admin => Role::Admin,
+            RoleName::Manager => Role::Manager,
+            RoleName::Sales => Role::Sales,
+        }
+    }
+}
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    #[schema(example = "sales")]
+    pub role: String,
+    pub team_id: Option<Uuid>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<user_rows::Model> for UserView {
+    fn from(u: user_rows::Model) -> Self {
+        Self { id: u.id, email: u.email, name: u.name, role: u.role, team_id: u.team_id, active: u.active, version: u.version, created_at: u.created_at, updated_at: u.updated_at }
+    }
+}
+
+/// Renders a user with its ETag.
+pub fn respond(mut builder: HttpResponseBuilder, u: user_rows::Model) -> HttpResponse {
+    builder.insert_header(etag(u.version)).json(UserView::from(u))
+}
+
+/// A new user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "li.lei@example.com", "name": "李雷", "password": "a long passphrase", "role": "sales", "team_id": null}))]
+pub struct CreateUser {
+    pub email: String,
+    pub name: String,
+    /// At least 10 characters.
+    pub password: String,
+    pub role: RoleName,
+    pub team_id: Option<Uuid>,
+}
+
+/// A change to a user; `active: false` deactivates at once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub name: Option<String>,
+    pub role: Option<RoleName>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub team_id: Option<Option<Uuid>>,
+    pub active: Option<bool>,
+    /// A new password (at least 10 characters); revokes the user's refresh tokens.
+    pub password: Option<String>,
+}
+
+/// Filters of the user list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    pub role: Option<RoleName>,
+    pub team_id: Option<Uuid>,
+    pub active: Option<bool>,
+    /// Search in name and email.
+    pub q: Option<String>,
+}
+
+/// Sortable fields of the user list.
+pub const SORT_FIELDS: &[&str] = &["created_at", "name", "email"];
+
+/// Creates a user (admins only).
+#[utoipa::path(tag = "users", operation_id = "create_user", security(("bearer" = [])), request_body = CreateUser, responses(
+    (status = 201, body = UserView, headers(("Location" = String), ("ETag" = String))),
+    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "Email in use", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/users")]
+pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<CreateUser>) -> ApiResult<HttpResponse> {
+    caller.principal.require_admin()?;
+    let b = body.0;
+    let mut v = Violations::new();
+    let email = v.check(Email::parse("email", &b.email));
+    let name = v.check(bounded_text("name", &b.name, NAME_MAX));
+    v.check(check_password("password", &b.password));
+    v.finish()?;
+    let (Some(email), Some(name)) = (email, name) else {
+        return Err(ApiError::validation(vec![]));
+    };
+    let password_hash = hash_password(b.password).await?;
+    let u = users::create(&state.db, Some(&caller.actor()), NewUser { email: email.as_str().to_owned(), name, password_hash, role: b.role.into(), team_id: b.team_id }).await?;
+    let location = format!("/api/v1/users/{}", u.id);
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", location));
+    Ok(respond(res, u))
+}
+
+/// Lists users (the directory every role may read).
+#[utoipa::path(tag = "users", operation_id = "list_users", security(("bearer" = [])), params(UserQuery, PageParams), responses(
+    (status = 200, body = PageOf<UserView>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/users")]
+pub async fn list_users(state: web::Data<AppState>, _caller: Caller, query: Query<UserQuery>, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<UserView>>> {
+    let q = query.0;
+    let req = paging.0.to_request(SORT_FIELDS, NEWEST_FIRST)?;
+    let filter = UserFilter { role: q.role.map(Into::into), team_id: q.team_id, active: q.active, q: q.q };
+    let page = users::list(state.db.conn(), &filter, &req).await?;
+    Ok(web::Json(PageOf::from_page(page, UserView::from)))
+}
+
+/// One user.
+#[utoipa::path(tag = "users", operation_id = "get_user", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = UserView, headers(("ETag" = String))),
+    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/users/{id}")]
+pub async fn get_user(state: web::Data<AppState>, _caller: Caller, id: Id) -> ApiResult<HttpResponse> {
+    Ok(respond(HttpResponse::Ok(), users::get(state.db.conn(), id.0).await?))
+}
+
+/// Changes a user (admins only). `active: false` deactivates: their tokens stop working
+/// at once and they cannot sign in.
+#[utoipa::path(tag = "users", operation_id = "update_user", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from a previous read")), request_body = UpdateUser, responses(
+    (status = 200, body = UserView, headers(("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "Refused change", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/users/{id}")]
+pub async fn update_user(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch, body: Json<UpdateUser>) -> ApiResult<HttpResponse> {
+    caller.principal.require_admin()?;
+    let b = body.0;
+    let mut v = Violations::new();
+    let name = b.name.as_deref().and_then(|n| v.check(bounded_text("name", n, NAME_MAX)));
+    if let Some(p) = &b.password {
+        v.check(check_password("password", p));
+    }
+    v.finish()?;
+    let password_hash = match b.password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let patch = UserPatch { name, role: b.role.map(Into::into), team_id: b.team_id, active: b.active, password_hash };
+    let u = users::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?;
+    Ok(respond(HttpResponse::Ok(), u))
+}
+
+/// Registers the user routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_user).service(list_users).service(get_user).service(update_user);
+}

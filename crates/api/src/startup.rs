@@ -1,0 +1,159 @@
+//! Building and running the server: state, bootstrap, middleware and routes.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use sims_persistence::{Database, DbOptions, users};
+use utoipa_actix_web::{AppExt, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{TokenKeys, hash_password, random_token};
+use crate::config::Settings;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::{AppState, RequestBudget};
+use crate::telemetry::{Metrics, observe};
+
+/// A start-up failure, reported as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database: {0}")]
+    Database(String),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(String),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Opens the database, creating the directory of a SQLite file when needed.
+pub async fn open_database(settings: &Settings) -> Result<Database, StartupError> {
+    if let Some(path) = settings.database_url.strip_prefix("sqlite://").or_else(|| settings.database_url.strip_prefix("sqlite:")) {
+        let file = path.split('?').next().unwrap_or_default();
+        if let Some(dir) = std::path::Path::new(file).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StartupError::Database(format!("{}: {e}", dir.display())))?;
+        }
+    }
+    let options = DbOptions {
+        url: settings.database_url.clone(),
+        max_connections: settings.database_max_connections,
+        acquire_timeout: Duration::from_secs(10),
+    };
+    Database::connect(&options).await.map_err(|e| StartupError::Database(e.to_string()))
+}
+
+/// Creates the first admin on an empty database, from the settings or with a random
+/// password printed once.
+pub async fn bootstrap_admin(db: &Database, settings: &Settings) -> Result<(), StartupError> {
+    if users::any_exists(db.conn()).await.map_err(|e| StartupError::Database(e.to_string()))? {
+        return Ok(());
+    }
+    let email = settings.admin_email.clone().unwrap_or_else(|| "admin@example.com".into());
+    let (password, generated) = match &settings.admin_password {
+        Some(p) => (p.expose().to_owned(), false),
+        None => (random_token(15), true),
+    };
+    sims_domain::values::check_password("SIMS_ADMIN_PASSWORD", &password).map_err(|v| StartupError::Other(v.message))?;
+    let password_hash = hash_password(password.clone()).await.map_err(|e| StartupError::Other(e.to_string()))?;
+    let new = users::NewUser { email: email.clone(), name: "Administrator".into(), password_hash, role: sims_domain::Role::Admin, team_id: None };
+    users::create(db, None, new).await.map_err(|e| StartupError::Other(e.to_string()))?;
+    if generated {
+        println!("Created the first admin: {email} with password {password} (shown once; change it)");
+    } else {
+        tracing::info!(%email, "created the first admin");
+    }
+    Ok(())
+}
+
+/// The shared state for a database and settings.
+pub async fn build_state(db: Database, settings: Settings) -> Result<AppState, StartupError> {
+    let metrics = Metrics::new().map_err(|e| StartupError::Other(e.to_string()))?;
+    let dummy_hash = hash_password(random_token(16)).await.map_err(|e| StartupError::Other(e.to_string()))?;
+    Ok(AppState {
+        db,
+        keys: TokenKeys::new(settings.jwt_secret.expose(), settings.auth.access_ttl_secs as i64),
+        budget: Arc::new(RequestBudget::new(settings.rate_limit.per_minute)),
+        settings: Arc::new(settings),
+        metrics,
+        dummy_hash: Arc::new(dummy_hash),
+    })
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut c = Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::ACCEPT])
+        .allowed_header("idempotency-key")
+        .allowed_header("x-request-id")
+        .expose_headers(["etag", "location", "x-request-id", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "retry-after"])
+        .max_age(3600);
+    for o in origins {
+        c = c.allowed_origin(o);
+    }
+    c
+}
+
+async fn unmatched() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorCode::NotFound, "no such route"))
+}
+
+/// A built server, bound to its port and ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens and migrates the database, creates the first admin when it is empty, and
+    /// binds the listener (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let db = open_database(&settings).await?;
+        db.migrate().await.map_err(|e| StartupError::Migrate(e.to_string()))?;
+        bootstrap_admin(&db, &settings).await?;
+        let listener = TcpListener::bind(&settings.bind).map_err(|e| StartupError::Bind(settings.bind.clone(), e))?;
+        let port = listener.local_addr().map_err(|e| StartupError::Bind(settings.bind.clone(), e))?.port();
+        let workers = settings.workers;
+        let state = build_state(db, settings).await?;
+        let data = web::Data::new(state);
+        let origins = data.settings.cors_origins.clone();
+        let mut server = HttpServer::new(move || {
+            let (app, doc) = App::new()
+                .into_utoipa_app()
+                .openapi(crate::openapi::base())
+                .app_data(data.clone())
+                .configure(crate::routes::system::configure)
+                .service(scope("/api/v1").configure(crate::routes::configure_api))
+                .split_for_parts();
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+                .service(web::redirect("/docs", "/docs/"))
+                .default_service(web::to(unmatched))
+                .wrap(from_fn(observe))
+                .wrap(cors(&origins))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(|e| StartupError::Other(e.to_string()))?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Self { port, server: server.run() })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until stopped; in-flight requests finish on shutdown.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

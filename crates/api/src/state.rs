@@ -1,0 +1,89 @@
+//! What every handler shares: the database, token keys, settings, metrics and the
+//! in-memory request budget.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sims_persistence::Database;
+use uuid::Uuid;
+
+use crate::auth::TokenKeys;
+use crate::config::Settings;
+use crate::telemetry::Metrics;
+
+/// Shared application state.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub keys: TokenKeys,
+    pub settings: Arc<Settings>,
+    pub metrics: Metrics,
+    pub budget: Arc<RequestBudget>,
+    /// An argon2 hash verified against for unknown users, so that sign-in takes as long
+    /// whether or not the account exists.
+    pub dummy_hash: Arc<String>,
+}
+
+/// One caller's standing in the current budget window, sent as `RateLimit-*` headers.
+#[derive(Debug, Clone, Copy)]
+pub struct BudgetStatus {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the window resets.
+    pub reset: u64,
+    pub exceeded: bool,
+}
+
+/// Requests per minute per caller, counted in memory per instance (fixed one-minute windows).
+#[derive(Debug)]
+pub struct RequestBudget {
+    per_minute: u32,
+    windows: Mutex<HashMap<Uuid, (i64, u32)>>,
+}
+
+impl RequestBudget {
+    /// A budget of `per_minute` requests; `0` turns it off.
+    pub fn new(per_minute: u32) -> Self {
+        Self { per_minute, windows: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts one request of `caller` at `now_secs`; `None` when the budget is off.
+    pub fn take(&self, caller: Uuid, now_secs: i64) -> Option<BudgetStatus> {
+        if self.per_minute == 0 {
+            return None;
+        }
+        let window = now_secs.div_euclid(60);
+        let reset = (60 - now_secs.rem_euclid(60)) as u64;
+        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (w, _)| *w == window);
+        }
+        let entry = map.entry(caller).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        let exceeded = entry.1 >= self.per_minute;
+        if !exceeded {
+            entry.1 += 1;
+        }
+        Some(BudgetStatus { limit: self.per_minute, remaining: self.per_minute - entry.1, reset, exceeded })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_counts_per_caller_and_window() {
+        let b = RequestBudget::new(2);
+        let (a, c) = (Uuid::now_v7(), Uuid::now_v7());
+        let t = 120;
+        assert_eq!(b.take(a, t).map(|s| (s.remaining, s.exceeded)), Some((1, false)));
+        assert_eq!(b.take(a, t + 1).map(|s| (s.remaining, s.exceeded)), Some((0, false)));
+        assert_eq!(b.take(a, t + 2).map(|s| (s.remaining, s.exceeded, s.reset)), Some((0, true, 58)));
+        assert_eq!(b.take(c, t + 2).map(|s| s.exceeded), Some(false), "callers are counted apart");
+        assert_eq!(b.take(a, t + 60).map(|s| s.exceeded), Some(false), "a new minute resets");
+        assert!(RequestBudget::new(0).take(a, t).is_none());
+    }
+}

@@ -1,0 +1,112 @@
+//! Logs, request ids and Prometheus metrics.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, web};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+use crate::state::{AppState, BudgetStatus};
+
+/// Installs the global log subscriber once. `RUST_LOG` filters; `TEST_LOG` unset in
+/// tests keeps them quiet.
+pub fn init(format: LogFormat, default_filter: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// The id of the current request, echoed from `X-Request-Id` or generated.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Prometheus collectors.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool_size: IntGauge,
+    pool_idle: IntGauge,
+}
+
+impl Metrics {
+    /// Registers the collectors.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(Opts::new("sims_http_requests_total", "HTTP requests by route and status"), &["method", "route", "status"])?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("sims_http_request_duration_seconds", "HTTP request latency by route")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            &["method", "route"],
+        )?;
+        let pool_size = IntGauge::new("sims_db_pool_connections", "Open database connections")?;
+        let pool_idle = IntGauge::new("sims_db_pool_idle_connections", "Idle database connections")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(pool_size.clone()))?;
+        registry.register(Box::new(pool_idle.clone()))?;
+        Ok(Self { registry, requests, latency, pool_size, pool_idle })
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests.with_label_values(&[method, route, &status.to_string()]).inc();
+        self.latency.with_label_values(&[method, route]).observe(seconds);
+    }
+
+    /// The Prometheus text exposition, with pool gauges refreshed.
+    pub fn render(&self, pool: (u32, usize)) -> String {
+        self.pool_size.set(i64::from(pool.0));
+        self.pool_idle.set(pool.1 as i64);
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives every request an id (in its log span and its response), times it into the
+/// metrics, and publishes the caller's request budget.
+pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 200 && v.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let status = res.status().as_u16();
+    let elapsed = start.elapsed();
+    span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "handled"));
+    if let Some(state) = state {
+        state.metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+    }
+    let budget = res.request().extensions().get::<BudgetStatus>().copied();
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(X_REQUEST_ID, v);
+    }
+    if let Some(b) = budget {
+        headers.insert(HeaderName::from_static("ratelimit-limit"), HeaderValue::from(b.limit));
+        headers.insert(HeaderName::from_static("ratelimit-remaining"), HeaderValue::from(b.remaining));
+        headers.insert(HeaderName::from_static("ratelimit-reset"), HeaderValue::from(b.reset));
+    }
+    Ok(res)
+}
