@@ -1,1 +1,1 @@
-
+//! Black-box tests of the SIMS server live in `api/`; this library is empty.

@@ -13,7 +13,12 @@ fn ts_null(col: &'static str) -> ColumnDef {
     timestamp_with_time_zone_null(col)
 }
 
-fn fk(name: &str, from: (&'static str, &'static str), to: (&'static str, &'static str), on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
+fn fk(
+    name: &str,
+    from: (&'static str, &'static str),
+    to: (&'static str, &'static str),
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(name)
         .from(from.0, from.1)
@@ -22,7 +27,12 @@ fn fk(name: &str, from: (&'static str, &'static str), to: (&'static str, &'stati
         .take()
 }
 
-async fn index(manager: &SchemaManager<'_>, name: &str, table: &'static str, cols: &[&'static str]) -> Result<(), DbErr> {
+async fn index(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: &'static str,
+    cols: &[&'static str],
+) -> Result<(), DbErr> {
     let mut idx = Index::create().name(name).table(table).take();
     for c in cols {
         idx.col(*c);
@@ -44,7 +54,12 @@ impl MigrationTrait for Migration {
                     .col(big_integer("version"))
                     .col(ts("created_at"))
                     .col(ts("updated_at"))
-                    .foreign_key(&mut fk("fk_teams_parent", ("teams", "parent_id"), ("teams", "id"), ForeignKeyAction::Restrict))
+                    .foreign_key(&mut fk(
+                        "fk_teams_parent",
+                        ("teams", "parent_id"),
+                        ("teams", "id"),
+                        ForeignKeyAction::Restrict,
+                    ))
                     .take(),
             )
             .await?;
@@ -65,7 +80,12 @@ impl MigrationTrait for Migration {
                     .col(big_integer("version"))
                     .col(ts("created_at"))
                     .col(ts("updated_at"))
-                    .foreign_key(&mut fk("fk_users_team", ("users", "team_id"), ("teams", "id"), ForeignKeyAction::Restrict))
+                    .foreign_key(&mut fk(
+                        "fk_users_team",
+                        ("users", "team_id"),
+                        ("teams", "id"),
+                        ForeignKeyAction::Restrict,
+                    ))
                     .take(),
             )
             .await?;
@@ -84,11 +104,22 @@ impl MigrationTrait for Migration {
                     .col(ts("created_at"))
                     .col(ts_null("used_at"))
                     .col(ts_null("revoked_at"))
-                    .foreign_key(&mut fk("fk_refresh_user", ("refresh_tokens", "user_id"), ("users", "id"), ForeignKeyAction::Cascade))
+                    .foreign_key(&mut fk(
+                        "fk_refresh_user",
+                        ("refresh_tokens", "user_id"),
+                        ("users", "id"),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .take(),
             )
             .await?;
-        index(manager, "idx_refresh_family", "refresh_tokens", &["family_id"]).await?;
+        index(
+            manager,
+            "idx_refresh_family",
+            "refresh_tokens",
+            &["family_id"],
+        )
+        .await?;
         index(manager, "idx_refresh_user", "refresh_tokens", &["user_id"]).await?;
 
         manager
@@ -131,18 +162,64 @@ impl MigrationTrait for Migration {
                     .col(big_integer("version"))
                     .col(ts("created_at"))
                     .col(ts("updated_at"))
-                    .foreign_key(&mut fk("fk_customers_owner", ("customers", "owner_id"), ("users", "id"), ForeignKeyAction::Restrict))
-                    .foreign_key(&mut fk("fk_customers_creator", ("customers", "created_by"), ("users", "id"), ForeignKeyAction::Restrict))
+                    .foreign_key(&mut fk(
+                        "fk_customers_owner",
+                        ("customers", "owner_id"),
+                        ("users", "id"),
+                        ForeignKeyAction::Restrict,
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_customers_creator",
+                        ("customers", "created_by"),
+                        ("users", "id"),
+                        ForeignKeyAction::Restrict,
+                    ))
                     .take(),
             )
             .await?;
-        index(manager, "idx_customers_created", "customers", &["created_at", "id"]).await?;
-        index(manager, "idx_customers_updated", "customers", &["updated_at", "id"]).await?;
+        index(
+            manager,
+            "idx_customers_created",
+            "customers",
+            &["created_at", "id"],
+        )
+        .await?;
+        index(
+            manager,
+            "idx_customers_updated",
+            "customers",
+            &["updated_at", "id"],
+        )
+        .await?;
         index(manager, "idx_customers_name", "customers", &["name", "id"]).await?;
-        index(manager, "idx_customers_owner_created", "customers", &["owner_id", "created_at", "id"]).await?;
-        index(manager, "idx_customers_name_norm", "customers", &["name_norm"]).await?;
-        index(manager, "idx_customers_phone_norm", "customers", &["phone_norm"]).await?;
-        index(manager, "idx_customers_email_norm", "customers", &["email_norm"]).await?;
+        index(
+            manager,
+            "idx_customers_owner_created",
+            "customers",
+            &["owner_id", "created_at", "id"],
+        )
+        .await?;
+        index(
+            manager,
+            "idx_customers_name_norm",
+            "customers",
+            &["name_norm"],
+        )
+        .await?;
+        index(
+            manager,
+            "idx_customers_phone_norm",
+            "customers",
+            &["phone_norm"],
+        )
+        .await?;
+        index(
+            manager,
+            "idx_customers_email_norm",
+            "customers",
+            &["email_norm"],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -151,11 +228,22 @@ impl MigrationTrait for Migration {
                     .col(uuid("customer_id"))
                     .col(text("tag"))
                     .primary_key(Index::create().col("customer_id").col("tag"))
-                    .foreign_key(&mut fk("fk_customer_tags_customer", ("customer_tags", "customer_id"), ("customers", "id"), ForeignKeyAction::Cascade))
+                    .foreign_key(&mut fk(
+                        "fk_customer_tags_customer",
+                        ("customer_tags", "customer_id"),
+                        ("customers", "id"),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .take(),
             )
             .await?;
-        index(manager, "idx_customer_tags_tag", "customer_tags", &["tag", "customer_id"]).await?;
+        index(
+            manager,
+            "idx_customer_tags_tag",
+            "customer_tags",
+            &["tag", "customer_id"],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -175,12 +263,29 @@ impl MigrationTrait for Migration {
                     .col(big_integer("version"))
                     .col(ts("created_at"))
                     .col(ts("updated_at"))
-                    .foreign_key(&mut fk("fk_contacts_customer", ("contacts", "customer_id"), ("customers", "id"), ForeignKeyAction::Cascade))
+                    .foreign_key(&mut fk(
+                        "fk_contacts_customer",
+                        ("contacts", "customer_id"),
+                        ("customers", "id"),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .take(),
             )
             .await?;
-        index(manager, "idx_contacts_customer", "contacts", &["customer_id", "created_at", "id"]).await?;
-        index(manager, "idx_contacts_created", "contacts", &["created_at", "id"]).await?;
+        index(
+            manager,
+            "idx_contacts_customer",
+            "contacts",
+            &["customer_id", "created_at", "id"],
+        )
+        .await?;
+        index(
+            manager,
+            "idx_contacts_created",
+            "contacts",
+            &["created_at", "id"],
+        )
+        .await?;
         // At most one primary contact per customer, whatever the concurrency.
         manager
             .get_connection()
@@ -202,14 +307,31 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        index(manager, "idx_audit_entity", "audit_log", &["entity", "entity_id", "at"]).await?;
+        index(
+            manager,
+            "idx_audit_entity",
+            "audit_log",
+            &["entity", "entity_id", "at"],
+        )
+        .await?;
         index(manager, "idx_audit_at", "audit_log", &["at", "id"]).await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["audit_log", "contacts", "customer_tags", "customers", "login_failures", "refresh_tokens", "users", "teams"] {
-            manager.drop_table(Table::drop().table(table).take()).await?;
+        for table in [
+            "audit_log",
+            "contacts",
+            "customer_tags",
+            "customers",
+            "login_failures",
+            "refresh_tokens",
+            "users",
+            "teams",
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).take())
+                .await?;
         }
         Ok(())
     }

@@ -1,1 +1,14 @@
+//! Black-box tests: each starts the real server on a random port against a fresh
+//! database (SQLite by default, PostgreSQL when `DATABASE_URL` names one) and speaks HTTP.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod contacts;
+mod conventions;
+mod customers;
+mod openapi;
+mod scope;
+mod users_teams;

@@ -1,7 +1,7 @@
 //! Credentials: argon2id password hashes, HS256 access tokens, opaque refresh tokens.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -52,8 +52,15 @@ impl TokenKeys {
     /// A signed access token for the user.
     pub fn issue(&self, user_id: Uuid, role: &str, team: Option<Uuid>) -> ApiResult<String> {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims { sub: user_id, role: role.to_owned(), team, iat: now, exp: now + self.access_ttl };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
+        let claims = Claims {
+            sub: user_id,
+            role: role.to_owned(),
+            team,
+            iat: now,
+            exp: now + self.access_ttl,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)
     }
 
     /// The claims of a valid, unexpired token signed with our secret.
@@ -61,7 +68,9 @@ impl TokenKeys {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::unauthorized("the access token has expired"),
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::unauthorized("the access token has expired")
+                }
                 _ => ApiError::unauthorized("the access token is invalid"),
             })
     }
@@ -103,7 +112,11 @@ pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2ltcy1kdW1teS1zYWx
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await

@@ -22,7 +22,10 @@ pub struct Caller {
 impl Caller {
     /// The actor recorded in audit entries for this request.
     pub fn actor(&self) -> Actor {
-        Actor { principal: self.principal.clone(), request_id: self.request_id.clone() }
+        Actor {
+            principal: self.principal.clone(),
+            request_id: self.request_id.clone(),
+        }
     }
 }
 
@@ -33,31 +36,48 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("state missing"))?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| ApiError::internal("state missing"))?;
             let token = req
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
                 .map(str::trim)
-                .ok_or_else(|| ApiError::unauthorized("send an access token as 'Authorization: Bearer <token>'"))?;
+                .ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "send an access token as 'Authorization: Bearer <token>'",
+                    )
+                })?;
             let claims = state.keys.verify(token)?;
             // A database failure here is a 500, never a 401: the caller did nothing wrong.
             let principal = users::principal(state.db.conn(), claims.sub)
                 .await
                 .map_err(ApiError::from)?
-                .ok_or_else(|| ApiError::unauthorized("the account is deactivated or no longer exists"))?;
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the account is deactivated or no longer exists")
+                })?;
             let now = chrono::Utc::now().timestamp();
             if let Some(status) = state.budget.take(principal.user_id, now) {
                 req.extensions_mut().insert(status);
                 if status.exceeded {
-                    let mut e = ApiError::new(ErrorCode::RateLimited, format!("over the budget of {} requests a minute", status.limit));
+                    let mut e = ApiError::new(
+                        ErrorCode::RateLimited,
+                        format!("over the budget of {} requests a minute", status.limit),
+                    );
                     e.retry_after = Some(status.reset);
                     return Err(e);
                 }
             }
             let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-            Ok(Caller { principal, request_id })
+            Ok(Caller {
+                principal,
+                request_id,
+            })
         })
     }
 }

@@ -29,7 +29,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "Secret(<unset>)" } else { "Secret(***)" })
+        f.write_str(if self.0.is_empty() {
+            "Secret(<unset>)"
+        } else {
+            "Secret(***)"
+        })
     }
 }
 
@@ -67,7 +71,12 @@ pub struct AuthSettings {
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        Self { access_ttl_secs: 15 * 60, refresh_ttl_secs: 30 * 24 * 3600, max_login_failures: 5, login_failure_window_secs: 15 * 60 }
+        Self {
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            max_login_failures: 5,
+            login_failure_window_secs: 15 * 60,
+        }
     }
 }
 
@@ -145,11 +154,22 @@ impl Settings {
             fig = fig.merge(Toml::file(&file));
         }
         let fig = fig
-            .merge(Env::prefixed("SIMS_").ignore(&["config", "cors_origins"]).split("__"))
+            .merge(
+                Env::prefixed("SIMS_")
+                    .ignore(&["config", "cors_origins"])
+                    .split("__"),
+            )
             .merge(Env::raw().only(&["database_url", "database_read_url"]));
-        let mut s: Settings = fig.extract().map_err(|e| ConfigError(e.to_string().replace('\n', "; ")))?;
+        let mut s: Settings = fig
+            .extract()
+            .map_err(|e| ConfigError(e.to_string().replace('\n', "; ")))?;
         if let Ok(origins) = std::env::var("SIMS_CORS_ORIGINS") {
-            s.cors_origins = origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect();
+            s.cors_origins = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(String::from)
+                .collect();
         }
         s.validate()?;
         Ok(s)
@@ -159,18 +179,31 @@ impl Settings {
     pub fn validate(&mut self) -> Result<(), ConfigError> {
         if self.jwt_secret.expose().is_empty() {
             if self.mode == Mode::Production {
-                return Err(ConfigError("SIMS_JWT_SECRET must be set in production mode".into()));
+                return Err(ConfigError(
+                    "SIMS_JWT_SECRET must be set in production mode".into(),
+                ));
             }
-            tracing::warn!("SIMS_JWT_SECRET is not set: using a random secret; tokens will not survive a restart");
+            tracing::warn!(
+                "SIMS_JWT_SECRET is not set: using a random secret; tokens will not survive a restart"
+            );
             self.jwt_secret = Secret::new(crate::auth::random_token(48));
         } else if self.jwt_secret.expose().len() < 32 {
-            return Err(ConfigError("SIMS_JWT_SECRET must be at least 32 characters".into()));
+            return Err(ConfigError(
+                "SIMS_JWT_SECRET must be at least 32 characters".into(),
+            ));
         }
         if self.database_max_connections == 0 {
-            return Err(ConfigError("database_max_connections must be at least 1".into()));
+            return Err(ConfigError(
+                "database_max_connections must be at least 1".into(),
+            ));
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
-            return Err(ConfigError("DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into()));
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError(
+                "DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into(),
+            ));
         }
         Ok(())
     }

@@ -92,7 +92,13 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a detail sentence.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), errors: vec![], matches: None, retry_after: None }
+        Self {
+            code,
+            detail: detail.into(),
+            errors: vec![],
+            matches: None,
+            retry_after: None,
+        }
     }
 
     /// A 422 naming the broken fields.
@@ -111,7 +117,11 @@ impl ApiError {
             detail,
             errors: violations
                 .into_iter()
-                .map(|v| ProblemField { field: v.field, code: v.code, message: v.message })
+                .map(|v| ProblemField {
+                    field: v.field,
+                    code: v.code,
+                    message: v.message,
+                })
                 .collect(),
             matches: None,
             retry_after: None,
@@ -120,7 +130,10 @@ impl ApiError {
 
     /// A 404 that says nothing about whether the record exists elsewhere.
     pub fn not_found() -> Self {
-        Self::new(ErrorCode::NotFound, "no such resource, or it is not visible to you")
+        Self::new(
+            ErrorCode::NotFound,
+            "no such resource, or it is not visible to you",
+        )
     }
 
     /// A 401.
@@ -131,7 +144,10 @@ impl ApiError {
     /// A 500 whose cause is logged, never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(ErrorCode::Internal, "an unexpected error occurred; it has been logged")
+        Self::new(
+            ErrorCode::Internal,
+            "an unexpected error occurred; it has been logged",
+        )
     }
 
     /// The problem document of this error.
@@ -161,7 +177,10 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.code.status());
-        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
+        res.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
@@ -174,9 +193,10 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::Validation(v) => ApiError::validation(v),
             DomainError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
-            DomainError::InvalidTransition { from, to } => {
-                ApiError::new(ErrorCode::InvalidTransition, format!("cannot move from {from} to {to}"))
-            }
+            DomainError::InvalidTransition { from, to } => ApiError::new(
+                ErrorCode::InvalidTransition,
+                format!("cannot move from {from} to {to}"),
+            ),
         }
     }
 }

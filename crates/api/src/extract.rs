@@ -18,48 +18,91 @@ pub const JSON_LIMIT: usize = 1024 * 1024;
 /// Splits a serde message into the field it names (for missing and unknown fields)
 /// and a cleaned-up message.
 fn describe(path: &str, message: &str) -> (String, &'static str, String) {
-    let base = if path == "." { String::new() } else { path.to_owned() };
-    let join = |name: &str| if base.is_empty() { name.to_owned() } else { format!("{base}.{name}") };
-    let quoted = |prefix: &str| {
-        message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_owned)
+    let base = if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
     };
-    let clean = message.split(" at line ").next().unwrap_or(message).to_owned();
+    let join = |name: &str| {
+        if base.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{base}.{name}")
+        }
+    };
+    let quoted = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    let clean = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
     if let Some(name) = quoted("missing field `") {
-        return (join(&name), "required", format!("{} is required", join(&name)));
+        return (
+            join(&name),
+            "required",
+            format!("{} is required", join(&name)),
+        );
     }
     if let Some(name) = quoted("unknown field `") {
-        return (join(&name), "unknown_field", clean);
+        // serde_path_to_error already ends the path with the unknown key.
+        let field = if base.is_empty() { name } else { base };
+        return (field, "unknown_field", clean);
     }
     let code = if clean.starts_with("unknown variant") {
         "invalid_choice"
     } else if clean.starts_with("invalid type") {
         "invalid_type"
-    } else if clean.contains("too large") || clean.contains("too small") || clean.contains("invalid value") {
+    } else if clean.contains("too large")
+        || clean.contains("too small")
+        || clean.contains("invalid value")
+    {
         "out_of_range"
     } else {
         "invalid"
     };
-    (if base.is_empty() { "body".into() } else { base }, code, clean)
+    (
+        if base.is_empty() { "body".into() } else { base },
+        code,
+        clean,
+    )
 }
 
 /// Parses a JSON body, mapping syntax errors to `400 malformed_json` and type or enum
 /// errors to `422 validation_failed` with the field path.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::new(ErrorCode::MalformedJson, "the request body is empty; send a JSON object"));
+        return Err(ApiError::new(
+            ErrorCode::MalformedJson,
+            "the request body is empty; send a JSON object",
+        ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(v) => de.end().map(|_| v).map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("the request body is not valid JSON: {e}"))),
+        Ok(v) => de.end().map(|_| v).map_err(|e| {
+            ApiError::new(
+                ErrorCode::MalformedJson,
+                format!("the request body is not valid JSON: {e}"),
+            )
+        }),
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();
             match inner.classify() {
                 serde_json::error::Category::Data => {
                     let (field, code, message) = describe(&path, &inner.to_string());
-                    Err(ApiError::validation(vec![FieldViolation::new(field, code, message)]))
+                    Err(ApiError::validation(vec![FieldViolation::new(
+                        field, code, message,
+                    )]))
                 }
-                _ => Err(ApiError::new(ErrorCode::MalformedJson, format!("the request body is not valid JSON: {inner}"))),
+                _ => Err(ApiError::new(
+                    ErrorCode::MalformedJson,
+                    format!("the request body is not valid JSON: {inner}"),
+                )),
             }
         }
     }
@@ -74,7 +117,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
         let declared_len = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -85,15 +132,28 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if let Some(ct) = content_type
                 && !(ct.starts_with("application/json") || ct.contains("+json"))
             {
-                return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the body as application/json"));
+                return Err(ApiError::new(
+                    ErrorCode::UnsupportedMediaType,
+                    "send the body as application/json",
+                ));
             }
-            let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("the body exceeds {JSON_LIMIT} bytes"));
+            let too_large = || {
+                ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("the body exceeds {JSON_LIMIT} bytes"),
+                )
+            };
             if declared_len.is_some_and(|n| n > JSON_LIMIT) {
                 return Err(too_large());
             }
             let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(JSON_LIMIT));
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("could not read the body: {e}")))?;
+                let chunk = chunk.map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::BadRequest,
+                        format!("could not read the body: {e}"),
+                    )
+                })?;
                 if body.len() + chunk.len() > JSON_LIMIT {
                     return Err(too_large());
                 }
@@ -114,7 +174,10 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
         let (field, code, message) = describe(&path, &err.inner().to_string());
-        ApiError::fields(ErrorCode::InvalidParameter, vec![FieldViolation::new(field, code, message)])
+        ApiError::fields(
+            ErrorCode::InvalidParameter,
+            vec![FieldViolation::new(field, code, message)],
+        )
     })
 }
 
@@ -138,7 +201,14 @@ impl FromRequest for Id {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let raw = req.match_info().get("id").unwrap_or_default();
         std::future::ready(Uuid::parse_str(raw).map(Id).map_err(|_| {
-            ApiError::fields(ErrorCode::InvalidParameter, vec![FieldViolation::new("id", "invalid_uuid", "id must be a UUID")])
+            ApiError::fields(
+                ErrorCode::InvalidParameter,
+                vec![FieldViolation::new(
+                    "id",
+                    "invalid_uuid",
+                    "id must be a UUID",
+                )],
+            )
         }))
     }
 }
@@ -160,12 +230,20 @@ impl FromRequest for IfMatch {
                 if s == "*" {
                     Ok(IfMatch(None))
                 } else {
-                    s.trim_start_matches("W/").trim_matches('"').parse::<i64>().map(|n| IfMatch(Some(n))).map_err(|_| {
-                        ApiError::fields(
-                            ErrorCode::InvalidParameter,
-                            vec![FieldViolation::new("If-Match", "invalid_etag", "If-Match must be an ETag this API sent, like \"3\"")],
-                        )
-                    })
+                    s.trim_start_matches("W/")
+                        .trim_matches('"')
+                        .parse::<i64>()
+                        .map(|n| IfMatch(Some(n)))
+                        .map_err(|_| {
+                            ApiError::fields(
+                                ErrorCode::InvalidParameter,
+                                vec![FieldViolation::new(
+                                    "If-Match",
+                                    "invalid_etag",
+                                    "If-Match must be an ETag this API sent, like \"3\"",
+                                )],
+                            )
+                        })
                 }
             }
         };
@@ -199,18 +277,41 @@ mod tests {
 
     fn field_of(r: Result<Body, ApiError>) -> (u16, String) {
         let e = r.err().unwrap_or_else(|| panic!("should fail"));
-        (e.code.status().as_u16(), e.errors.first().map(|f| f.field.clone()).unwrap_or_default())
+        (
+            e.code.status().as_u16(),
+            e.errors
+                .first()
+                .map(|f| f.field.clone())
+                .unwrap_or_default(),
+        )
     }
 
     #[test]
     fn json_errors_name_the_field() {
-        assert_eq!(field_of(parse_json(br#"{"name": "a", "lines": [{"quantity": "x"}]}"#)), (422, "lines[0].quantity".into()));
-        assert_eq!(field_of(parse_json(br#"{"lines": []}"#)), (422, "name".into()));
-        assert_eq!(field_of(parse_json(br#"{"name": "a", "lines": [], "extra": 1}"#)), (422, "extra".into()));
-        assert_eq!(field_of(parse_json(br#"{"name": "a", "lines": [{"quantity": -1}]}"#)), (422, "lines[0].quantity".into()));
+        assert_eq!(
+            field_of(parse_json(
+                br#"{"name": "a", "lines": [{"quantity": "x"}]}"#
+            )),
+            (422, "lines[0].quantity".into())
+        );
+        assert_eq!(
+            field_of(parse_json(br#"{"lines": []}"#)),
+            (422, "name".into())
+        );
+        assert_eq!(
+            field_of(parse_json(br#"{"name": "a", "lines": [], "extra": 1}"#)),
+            (422, "extra".into())
+        );
+        assert_eq!(
+            field_of(parse_json(br#"{"name": "a", "lines": [{"quantity": -1}]}"#)),
+            (422, "lines[0].quantity".into())
+        );
         assert_eq!(field_of(parse_json(br#"{"name": "a""#)).0, 400);
         assert_eq!(field_of(parse_json(b"")).0, 400);
-        assert_eq!(field_of(parse_json(br#"{"name": "a", "lines": []} trailing"#)).0, 400);
+        assert_eq!(
+            field_of(parse_json(br#"{"name": "a", "lines": []} trailing"#)).0,
+            400
+        );
     }
 
     #[derive(Debug, Deserialize)]
@@ -221,7 +322,9 @@ mod tests {
 
     #[test]
     fn query_errors_name_the_parameter() {
-        let e = parse_query::<Params>("per_page=abc").err().unwrap_or_else(|| panic!("should fail"));
+        let e = parse_query::<Params>("per_page=abc")
+            .err()
+            .unwrap_or_else(|| panic!("should fail"));
         assert_eq!(e.code.status().as_u16(), 400);
         assert_eq!(e.errors[0].field, "per_page");
         assert!(parse_query::<Params>("per_page=20").is_ok());

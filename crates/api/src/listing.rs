@@ -27,15 +27,30 @@ pub struct PageParams {
 
 impl PageParams {
     /// Checks the parameters against the resource's sort whitelist.
-    pub fn to_request(&self, whitelist: &[&'static str], default_sort: &[SortKey]) -> ApiResult<ListRequest> {
-        let (page, per_page) = check_page(self.page, self.per_page).map_err(|v| ApiError::fields(crate::error::ErrorCode::InvalidParameter, vec![v]))?;
-        let sort = parse_sort(self.sort.as_deref(), whitelist, default_sort).map_err(|v| ApiError::fields(crate::error::ErrorCode::InvalidParameter, vec![v]))?;
-        Ok(ListRequest { page, per_page, after: self.after.clone(), sort, include_total: self.include_total.unwrap_or(false) })
+    pub fn to_request(
+        &self,
+        whitelist: &[&'static str],
+        default_sort: &[SortKey],
+    ) -> ApiResult<ListRequest> {
+        let (page, per_page) = check_page(self.page, self.per_page)
+            .map_err(|v| ApiError::fields(crate::error::ErrorCode::InvalidParameter, vec![v]))?;
+        let sort = parse_sort(self.sort.as_deref(), whitelist, default_sort)
+            .map_err(|v| ApiError::fields(crate::error::ErrorCode::InvalidParameter, vec![v]))?;
+        Ok(ListRequest {
+            page,
+            per_page,
+            after: self.after.clone(),
+            sort,
+            include_total: self.include_total.unwrap_or(false),
+        })
     }
 }
 
 /// Newest first: the default order of every list.
-pub const NEWEST_FIRST: &[SortKey] = &[SortKey { field: "created_at", descending: true }];
+pub const NEWEST_FIRST: &[SortKey] = &[SortKey {
+    field: "created_at",
+    descending: true,
+}];
 
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,7 +70,14 @@ impl<T> PageOf<T> {
     /// Renders a page of rows with `f`.
     pub fn from_page<R>(page: Page<R>, f: impl FnMut(R) -> T) -> Self {
         let p = page.map(f);
-        Self { items: p.items, page: p.page, per_page: p.per_page, has_more: p.has_more, next_cursor: p.next_cursor, total: p.total }
+        Self {
+            items: p.items,
+            page: p.page,
+            per_page: p.per_page,
+            has_more: p.has_more,
+            next_cursor: p.next_cursor,
+            total: p.total,
+        }
     }
 }
 

@@ -7,7 +7,11 @@ use sims_api::config::Settings;
 use sims_api::startup::{Application, StartupError, open_database};
 
 #[derive(Parser)]
-#[command(name = "sims", version, about = "SIMS — Sales Information Management System")]
+#[command(
+    name = "sims",
+    version,
+    about = "SIMS — Sales Information Management System"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -55,7 +59,10 @@ fn main() -> ExitCode {
         }
     };
     sims_api::telemetry::init(settings.log_format, "info,sqlx=warn,sea_orm=warn");
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("sims: cannot start the runtime: {e}");
@@ -77,22 +84,47 @@ async fn run(command: Command, settings: Settings) -> Result<(), StartupError> {
         Command::Serve | Command::Openapi => {
             let app = Application::build(settings).await?;
             tracing::info!(port = app.port(), "SIMS is listening");
-            app.run_until_stopped().await.map_err(|e| StartupError::Other(e.to_string()))
+            app.run_until_stopped()
+                .await
+                .map_err(|e| StartupError::Other(e.to_string()))
         }
         Command::Migrate => {
             let db = open_database(&settings).await?;
-            db.migrate().await.map_err(|e| StartupError::Migrate(e.to_string()))?;
+            db.migrate()
+                .await
+                .map_err(|e| StartupError::Migrate(e.to_string()))?;
             println!("migrations applied");
             Ok(())
         }
-        Command::Admin { command: AdminCommand::Create { email, password, name } } => {
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password,
+                    name,
+                },
+        } => {
             let db = open_database(&settings).await?;
-            db.migrate().await.map_err(|e| StartupError::Migrate(e.to_string()))?;
-            let parsed = sims_domain::values::Email::parse("--email", &email).map_err(|v| StartupError::Other(v.message))?;
-            sims_domain::values::check_password("--password", &password).map_err(|v| StartupError::Other(v.message))?;
-            let password_hash = sims_api::auth::hash_password(password).await.map_err(|e| StartupError::Other(e.to_string()))?;
-            let new = sims_persistence::users::NewUser { email: parsed.as_str().to_owned(), name, password_hash, role: sims_domain::Role::Admin, team_id: None };
-            let user = sims_persistence::users::create(&db, None, new).await.map_err(|e| StartupError::Other(e.to_string()))?;
+            db.migrate()
+                .await
+                .map_err(|e| StartupError::Migrate(e.to_string()))?;
+            let parsed = sims_domain::values::Email::parse("--email", &email)
+                .map_err(|v| StartupError::Other(v.message))?;
+            sims_domain::values::check_password("--password", &password)
+                .map_err(|v| StartupError::Other(v.message))?;
+            let password_hash = sims_api::auth::hash_password(password)
+                .await
+                .map_err(|e| StartupError::Other(e.to_string()))?;
+            let new = sims_persistence::users::NewUser {
+                email: parsed.as_str().to_owned(),
+                name,
+                password_hash,
+                role: sims_domain::Role::Admin,
+                team_id: None,
+            };
+            let user = sims_persistence::users::create(&db, None, new)
+                .await
+                .map_err(|e| StartupError::Other(e.to_string()))?;
             println!("created admin {} ({})", user.email, user.id);
             Ok(())
         }

@@ -34,12 +34,17 @@ pub enum StartupError {
 
 /// Opens the database, creating the directory of a SQLite file when needed.
 pub async fn open_database(settings: &Settings) -> Result<Database, StartupError> {
-    if let Some(path) = settings.database_url.strip_prefix("sqlite://").or_else(|| settings.database_url.strip_prefix("sqlite:")) {
+    if let Some(path) = settings
+        .database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| settings.database_url.strip_prefix("sqlite:"))
+    {
         let file = path.split('?').next().unwrap_or_default();
         if let Some(dir) = std::path::Path::new(file).parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| StartupError::Database(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StartupError::Database(format!("{}: {e}", dir.display())))?;
         }
     }
     let options = DbOptions {
@@ -47,26 +52,47 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
         max_connections: settings.database_max_connections,
         acquire_timeout: Duration::from_secs(10),
     };
-    Database::connect(&options).await.map_err(|e| StartupError::Database(e.to_string()))
+    Database::connect(&options)
+        .await
+        .map_err(|e| StartupError::Database(e.to_string()))
 }
 
 /// Creates the first admin on an empty database, from the settings or with a random
 /// password printed once.
 pub async fn bootstrap_admin(db: &Database, settings: &Settings) -> Result<(), StartupError> {
-    if users::any_exists(db.conn()).await.map_err(|e| StartupError::Database(e.to_string()))? {
+    if users::any_exists(db.conn())
+        .await
+        .map_err(|e| StartupError::Database(e.to_string()))?
+    {
         return Ok(());
     }
-    let email = settings.admin_email.clone().unwrap_or_else(|| "admin@example.com".into());
+    let email = settings
+        .admin_email
+        .clone()
+        .unwrap_or_else(|| "admin@example.com".into());
     let (password, generated) = match &settings.admin_password {
         Some(p) => (p.expose().to_owned(), false),
         None => (random_token(15), true),
     };
-    sims_domain::values::check_password("SIMS_ADMIN_PASSWORD", &password).map_err(|v| StartupError::Other(v.message))?;
-    let password_hash = hash_password(password.clone()).await.map_err(|e| StartupError::Other(e.to_string()))?;
-    let new = users::NewUser { email: email.clone(), name: "Administrator".into(), password_hash, role: sims_domain::Role::Admin, team_id: None };
-    users::create(db, None, new).await.map_err(|e| StartupError::Other(e.to_string()))?;
+    sims_domain::values::check_password("SIMS_ADMIN_PASSWORD", &password)
+        .map_err(|v| StartupError::Other(v.message))?;
+    let password_hash = hash_password(password.clone())
+        .await
+        .map_err(|e| StartupError::Other(e.to_string()))?;
+    let new = users::NewUser {
+        email: email.clone(),
+        name: "Administrator".into(),
+        password_hash,
+        role: sims_domain::Role::Admin,
+        team_id: None,
+    };
+    users::create(db, None, new)
+        .await
+        .map_err(|e| StartupError::Other(e.to_string()))?;
     if generated {
-        println!("Created the first admin: {email} with password {password} (shown once; change it)");
+        println!(
+            "Created the first admin: {email} with password {password} (shown once; change it)"
+        );
     } else {
         tracing::info!(%email, "created the first admin");
     }
@@ -76,10 +102,15 @@ pub async fn bootstrap_admin(db: &Database, settings: &Settings) -> Result<(), S
 /// The shared state for a database and settings.
 pub async fn build_state(db: Database, settings: Settings) -> Result<AppState, StartupError> {
     let metrics = Metrics::new().map_err(|e| StartupError::Other(e.to_string()))?;
-    let dummy_hash = hash_password(random_token(16)).await.map_err(|e| StartupError::Other(e.to_string()))?;
+    let dummy_hash = hash_password(random_token(16))
+        .await
+        .map_err(|e| StartupError::Other(e.to_string()))?;
     Ok(AppState {
         db,
-        keys: TokenKeys::new(settings.jwt_secret.expose(), settings.auth.access_ttl_secs as i64),
+        keys: TokenKeys::new(
+            settings.jwt_secret.expose(),
+            settings.auth.access_ttl_secs as i64,
+        ),
         budget: Arc::new(RequestBudget::new(settings.rate_limit.per_minute)),
         settings: Arc::new(settings),
         metrics,
@@ -90,10 +121,23 @@ pub async fn build_state(db: Database, settings: Settings) -> Result<AppState, S
 fn cors(origins: &[String]) -> Cors {
     let mut c = Cors::default()
         .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::ACCEPT])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::ACCEPT,
+        ])
         .allowed_header("idempotency-key")
         .allowed_header("x-request-id")
-        .expose_headers(["etag", "location", "x-request-id", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "retry-after"])
+        .expose_headers([
+            "etag",
+            "location",
+            "x-request-id",
+            "ratelimit-limit",
+            "ratelimit-remaining",
+            "ratelimit-reset",
+            "retry-after",
+        ])
         .max_age(3600);
     for o in origins {
         c = c.allowed_origin(o);
@@ -116,10 +160,16 @@ impl Application {
     /// binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let db = open_database(&settings).await?;
-        db.migrate().await.map_err(|e| StartupError::Migrate(e.to_string()))?;
+        db.migrate()
+            .await
+            .map_err(|e| StartupError::Migrate(e.to_string()))?;
         bootstrap_admin(&db, &settings).await?;
-        let listener = TcpListener::bind(&settings.bind).map_err(|e| StartupError::Bind(settings.bind.clone(), e))?;
-        let port = listener.local_addr().map_err(|e| StartupError::Bind(settings.bind.clone(), e))?.port();
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| StartupError::Bind(settings.bind.clone(), e))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::Bind(settings.bind.clone(), e))?
+            .port();
         let workers = settings.workers;
         let state = build_state(db, settings).await?;
         let data = web::Data::new(state);
@@ -144,7 +194,10 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run() })
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
     }
 
     /// The port the server listens on.

@@ -44,7 +44,10 @@ pub struct RequestBudget {
 impl RequestBudget {
     /// A budget of `per_minute` requests; `0` turns it off.
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, windows: Mutex::new(HashMap::new()) }
+        Self {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Counts one request of `caller` at `now_secs`; `None` when the budget is off.
@@ -66,7 +69,12 @@ impl RequestBudget {
         if !exceeded {
             entry.1 += 1;
         }
-        Some(BudgetStatus { limit: self.per_minute, remaining: self.per_minute - entry.1, reset, exceeded })
+        Some(BudgetStatus {
+            limit: self.per_minute,
+            remaining: self.per_minute - entry.1,
+            reset,
+            exceeded,
+        })
     }
 }
 
@@ -79,11 +87,28 @@ mod tests {
         let b = RequestBudget::new(2);
         let (a, c) = (Uuid::now_v7(), Uuid::now_v7());
         let t = 120;
-        assert_eq!(b.take(a, t).map(|s| (s.remaining, s.exceeded)), Some((1, false)));
-        assert_eq!(b.take(a, t + 1).map(|s| (s.remaining, s.exceeded)), Some((0, false)));
-        assert_eq!(b.take(a, t + 2).map(|s| (s.remaining, s.exceeded, s.reset)), Some((0, true, 58)));
-        assert_eq!(b.take(c, t + 2).map(|s| s.exceeded), Some(false), "callers are counted apart");
-        assert_eq!(b.take(a, t + 60).map(|s| s.exceeded), Some(false), "a new minute resets");
+        assert_eq!(
+            b.take(a, t).map(|s| (s.remaining, s.exceeded)),
+            Some((1, false))
+        );
+        assert_eq!(
+            b.take(a, t + 1).map(|s| (s.remaining, s.exceeded)),
+            Some((0, false))
+        );
+        assert_eq!(
+            b.take(a, t + 2).map(|s| (s.remaining, s.exceeded, s.reset)),
+            Some((0, true, 58))
+        );
+        assert_eq!(
+            b.take(c, t + 2).map(|s| s.exceeded),
+            Some(false),
+            "callers are counted apart"
+        );
+        assert_eq!(
+            b.take(a, t + 60).map(|s| s.exceeded),
+            Some(false),
+            "a new minute resets"
+        );
         assert!(RequestBudget::new(0).take(a, t).is_none());
     }
 }

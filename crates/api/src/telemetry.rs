@@ -7,7 +7,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
@@ -17,8 +19,11 @@ use crate::state::{AppState, BudgetStatus};
 /// Installs the global log subscriber once. `RUST_LOG` filters; `TEST_LOG` unset in
 /// tests keeps them quiet.
 pub fn init(format: LogFormat, default_filter: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
@@ -43,24 +48,46 @@ impl Metrics {
     /// Registers the collectors.
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
-        let requests = IntCounterVec::new(Opts::new("sims_http_requests_total", "HTTP requests by route and status"), &["method", "route", "status"])?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "sims_http_requests_total",
+                "HTTP requests by route and status",
+            ),
+            &["method", "route", "status"],
+        )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("sims_http_request_duration_seconds", "HTTP request latency by route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            HistogramOpts::new(
+                "sims_http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             &["method", "route"],
         )?;
         let pool_size = IntGauge::new("sims_db_pool_connections", "Open database connections")?;
-        let pool_idle = IntGauge::new("sims_db_pool_idle_connections", "Idle database connections")?;
+        let pool_idle =
+            IntGauge::new("sims_db_pool_idle_connections", "Idle database connections")?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_size.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
-        Ok(Self { registry, requests, latency, pool_size, pool_idle })
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            pool_size,
+            pool_idle,
+        })
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests.with_label_values(&[method, route, &status.to_string()]).inc();
-        self.latency.with_label_values(&[method, route]).observe(seconds);
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(seconds);
     }
 
     /// The Prometheus text exposition, with pool gauges refreshed.
@@ -77,7 +104,10 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Gives every request an id (in its log span and its response), times it into the
 /// metrics, and publishes the caller's request budget.
-pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
     let id = req
         .headers()
@@ -94,9 +124,17 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Resul
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
     let elapsed = start.elapsed();
-    span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "handled"));
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            "handled"
+        )
+    });
     if let Some(state) = state {
-        state.metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        state
+            .metrics
+            .observe(&method, &route, status, elapsed.as_secs_f64());
     }
     let budget = res.request().extensions().get::<BudgetStatus>().copied();
     let headers = res.headers_mut();
@@ -104,9 +142,18 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody>) -> Resul
         headers.insert(X_REQUEST_ID, v);
     }
     if let Some(b) = budget {
-        headers.insert(HeaderName::from_static("ratelimit-limit"), HeaderValue::from(b.limit));
-        headers.insert(HeaderName::from_static("ratelimit-remaining"), HeaderValue::from(b.remaining));
-        headers.insert(HeaderName::from_static("ratelimit-reset"), HeaderValue::from(b.reset));
+        headers.insert(
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderValue::from(b.limit),
+        );
+        headers.insert(
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderValue::from(b.remaining),
+        );
+        headers.insert(
+            HeaderName::from_static("ratelimit-reset"),
+            HeaderValue::from(b.reset),
+        );
     }
     Ok(res)
 }

@@ -95,7 +95,9 @@ impl Principal {
     pub fn require_manager(&self) -> Result<(), DomainError> {
         match self.role {
             Role::Admin | Role::Manager => Ok(()),
-            Role::Sales => Err(DomainError::Forbidden("only managers and admins may do this".into())),
+            Role::Sales => Err(DomainError::Forbidden(
+                "only managers and admins may do this".into(),
+            )),
         }
     }
 
@@ -166,11 +168,20 @@ mod tests {
         assert!(admin.scope().covers(Some(someone), Some(other)));
         assert!(manager.scope().covers(Some(someone), Some(sub)));
         assert!(!manager.scope().covers(Some(someone), Some(other)));
-        assert!(manager.scope().covers(Some(manager.user_id), None), "a manager sees their own records");
+        assert!(
+            manager.scope().covers(Some(manager.user_id), None),
+            "a manager sees their own records"
+        );
         assert!(rep.scope().covers(Some(rep.user_id), Some(team)));
-        assert!(!rep.scope().covers(Some(someone), Some(team)), "a rep never sees a teammate's records");
+        assert!(
+            !rep.scope().covers(Some(someone), Some(team)),
+            "a rep never sees a teammate's records"
+        );
         for p in [&admin, &manager, &rep] {
-            assert!(p.scope().covers(None, None), "the pool is visible to every role");
+            assert!(
+                p.scope().covers(None, None),
+                "the pool is visible to every role"
+            );
         }
     }
 

@@ -68,6 +68,14 @@ impl CustomerLevel {
     }
 }
 
+/// A nullable text field's change: field name, the change, its limit, where it goes.
+type TextChange<'a> = (
+    &'a str,
+    Option<Option<String>>,
+    usize,
+    &'a mut Option<String>,
+);
+
 /// Most tags one customer may carry.
 pub const MAX_TAGS: usize = 20;
 
@@ -135,7 +143,11 @@ pub struct DuplicateKeys {
 
 fn tags(field: &str, input: &[String], v: &mut Violations) -> Vec<String> {
     if input.len() > MAX_TAGS {
-        v.push(FieldViolation::new(field, "too_many", format!("at most {MAX_TAGS} tags")));
+        v.push(FieldViolation::new(
+            field,
+            "too_many",
+            format!("at most {MAX_TAGS} tags"),
+        ));
         return vec![];
     }
     let mut out: Vec<String> = Vec::new();
@@ -175,18 +187,46 @@ impl Customer {
             Some(n) => v.check(Name::parse("name", n)),
         };
         let kind = input.kind.unwrap_or(CustomerKind::Company);
-        let industry = v.check(optional_text("industry", input.industry.as_deref(), SHORT_TEXT_MAX));
-        let source = v.check(optional_text("source", input.source.as_deref(), SHORT_TEXT_MAX));
+        let industry = v.check(optional_text(
+            "industry",
+            input.industry.as_deref(),
+            SHORT_TEXT_MAX,
+        ));
+        let source = v.check(optional_text(
+            "source",
+            input.source.as_deref(),
+            SHORT_TEXT_MAX,
+        ));
         let phone = v.check(phone("phone", input.phone.as_deref()));
         let email = v.check(email("email", input.email.as_deref()));
-        let province = v.check(optional_text("province", input.province.as_deref(), SHORT_TEXT_MAX));
+        let province = v.check(optional_text(
+            "province",
+            input.province.as_deref(),
+            SHORT_TEXT_MAX,
+        ));
         let city = v.check(optional_text("city", input.city.as_deref(), SHORT_TEXT_MAX));
-        let address = v.check(optional_text("address", input.address.as_deref(), ADDRESS_MAX));
+        let address = v.check(optional_text(
+            "address",
+            input.address.as_deref(),
+            ADDRESS_MAX,
+        ));
         let notes = v.check(optional_text("notes", input.notes.as_deref(), NOTES_MAX));
         let tags = tags("tags", input.tags.as_deref().unwrap_or_default(), &mut v);
         v.finish()?;
-        match (name, industry, source, phone, email, province, city, address, notes) {
-            (Some(name), Some(industry), Some(source), Some(phone), Some(email), Some(province), Some(city), Some(address), Some(notes)) => Ok(Self {
+        match (
+            name, industry, source, phone, email, province, city, address, notes,
+        ) {
+            (
+                Some(name),
+                Some(industry),
+                Some(source),
+                Some(phone),
+                Some(email),
+                Some(province),
+                Some(city),
+                Some(address),
+                Some(notes),
+            ) => Ok(Self {
                 name: name.into_inner(),
                 kind,
                 level: input.level,
@@ -218,10 +258,20 @@ impl Customer {
         if let Some(l) = patch.level {
             self.level = l;
         }
-        let texts: [(&str, Option<Option<String>>, usize, &mut Option<String>); 6] = [
-            ("industry", patch.industry, SHORT_TEXT_MAX, &mut self.industry),
+        let texts: [TextChange<'_>; 6] = [
+            (
+                "industry",
+                patch.industry,
+                SHORT_TEXT_MAX,
+                &mut self.industry,
+            ),
             ("source", patch.source, SHORT_TEXT_MAX, &mut self.source),
-            ("province", patch.province, SHORT_TEXT_MAX, &mut self.province),
+            (
+                "province",
+                patch.province,
+                SHORT_TEXT_MAX,
+                &mut self.province,
+            ),
             ("city", patch.city, SHORT_TEXT_MAX, &mut self.city),
             ("address", patch.address, ADDRESS_MAX, &mut self.address),
             ("notes", patch.notes, NOTES_MAX, &mut self.notes),
@@ -252,12 +302,20 @@ impl Customer {
 
     /// The normalised name, phone and email this customer is compared on.
     pub fn duplicate_keys(&self) -> DuplicateKeys {
-        duplicate_keys(Some(&self.name), self.phone.as_deref(), self.email.as_deref())
+        duplicate_keys(
+            Some(&self.name),
+            self.phone.as_deref(),
+            self.email.as_deref(),
+        )
     }
 }
 
 /// Normalises the name, phone and email of a duplicate check. Blank inputs are ignored.
-pub fn duplicate_keys(name: Option<&str>, phone: Option<&str>, email: Option<&str>) -> DuplicateKeys {
+pub fn duplicate_keys(
+    name: Option<&str>,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> DuplicateKeys {
     fn nonblank(s: Option<&str>) -> Option<&str> {
         s.map(str::trim).filter(|s| !s.is_empty())
     }
@@ -312,7 +370,11 @@ impl Contact {
             }
             Some(n) => v.check(bounded_text("name", n, NAME_MAX)),
         };
-        let title = v.check(optional_text("title", input.title.as_deref(), SHORT_TEXT_MAX));
+        let title = v.check(optional_text(
+            "title",
+            input.title.as_deref(),
+            SHORT_TEXT_MAX,
+        ));
         let phone = v.check(phone("phone", input.phone.as_deref()));
         let email = v.check(email("email", input.email.as_deref()));
         v.finish()?;
@@ -372,7 +434,10 @@ mod tests {
 
     #[test]
     fn a_minimal_customer_is_a_company() {
-        let c = Customer::create(CustomerInput { name: Some(" 杭州西湖科技有限公司 ".into()), ..Default::default() });
+        let c = Customer::create(CustomerInput {
+            name: Some(" 杭州西湖科技有限公司 ".into()),
+            ..Default::default()
+        });
         let c = c.unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(c.name, "杭州西湖科技有限公司");
         assert_eq!(c.kind, CustomerKind::Company);
@@ -391,20 +456,38 @@ mod tests {
             ..Default::default()
         });
         let got = codes(e.err().unwrap_or_else(|| panic!("should fail")));
-        for want in [("name", "required"), ("email", "invalid_email"), ("phone", "invalid_phone"), ("city", "too_long"), ("notes", "too_long"), ("tags[1]", "required")] {
-            assert!(got.contains(&(want.0.into(), want.1.into())), "missing {want:?} in {got:?}");
+        for want in [
+            ("name", "required"),
+            ("email", "invalid_email"),
+            ("phone", "invalid_phone"),
+            ("city", "too_long"),
+            ("notes", "too_long"),
+            ("tags[1]", "required"),
+        ] {
+            assert!(
+                got.contains(&(want.0.into(), want.1.into())),
+                "missing {want:?} in {got:?}"
+            );
         }
     }
 
     #[test]
     fn missing_name_is_required() {
-        let got = codes(Customer::create(CustomerInput::default()).err().unwrap_or_else(|| panic!("should fail")));
+        let got = codes(
+            Customer::create(CustomerInput::default())
+                .err()
+                .unwrap_or_else(|| panic!("should fail")),
+        );
         assert_eq!(got, vec![("name".into(), "required".into())]);
     }
 
     #[test]
     fn notes_at_the_limit_are_kept() {
-        let c = Customer::create(CustomerInput { name: Some("A".into()), notes: Some("n".repeat(10_000)), ..Default::default() });
+        let c = Customer::create(CustomerInput {
+            name: Some("A".into()),
+            notes: Some("n".repeat(10_000)),
+            ..Default::default()
+        });
         assert!(c.is_ok());
     }
 
@@ -421,31 +504,63 @@ mod tests {
         assert_eq!(c.tags, vec!["vip".to_string()], "duplicate tags collapse");
         let c2 = c
             .clone()
-            .apply(CustomerPatch { city: Some(None), level: Some(Some(CustomerLevel::A)), ..Default::default() })
+            .apply(CustomerPatch {
+                city: Some(None),
+                level: Some(Some(CustomerLevel::A)),
+                ..Default::default()
+            })
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(c2.city, None);
         assert_eq!(c2.level, Some(CustomerLevel::A));
         assert_eq!(c2.email, c.email);
-        let e = c.apply(CustomerPatch { name: Some("".into()), email: Some(Some("bad".into())), ..Default::default() });
-        assert_eq!(codes(e.err().unwrap_or_else(|| panic!("should fail"))).len(), 2);
+        let e = c.apply(CustomerPatch {
+            name: Some("".into()),
+            email: Some(Some("bad".into())),
+            ..Default::default()
+        });
+        assert_eq!(
+            codes(e.err().unwrap_or_else(|| panic!("should fail"))).len(),
+            2
+        );
     }
 
     #[test]
     fn duplicate_keys_normalise() {
-        let k = duplicate_keys(Some(" ACME  Ltd "), Some("+86 138-0013-8000"), Some("Sales@Acme.COM"));
+        let k = duplicate_keys(
+            Some(" ACME  Ltd "),
+            Some("+86 138-0013-8000"),
+            Some("Sales@Acme.COM"),
+        );
         assert_eq!(k.name.as_deref(), Some("acme ltd"));
         assert_eq!(k.phone.as_deref(), Some("13800138000"));
         assert_eq!(k.email.as_deref(), Some("sales@acme.com"));
-        assert_eq!(duplicate_keys(None, Some("  "), None), DuplicateKeys::default());
+        assert_eq!(
+            duplicate_keys(None, Some("  "), None),
+            DuplicateKeys::default()
+        );
     }
 
     #[test]
     fn contacts_validate() {
-        let c = Contact::create(ContactInput { name: Some("李雷".into()), is_primary: Some(true), ..Default::default() });
+        let c = Contact::create(ContactInput {
+            name: Some("李雷".into()),
+            is_primary: Some(true),
+            ..Default::default()
+        });
         assert!(c.as_ref().is_ok_and(|c| c.is_primary));
-        let e = Contact::create(ContactInput { name: None, email: Some("x".into()), ..Default::default() });
+        let e = Contact::create(ContactInput {
+            name: None,
+            email: Some("x".into()),
+            ..Default::default()
+        });
         let got = codes(e.err().unwrap_or_else(|| panic!("should fail")));
-        assert_eq!(got, vec![("name".into(), "required".into()), ("email".into(), "invalid_email".into())]);
+        assert_eq!(
+            got,
+            vec![
+                ("name".into(), "required".into()),
+                ("email".into(), "invalid_email".into())
+            ]
+        );
     }
 
     #[test]
@@ -453,7 +568,12 @@ mod tests {
         for k in [CustomerKind::Company, CustomerKind::Individual] {
             assert_eq!(CustomerKind::parse(k.as_str()), Some(k));
         }
-        for l in [CustomerLevel::A, CustomerLevel::B, CustomerLevel::C, CustomerLevel::D] {
+        for l in [
+            CustomerLevel::A,
+            CustomerLevel::B,
+            CustomerLevel::C,
+            CustomerLevel::D,
+        ] {
             assert_eq!(CustomerLevel::parse(l.as_str()), Some(l));
         }
     }

@@ -12,6 +12,6 @@ pub mod money;
 pub mod values;
 
 pub use access::{Principal, Role, Scope};
+pub use error::Violations;
 pub use error::{DomainError, FieldViolation};
 pub use money::Money;
-pub use error::Violations;

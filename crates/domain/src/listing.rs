@@ -41,12 +41,20 @@ pub fn parse_sort(
             ));
         };
         if keys.iter().any(|k| k.field == field) {
-            return Err(FieldViolation::new("sort", "repeated_sort_field", format!("'{name}' appears twice")));
+            return Err(FieldViolation::new(
+                "sort",
+                "repeated_sort_field",
+                format!("'{name}' appears twice"),
+            ));
         }
         keys.push(SortKey { field, descending });
     }
     if keys.len() > 3 {
-        return Err(FieldViolation::new("sort", "too_many", "sort by at most 3 fields"));
+        return Err(FieldViolation::new(
+            "sort",
+            "too_many",
+            "sort by at most 3 fields",
+        ));
     }
     Ok(keys)
 }
@@ -55,7 +63,11 @@ pub fn parse_sort(
 pub fn check_page(page: Option<u32>, per_page: Option<u32>) -> Result<(u32, u32), FieldViolation> {
     let page = page.unwrap_or(1);
     if page == 0 {
-        return Err(FieldViolation::new("page", "out_of_range", "page starts at 1"));
+        return Err(FieldViolation::new(
+            "page",
+            "out_of_range",
+            "page starts at 1",
+        ));
     }
     let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
     if per_page == 0 || per_page > MAX_PER_PAGE {
@@ -73,14 +85,26 @@ mod tests {
     use super::*;
 
     const W: &[&str] = &["created_at", "name", "level"];
-    const D: &[SortKey] = &[SortKey { field: "created_at", descending: true }];
+    const D: &[SortKey] = &[SortKey {
+        field: "created_at",
+        descending: true,
+    }];
 
     #[test]
     fn sort_parses_directions() {
         let keys = parse_sort(Some("-created_at,name"), W, D);
         assert_eq!(
             keys,
-            Ok(vec![SortKey { field: "created_at", descending: true }, SortKey { field: "name", descending: false }])
+            Ok(vec![
+                SortKey {
+                    field: "created_at",
+                    descending: true
+                },
+                SortKey {
+                    field: "name",
+                    descending: false
+                }
+            ])
         );
         assert_eq!(parse_sort(None, W, D), Ok(D.to_vec()));
         assert_eq!(parse_sort(Some(""), W, D), Ok(D.to_vec()));
@@ -88,17 +112,35 @@ mod tests {
 
     #[test]
     fn sort_rejects_unknown_and_repeated_fields() {
-        assert_eq!(parse_sort(Some("password"), W, D).map_err(|e| e.code), Err("unknown_sort_field".into()));
-        assert_eq!(parse_sort(Some("name,-name"), W, D).map_err(|e| e.code), Err("repeated_sort_field".into()));
-        assert_eq!(parse_sort(Some("name;drop"), W, D).map_err(|e| e.field), Err("sort".into()));
+        assert_eq!(
+            parse_sort(Some("password"), W, D).map_err(|e| e.code),
+            Err("unknown_sort_field".into())
+        );
+        assert_eq!(
+            parse_sort(Some("name,-name"), W, D).map_err(|e| e.code),
+            Err("repeated_sort_field".into())
+        );
+        assert_eq!(
+            parse_sort(Some("name;drop"), W, D).map_err(|e| e.field),
+            Err("sort".into())
+        );
     }
 
     #[test]
     fn pages_are_bounded() {
         assert_eq!(check_page(None, None), Ok((1, 50)));
         assert_eq!(check_page(Some(3), Some(200)), Ok((3, 200)));
-        assert_eq!(check_page(Some(1), Some(201)).map_err(|e| e.field), Err("per_page".into()));
-        assert_eq!(check_page(Some(0), None).map_err(|e| e.field), Err("page".into()));
-        assert_eq!(check_page(None, Some(0)).map_err(|e| e.field), Err("per_page".into()));
+        assert_eq!(
+            check_page(Some(1), Some(201)).map_err(|e| e.field),
+            Err("per_page".into())
+        );
+        assert_eq!(
+            check_page(Some(0), None).map_err(|e| e.field),
+            Err("page".into())
+        );
+        assert_eq!(
+            check_page(None, Some(0)).map_err(|e| e.field),
+            Err("per_page".into())
+        );
     }
 }

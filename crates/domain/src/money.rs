@@ -35,7 +35,9 @@ impl Money {
             return None;
         }
         let minor = value.checked_mul(Decimal::ONE_HUNDRED)?;
-        i64::try_from(minor.trunc()).ok().map(|minor| Self { minor })
+        i64::try_from(minor.trunc())
+            .ok()
+            .map(|minor| Self { minor })
     }
 
     /// The amount in minor units, as stored.
@@ -84,8 +86,15 @@ mod tests {
         assert_eq!(a.checked_add(b).map(|m| m.to_string()), Some("0.30".into()));
         let big = Money::from_decimal(d("99999999999999.99"));
         assert_eq!(big.map(|m| m.to_string()), Some("99999999999999.99".into()));
-        assert_eq!(Money::from_decimal(d("1.005")), None, "never rounds silently");
-        assert_eq!(Money::from_decimal(d("1.500")).map(|m| m.minor()), Some(150));
+        assert_eq!(
+            Money::from_decimal(d("1.005")),
+            None,
+            "never rounds silently"
+        );
+        assert_eq!(
+            Money::from_decimal(d("1.500")).map(|m| m.minor()),
+            Some(150)
+        );
         assert_eq!(Money::ZERO.to_string(), "0.00");
     }
 }

@@ -18,7 +18,11 @@ pub const ADDRESS_MAX: usize = 500;
 pub fn bounded_text(field: &str, input: &str, max: usize) -> Result<String, FieldViolation> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
-        return Err(FieldViolation::new(field, "required", format!("{field} must not be empty")));
+        return Err(FieldViolation::new(
+            field,
+            "required",
+            format!("{field} must not be empty"),
+        ));
     }
     if trimmed.chars().count() > max {
         return Err(FieldViolation::new(
@@ -96,12 +100,26 @@ impl Email {
     /// at most 254 characters.
     pub fn parse(field: &str, input: &str) -> Result<Self, FieldViolation> {
         let s = input.trim();
-        let invalid = || FieldViolation::new(field, "invalid_email", format!("{field} is not a valid email address"));
+        let invalid = || {
+            FieldViolation::new(
+                field,
+                "invalid_email",
+                format!("{field} is not a valid email address"),
+            )
+        };
         if s.is_empty() {
-            return Err(FieldViolation::new(field, "required", format!("{field} must not be empty")));
+            return Err(FieldViolation::new(
+                field,
+                "required",
+                format!("{field} must not be empty"),
+            ));
         }
         if s.chars().count() > 254 {
-            return Err(FieldViolation::new(field, "too_long", format!("{field} must be at most 254 characters")));
+            return Err(FieldViolation::new(
+                field,
+                "too_long",
+                format!("{field} must be at most 254 characters"),
+            ));
         }
         let (local, domain) = s.split_once('@').ok_or_else(invalid)?;
         let domain_ok = !domain.contains('@')
@@ -109,7 +127,8 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..");
-        if local.is_empty() || !domain_ok || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if local.is_empty() || !domain_ok || s.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(invalid());
         }
         Ok(Self(s.to_owned()))
@@ -136,7 +155,11 @@ impl Phone {
     pub fn parse(field: &str, input: &str) -> Result<Self, FieldViolation> {
         let s = input.trim();
         if s.is_empty() {
-            return Err(FieldViolation::new(field, "required", format!("{field} must not be empty")));
+            return Err(FieldViolation::new(
+                field,
+                "required",
+                format!("{field} must not be empty"),
+            ));
         }
         let allowed = s
             .chars()
@@ -191,7 +214,11 @@ pub fn normalize_phone_digits(digits: &str) -> String {
 pub fn parse_tag(field: &str, input: &str) -> Result<String, FieldViolation> {
     let tag = bounded_text(field, input, 50)?;
     if tag.contains(',') {
-        return Err(FieldViolation::new(field, "invalid_tag", format!("{field} must not contain a comma")));
+        return Err(FieldViolation::new(
+            field,
+            "invalid_tag",
+            format!("{field} must not contain a comma"),
+        ));
     }
     Ok(tag)
 }
@@ -200,10 +227,18 @@ pub fn parse_tag(field: &str, input: &str) -> Result<String, FieldViolation> {
 pub fn check_password(field: &str, input: &str) -> Result<(), FieldViolation> {
     let n = input.chars().count();
     if n < 10 {
-        return Err(FieldViolation::new(field, "too_short", format!("{field} must be at least 10 characters")));
+        return Err(FieldViolation::new(
+            field,
+            "too_short",
+            format!("{field} must be at least 10 characters"),
+        ));
     }
     if n > 200 {
-        return Err(FieldViolation::new(field, "too_long", format!("{field} must be at most 200 characters")));
+        return Err(FieldViolation::new(
+            field,
+            "too_long",
+            format!("{field} must be at most 200 characters"),
+        ));
     }
     Ok(())
 }
@@ -214,11 +249,23 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(Name::parse("name", "  Acme  ").map(|n| n.into_inner()), Ok("Acme".into()));
-        assert_eq!(Name::parse("name", "   ").map_err(|e| e.code), Err("required".into()));
+        assert_eq!(
+            Name::parse("name", "  Acme  ").map(|n| n.into_inner()),
+            Ok("Acme".into())
+        );
+        assert_eq!(
+            Name::parse("name", "   ").map_err(|e| e.code),
+            Err("required".into())
+        );
         let long = "名".repeat(201);
-        assert_eq!(Name::parse("name", &long).map_err(|e| e.code), Err("too_long".into()));
-        assert!(Name::parse("name", &"名".repeat(200)).is_ok(), "limit counts characters, not bytes");
+        assert_eq!(
+            Name::parse("name", &long).map_err(|e| e.code),
+            Err("too_long".into())
+        );
+        assert!(
+            Name::parse("name", &"名".repeat(200)).is_ok(),
+            "limit counts characters, not bytes"
+        );
     }
 
     #[test]
@@ -230,8 +277,20 @@ mod tests {
     #[test]
     fn emails() {
         assert!(Email::parse("email", "li.lei@example.com").is_ok());
-        for bad in ["nope", "a@b", "@example.com", "a@@example.com", "a b@example.com", "a@example..com", "a@.example.com"] {
-            assert_eq!(Email::parse("email", bad).map_err(|e| e.code), Err("invalid_email".into()), "{bad}");
+        for bad in [
+            "nope",
+            "a@b",
+            "@example.com",
+            "a@@example.com",
+            "a b@example.com",
+            "a@example..com",
+            "a@.example.com",
+        ] {
+            assert_eq!(
+                Email::parse("email", bad).map_err(|e| e.code),
+                Err("invalid_email".into()),
+                "{bad}"
+            );
         }
         let e = Email::parse("email", " Li.Lei@Example.COM ").map(|e| e.normalized());
         assert_eq!(e, Ok("li.lei@example.com".into()));
@@ -241,25 +300,49 @@ mod tests {
     fn phones_match_on_digits() {
         let p = Phone::parse("phone", "+86 138 0013 8000").map(|p| (p.digits(), p.normalized()));
         assert_eq!(p, Ok(("8613800138000".into(), "13800138000".into())));
-        assert_eq!(Phone::parse("phone", "13800138000").map(|p| p.normalized()), Ok("13800138000".into()));
-        assert_eq!(Phone::parse("phone", "010-6552 1234").map(|p| p.normalized()), Ok("01065521234".into()));
-        for bad in ["abc", "12", "+86 138 0013 8000 ext 5", "1".repeat(21).as_str()] {
-            assert_eq!(Phone::parse("phone", bad).map_err(|e| e.code), Err("invalid_phone".into()), "{bad}");
+        assert_eq!(
+            Phone::parse("phone", "13800138000").map(|p| p.normalized()),
+            Ok("13800138000".into())
+        );
+        assert_eq!(
+            Phone::parse("phone", "010-6552 1234").map(|p| p.normalized()),
+            Ok("01065521234".into())
+        );
+        for bad in [
+            "abc",
+            "12",
+            "+86 138 0013 8000 ext 5",
+            "1".repeat(21).as_str(),
+        ] {
+            assert_eq!(
+                Phone::parse("phone", bad).map_err(|e| e.code),
+                Err("invalid_phone".into()),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn tags_and_passwords() {
         assert_eq!(parse_tag("tags[0]", " vip "), Ok("vip".into()));
-        assert_eq!(parse_tag("tags[0]", "a,b").map_err(|e| e.code), Err("invalid_tag".into()));
+        assert_eq!(
+            parse_tag("tags[0]", "a,b").map_err(|e| e.code),
+            Err("invalid_tag".into())
+        );
         assert!(check_password("password", "0123456789").is_ok());
-        assert_eq!(check_password("password", "short").map_err(|e| e.code), Err("too_short".into()));
+        assert_eq!(
+            check_password("password", "short").map_err(|e| e.code),
+            Err("too_short".into())
+        );
     }
 
     #[test]
     fn optional_text_treats_blank_as_absent() {
         assert_eq!(optional_text("city", Some("  "), 100), Ok(None));
         assert_eq!(optional_text("city", None, 100), Ok(None));
-        assert_eq!(optional_text("city", Some(" 杭州 "), 100), Ok(Some("杭州".into())));
+        assert_eq!(
+            optional_text("city", Some(" 杭州 "), 100),
+            Ok(Some("杭州".into()))
+        );
     }
 }

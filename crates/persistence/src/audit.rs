@@ -42,7 +42,10 @@ pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
     let a = after.and_then(Value::as_object).unwrap_or(&empty);
     let mut out = Map::new();
     for key in b.keys().chain(a.keys().filter(|k| !b.contains_key(*k))) {
-        let (bv, av) = (b.get(key).unwrap_or(&Value::Null), a.get(key).unwrap_or(&Value::Null));
+        let (bv, av) = (
+            b.get(key).unwrap_or(&Value::Null),
+            a.get(key).unwrap_or(&Value::Null),
+        );
         if bv != av {
             out.insert(key.clone(), json!({"before": bv, "after": av}));
         }
@@ -59,7 +62,11 @@ pub struct AuditFilter {
 }
 
 /// Audit entries, newest first. Admin only; the caller checks the role.
-pub async fn list<C: ConnectionTrait>(conn: &C, filter: &AuditFilter, req: &ListRequest) -> Result<Page<audit_log::Model>> {
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    filter: &AuditFilter,
+    req: &ListRequest,
+) -> Result<Page<audit_log::Model>> {
     let mut q = audit_log::Entity::find();
     if let Some(e) = &filter.entity {
         q = q.filter(audit_log::Column::Entity.eq(e.clone()));
@@ -70,8 +77,21 @@ pub async fn list<C: ConnectionTrait>(conn: &C, filter: &AuditFilter, req: &List
     if let Some(id) = filter.actor_id {
         q = q.filter(audit_log::Column::ActorId.eq(id));
     }
-    let cols = [SortColumn { field: "at", column: audit_log::Column::At, kind: SortValue::Timestamp }];
-    fetch_page(conn, q, req, &cols, audit_log::Column::Id, |m, _| CursorValue::Timestamp(m.at), |m| m.id).await
+    let cols = [SortColumn {
+        field: "at",
+        column: audit_log::Column::At,
+        kind: SortValue::Timestamp,
+    }];
+    fetch_page(
+        conn,
+        q,
+        req,
+        &cols,
+        audit_log::Column::Id,
+        |m, _| CursorValue::Timestamp(m.at),
+        |m| m.id,
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -82,7 +102,13 @@ mod tests {
     fn diff_keeps_changed_fields_only() {
         let b = json!({"name": "A", "city": "杭州", "tags": []});
         let a = json!({"name": "B", "city": "杭州", "tags": ["vip"]});
-        assert_eq!(diff(Some(&b), Some(&a)), json!({"name": {"before": "A", "after": "B"}, "tags": {"before": [], "after": ["vip"]}}));
-        assert_eq!(diff(None, Some(&json!({"name": "A"}))), json!({"name": {"before": null, "after": "A"}}));
+        assert_eq!(
+            diff(Some(&b), Some(&a)),
+            json!({"name": {"before": "A", "after": "B"}, "tags": {"before": [], "after": ["vip"]}})
+        );
+        assert_eq!(
+            diff(None, Some(&json!({"name": "A"}))),
+            json!({"name": {"before": null, "after": "A"}})
+        );
     }
 }

@@ -3,14 +3,22 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Set,
+};
 use uuid::Uuid;
 
 use crate::entities::{login_failures, refresh_tokens};
 use crate::{Database, Result, now};
 
 /// Stores a new refresh token (by its hash) in `family_id`.
-pub async fn store_refresh<C: ConnectionTrait>(conn: &C, user_id: Uuid, family_id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> Result<()> {
+pub async fn store_refresh<C: ConnectionTrait>(
+    conn: &C,
+    user_id: Uuid,
+    family_id: Uuid,
+    token_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
     refresh_tokens::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
@@ -39,7 +47,7 @@ pub enum Rotation {
 
 async fn revoke_family<C: ConnectionTrait>(conn: &C, family_id: Uuid) -> Result<()> {
     refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::RevokedAt, Expr::val(now()).into())
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::val(now()))
         .filter(refresh_tokens::Column::FamilyId.eq(family_id))
         .filter(refresh_tokens::Column::RevokedAt.is_null())
         .exec(conn)
@@ -50,7 +58,12 @@ async fn revoke_family<C: ConnectionTrait>(conn: &C, family_id: Uuid) -> Result<
 /// Rotates the refresh token with `token_hash`, storing `new_hash` in its place.
 /// Exactly one of two concurrent rotations of the same token wins; the other is
 /// treated as reuse.
-pub async fn rotate_refresh(db: &Database, token_hash: &str, new_hash: &str, expires_at: DateTime<Utc>) -> Result<Rotation> {
+pub async fn rotate_refresh(
+    db: &Database,
+    token_hash: &str,
+    new_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<Rotation> {
     let tx = db.begin_write().await?;
     let Some(token) = refresh_tokens::Entity::find()
         .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
@@ -71,7 +84,7 @@ pub async fn rotate_refresh(db: &Database, token_hash: &str, new_hash: &str, exp
         return Ok(Rotation::Rejected);
     }
     let claimed = refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::UsedAt, Expr::val(now()).into())
+        .col_expr(refresh_tokens::Column::UsedAt, Expr::val(now()))
         .filter(refresh_tokens::Column::Id.eq(token.id))
         .filter(refresh_tokens::Column::UsedAt.is_null())
         .filter(refresh_tokens::Column::RevokedAt.is_null())
@@ -84,7 +97,9 @@ pub async fn rotate_refresh(db: &Database, token_hash: &str, new_hash: &str, exp
     }
     store_refresh(&tx, token.user_id, token.family_id, new_hash, expires_at).await?;
     tx.commit().await?;
-    Ok(Rotation::Rotated { user_id: token.user_id })
+    Ok(Rotation::Rotated {
+        user_id: token.user_id,
+    })
 }
 
 /// Revokes the family of the token with `token_hash`. Returns whether the token was known.
@@ -106,7 +121,7 @@ pub async fn revoke_by_token(db: &Database, token_hash: &str) -> Result<bool> {
 /// Revokes every refresh token of a user (deactivation, password change).
 pub async fn revoke_all_for_user<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<()> {
     refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::RevokedAt, Expr::val(now()).into())
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::val(now()))
         .filter(refresh_tokens::Column::UserId.eq(user_id))
         .filter(refresh_tokens::Column::RevokedAt.is_null())
         .exec(conn)
@@ -115,8 +130,16 @@ pub async fn revoke_all_for_user<C: ConnectionTrait>(conn: &C, user_id: Uuid) ->
 }
 
 /// When a locked key may try again, if it has `limit` or more failures in its window.
-pub async fn locked_until<C: ConnectionTrait>(conn: &C, key: &str, limit: i32, window: Duration) -> Result<Option<DateTime<Utc>>> {
-    let Some(row) = login_failures::Entity::find_by_id(key.to_owned()).one(conn).await? else {
+pub async fn locked_until<C: ConnectionTrait>(
+    conn: &C,
+    key: &str,
+    limit: i32,
+    window: Duration,
+) -> Result<Option<DateTime<Utc>>> {
+    let Some(row) = login_failures::Entity::find_by_id(key.to_owned())
+        .one(conn)
+        .await?
+    else {
         return Ok(None);
     };
     let until = row.window_started_at + window;
@@ -127,11 +150,16 @@ pub async fn locked_until<C: ConnectionTrait>(conn: &C, key: &str, limit: i32, w
 pub async fn record_failure(db: &Database, key: &str, window: Duration) -> Result<()> {
     let tx = db.begin_write().await?;
     let t = now();
-    let current = login_failures::Entity::find_by_id(key.to_owned()).one(&tx).await?;
+    let current = login_failures::Entity::find_by_id(key.to_owned())
+        .one(&tx)
+        .await?;
     match current {
         Some(row) if row.window_started_at + window > t => {
             login_failures::Entity::update_many()
-                .col_expr(login_failures::Column::Failures, Expr::col(login_failures::Column::Failures).add(1))
+                .col_expr(
+                    login_failures::Column::Failures,
+                    Expr::col(login_failures::Column::Failures).add(1),
+                )
                 .filter(login_failures::Column::Key.eq(key))
                 .exec(&tx)
                 .await?;
@@ -144,7 +172,10 @@ pub async fn record_failure(db: &Database, key: &str, window: Duration) -> Resul
             })
             .on_conflict(
                 OnConflict::column(login_failures::Column::Key)
-                    .update_columns([login_failures::Column::Failures, login_failures::Column::WindowStartedAt])
+                    .update_columns([
+                        login_failures::Column::Failures,
+                        login_failures::Column::WindowStartedAt,
+                    ])
                     .to_owned(),
             )
             .exec(&tx)

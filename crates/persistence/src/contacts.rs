@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
+    IntoActiveModel, QueryFilter, Set,
+};
 use serde_json::json;
 use sims_domain::Scope;
 use sims_domain::customer::{Contact, ContactPatch};
@@ -26,9 +29,21 @@ pub struct ContactFilter {
 pub const SORT_FIELDS: &[&str] = &["created_at", "updated_at", "name"];
 
 const SORT_COLUMNS: [SortColumn<contacts::Column>; 3] = [
-    SortColumn { field: "created_at", column: contacts::Column::CreatedAt, kind: SortValue::Timestamp },
-    SortColumn { field: "updated_at", column: contacts::Column::UpdatedAt, kind: SortValue::Timestamp },
-    SortColumn { field: "name", column: contacts::Column::Name, kind: SortValue::Text },
+    SortColumn {
+        field: "created_at",
+        column: contacts::Column::CreatedAt,
+        kind: SortValue::Timestamp,
+    },
+    SortColumn {
+        field: "updated_at",
+        column: contacts::Column::UpdatedAt,
+        kind: SortValue::Timestamp,
+    },
+    SortColumn {
+        field: "name",
+        column: contacts::Column::Name,
+        kind: SortValue::Text,
+    },
 ];
 
 fn snapshot(m: &contacts::Model) -> serde_json::Value {
@@ -36,7 +51,13 @@ fn snapshot(m: &contacts::Model) -> serde_json::Value {
 }
 
 fn to_domain(m: &contacts::Model) -> Contact {
-    Contact { name: m.name.clone(), title: m.title.clone(), phone: m.phone.clone(), email: m.email.clone(), is_primary: m.is_primary }
+    Contact {
+        name: m.name.clone(),
+        title: m.title.clone(),
+        phone: m.phone.clone(),
+        email: m.email.clone(),
+        is_primary: m.is_primary,
+    }
 }
 
 fn apply_fields(am: &mut contacts::ActiveModel, c: &Contact) {
@@ -69,9 +90,12 @@ fn readable(scope: &Scope) -> Condition {
 /// Un-marks the customer's current primary contact, if it is not `keep`.
 async fn unmark_primary<C: ConnectionTrait>(conn: &C, customer_id: Uuid, keep: Uuid) -> Result<()> {
     contacts::Entity::update_many()
-        .col_expr(contacts::Column::IsPrimary, Expr::val(false).into())
-        .col_expr(contacts::Column::Version, Expr::col(contacts::Column::Version).add(1))
-        .col_expr(contacts::Column::UpdatedAt, Expr::val(now()).into())
+        .col_expr(contacts::Column::IsPrimary, Expr::val(false))
+        .col_expr(
+            contacts::Column::Version,
+            Expr::col(contacts::Column::Version).add(1),
+        )
+        .col_expr(contacts::Column::UpdatedAt, Expr::val(now()))
         .filter(contacts::Column::CustomerId.eq(customer_id))
         .filter(contacts::Column::IsPrimary.eq(true))
         .filter(contacts::Column::Id.ne(keep))
@@ -82,7 +106,12 @@ async fn unmark_primary<C: ConnectionTrait>(conn: &C, customer_id: Uuid, keep: U
 
 /// Adds a contact to a customer the caller may change. Marking it primary un-marks the
 /// previous primary contact in the same transaction.
-pub async fn create(db: &Database, actor: &Actor, customer_id: Uuid, contact: Contact) -> Result<contacts::Model> {
+pub async fn create(
+    db: &Database,
+    actor: &Actor,
+    customer_id: Uuid,
+    contact: Contact,
+) -> Result<contacts::Model> {
     let tx = db.begin_write().await?;
     customer_repo::get_writable(&tx, actor, customer_id).await?;
     let id = Uuid::now_v7();
@@ -101,19 +130,37 @@ pub async fn create(db: &Database, actor: &Actor, customer_id: Uuid, contact: Co
     };
     apply_fields(&mut am, &contact);
     let m = am.insert(&tx).await?;
-    audit::record(&tx, actor, "create", "contact", m.id, None, Some(&snapshot(&m))).await?;
+    audit::record(
+        &tx,
+        actor,
+        "create",
+        "contact",
+        m.id,
+        None,
+        Some(&snapshot(&m)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(m)
 }
 
 /// One contact whose customer the caller may see.
 pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<contacts::Model> {
-    contacts::Entity::find_by_id(id).filter(readable(scope)).one(conn).await?.ok_or(PersistenceError::NotFound)
+    contacts::Entity::find_by_id(id)
+        .filter(readable(scope))
+        .one(conn)
+        .await?
+        .ok_or(PersistenceError::NotFound)
 }
 
 /// A page of contacts the caller may see; with `customer_id` in the filter, that
 /// customer's contacts (the customer itself must be visible, else `NotFound`).
-pub async fn list<C: ConnectionTrait>(conn: &C, scope: &Scope, filter: &ContactFilter, req: &ListRequest) -> Result<Page<contacts::Model>> {
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    filter: &ContactFilter,
+    req: &ListRequest,
+) -> Result<Page<contacts::Model>> {
     if let Some(c) = filter.customer_id {
         customer_repo::get(conn, scope, c).await?;
     }
@@ -137,22 +184,40 @@ pub async fn list<C: ConnectionTrait>(conn: &C, scope: &Scope, filter: &ContactF
         }
         q = q.filter(any);
     }
-    fetch_page(conn, q, req, &SORT_COLUMNS, contacts::Column::Id, |m, f| match f {
-        "updated_at" => CursorValue::Timestamp(m.updated_at),
-        "name" => CursorValue::Text(m.name.clone()),
-        _ => CursorValue::Timestamp(m.created_at),
-    }, |m| m.id)
+    fetch_page(
+        conn,
+        q,
+        req,
+        &SORT_COLUMNS,
+        contacts::Column::Id,
+        |m, f| match f {
+            "updated_at" => CursorValue::Timestamp(m.updated_at),
+            "name" => CursorValue::Text(m.name.clone()),
+            _ => CursorValue::Timestamp(m.created_at),
+        },
+        |m| m.id,
+    )
     .await
 }
 
-async fn get_writable<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<contacts::Model> {
+async fn get_writable<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<contacts::Model> {
     let m = get(conn, &actor.principal.scope(), id).await?;
     customer_repo::get_writable(conn, actor, m.customer_id).await?;
     Ok(m)
 }
 
 /// Changes a contact of a customer the caller may change.
-pub async fn update(db: &Database, actor: &Actor, id: Uuid, patch: ContactPatch, if_match: Option<i64>) -> Result<contacts::Model> {
+pub async fn update(
+    db: &Database,
+    actor: &Actor,
+    id: Uuid,
+    patch: ContactPatch,
+    if_match: Option<i64>,
+) -> Result<contacts::Model> {
     let tx = db.begin_write().await?;
     let current = get_writable(&tx, actor, id).await?;
     if if_match.is_some_and(|v| v != current.version) {
@@ -169,7 +234,16 @@ pub async fn update(db: &Database, actor: &Actor, id: Uuid, patch: ContactPatch,
     am.version = Set(version + 1);
     am.updated_at = Set(now());
     let m = am.update(&tx).await?;
-    audit::record(&tx, actor, "update", "contact", id, Some(&before), Some(&snapshot(&m))).await?;
+    audit::record(
+        &tx,
+        actor,
+        "update",
+        "contact",
+        id,
+        Some(&before),
+        Some(&snapshot(&m)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(m)
 }
@@ -182,7 +256,16 @@ pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64
         return Err(PersistenceError::VersionMismatch);
     }
     contacts::Entity::delete_by_id(id).exec(&tx).await?;
-    audit::record(&tx, actor, "delete", "contact", id, Some(&snapshot(&current)), None).await?;
+    audit::record(
+        &tx,
+        actor,
+        "delete",
+        "contact",
+        id,
+        Some(&snapshot(&current)),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

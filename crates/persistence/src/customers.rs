@@ -41,9 +41,21 @@ pub struct CustomerFilter {
 pub const SORT_FIELDS: &[&str] = &["created_at", "updated_at", "name"];
 
 const SORT_COLUMNS: [SortColumn<customers::Column>; 3] = [
-    SortColumn { field: "created_at", column: customers::Column::CreatedAt, kind: SortValue::Timestamp },
-    SortColumn { field: "updated_at", column: customers::Column::UpdatedAt, kind: SortValue::Timestamp },
-    SortColumn { field: "name", column: customers::Column::Name, kind: SortValue::Text },
+    SortColumn {
+        field: "created_at",
+        column: customers::Column::CreatedAt,
+        kind: SortValue::Timestamp,
+    },
+    SortColumn {
+        field: "updated_at",
+        column: customers::Column::UpdatedAt,
+        kind: SortValue::Timestamp,
+    },
+    SortColumn {
+        field: "name",
+        column: customers::Column::Name,
+        kind: SortValue::Text,
+    },
 ];
 
 fn sort_value(m: &customers::Model, field: &str) -> CursorValue {
@@ -92,7 +104,11 @@ pub(crate) fn readable(scope: &Scope) -> Condition {
 
 /// Ids of every customer (in any scope) that matches one of the keys, except `exclude`.
 /// Only ids leave this function: never another rep's customer's details.
-pub async fn find_duplicates<C: ConnectionTrait>(conn: &C, keys: &DuplicateKeys, exclude: Option<Uuid>) -> Result<Vec<Uuid>> {
+pub async fn find_duplicates<C: ConnectionTrait>(
+    conn: &C,
+    keys: &DuplicateKeys,
+    exclude: Option<Uuid>,
+) -> Result<Vec<Uuid>> {
     let mut any = Condition::any();
     if let Some(n) = &keys.name {
         any = any.add(customers::Column::NameNorm.eq(n.clone()));
@@ -106,7 +122,10 @@ pub async fn find_duplicates<C: ConnectionTrait>(conn: &C, keys: &DuplicateKeys,
     if any.is_empty() {
         return Ok(vec![]);
     }
-    let mut q = customers::Entity::find().select_only().column(customers::Column::Id).filter(any);
+    let mut q = customers::Entity::find()
+        .select_only()
+        .column(customers::Column::Id)
+        .filter(any);
     if let Some(id) = exclude {
         q = q.filter(customers::Column::Id.ne(id));
     }
@@ -134,11 +153,17 @@ fn apply_fields(am: &mut customers::ActiveModel, c: &Customer) {
 }
 
 async fn write_tags<C: ConnectionTrait>(conn: &C, id: Uuid, tags: &[String]) -> Result<()> {
-    customer_tags::Entity::delete_many().filter(customer_tags::Column::CustomerId.eq(id)).exec(conn).await?;
+    customer_tags::Entity::delete_many()
+        .filter(customer_tags::Column::CustomerId.eq(id))
+        .exec(conn)
+        .await?;
     if !tags.is_empty() {
-        customer_tags::Entity::insert_many(tags.iter().map(|t| customer_tags::ActiveModel { customer_id: Set(id), tag: Set(t.clone()) }))
-            .exec(conn)
-            .await?;
+        customer_tags::Entity::insert_many(tags.iter().map(|t| customer_tags::ActiveModel {
+            customer_id: Set(id),
+            tag: Set(t.clone()),
+        }))
+        .exec(conn)
+        .await?;
     }
     Ok(())
 }
@@ -146,13 +171,22 @@ async fn write_tags<C: ConnectionTrait>(conn: &C, id: Uuid, tags: &[String]) -> 
 async fn check_owner<C: ConnectionTrait>(conn: &C, owner: Uuid) -> Result<()> {
     match users::Entity::find_by_id(owner).one(conn).await? {
         Some(u) if u.active => Ok(()),
-        _ => Err(PersistenceError::Unprocessable { field: "owner_id".into(), message: "no such active user".into() }),
+        _ => Err(PersistenceError::Unprocessable {
+            field: "owner_id".into(),
+            message: "no such active user".into(),
+        }),
     }
 }
 
 /// Creates a customer owned by `owner` (the pool when `None`). A customer matching an
 /// existing one is refused with their ids unless `allow_duplicate`.
-pub async fn create(db: &Database, actor: &Actor, customer: Customer, owner: Option<Uuid>, allow_duplicate: bool) -> Result<customers::Model> {
+pub async fn create(
+    db: &Database,
+    actor: &Actor,
+    customer: Customer,
+    owner: Option<Uuid>,
+    allow_duplicate: bool,
+) -> Result<customers::Model> {
     let tx = db.begin_write().await?;
     if !allow_duplicate {
         let matches = find_duplicates(&tx, &customer.duplicate_keys(), None).await?;
@@ -181,13 +215,26 @@ pub async fn create(db: &Database, actor: &Actor, customer: Customer, owner: Opt
     apply_fields(&mut am, &customer);
     let m = am.insert(&tx).await?;
     write_tags(&tx, m.id, &customer.tags).await?;
-    audit::record(&tx, actor, "create", "customer", m.id, None, Some(&snapshot(&m))).await?;
+    audit::record(
+        &tx,
+        actor,
+        "create",
+        "customer",
+        m.id,
+        None,
+        Some(&snapshot(&m)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(m)
 }
 
 /// One customer the caller may see.
-pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<customers::Model> {
+pub async fn get<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<customers::Model> {
     customers::Entity::find_by_id(id)
         .filter(readable(scope))
         .one(conn)
@@ -196,10 +243,17 @@ pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Resul
 }
 
 /// Loads a customer the caller may change: in scope, and not in the pool for a rep.
-pub(crate) async fn get_writable<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<customers::Model> {
+pub(crate) async fn get_writable<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<customers::Model> {
     let m = get(conn, &actor.principal.scope(), id).await?;
     if m.owner_id.is_none() && !actor.principal.may_edit_pool() {
-        return Err(DomainError::Forbidden("pool customers are changed by managers and admins; claim it first".into()).into());
+        return Err(DomainError::Forbidden(
+            "pool customers are changed by managers and admins; claim it first".into(),
+        )
+        .into());
     }
     Ok(m)
 }
@@ -265,8 +319,22 @@ fn filtered(scope: &Scope, f: &CustomerFilter) -> sea_orm::Select<customers::Ent
 }
 
 /// A page of the customers the caller may see, filtered and sorted.
-pub async fn list<C: ConnectionTrait>(conn: &C, scope: &Scope, filter: &CustomerFilter, req: &ListRequest) -> Result<Page<customers::Model>> {
-    fetch_page(conn, filtered(scope, filter), req, &SORT_COLUMNS, customers::Column::Id, sort_value, |m| m.id).await
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    filter: &CustomerFilter,
+    req: &ListRequest,
+) -> Result<Page<customers::Model>> {
+    fetch_page(
+        conn,
+        filtered(scope, filter),
+        req,
+        &SORT_COLUMNS,
+        customers::Column::Id,
+        sort_value,
+        |m| m.id,
+    )
+    .await
 }
 
 /// Applies `patch` to a customer the caller may change; stale `if_match` is refused.
@@ -308,7 +376,16 @@ pub async fn update(
     if tags_changed {
         write_tags(&tx, id, &after.tags).await?;
     }
-    audit::record(&tx, actor, "update", "customer", id, Some(&before), Some(&snapshot(&m))).await?;
+    audit::record(
+        &tx,
+        actor,
+        "update",
+        "customer",
+        id,
+        Some(&before),
+        Some(&snapshot(&m)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(m)
 }
@@ -321,7 +398,16 @@ pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64
         return Err(PersistenceError::VersionMismatch);
     }
     customers::Entity::delete_by_id(id).exec(&tx).await?;
-    audit::record(&tx, actor, "delete", "customer", id, Some(&snapshot(&current)), None).await?;
+    audit::record(
+        &tx,
+        actor,
+        "delete",
+        "customer",
+        id,
+        Some(&snapshot(&current)),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

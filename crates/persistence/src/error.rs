@@ -33,7 +33,9 @@ pub enum PersistenceError {
 impl From<DbErr> for PersistenceError {
     fn from(e: DbErr) -> Self {
         match e.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(m)) => PersistenceError::Conflict(unique_message(&m)),
+            Some(SqlErr::UniqueConstraintViolation(m)) => {
+                PersistenceError::Conflict(unique_message(&m))
+            }
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => PersistenceError::Conflict(
                 "the record is still referenced, or references a record that does not exist".into(),
             ),

@@ -82,7 +82,9 @@ pub enum CursorValue {
 impl CursorValue {
     fn to_json(&self) -> serde_json::Value {
         match self {
-            CursorValue::Timestamp(t) => serde_json::Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            CursorValue::Timestamp(t) => {
+                serde_json::Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            }
             CursorValue::Text(s) => serde_json::Value::from(s.as_str()),
         }
     }
@@ -102,7 +104,9 @@ fn encode_cursor(values: &[CursorValue], id: Uuid) -> String {
 }
 
 fn decode_cursor(cursor: &str, kinds: &[SortValue]) -> Result<(Vec<Value>, Uuid)> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad_cursor())?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .map_err(|_| bad_cursor())?;
     let arr: Vec<serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
     if arr.len() != kinds.len() + 1 {
         return Err(bad_cursor());
@@ -112,7 +116,9 @@ fn decode_cursor(cursor: &str, kinds: &[SortValue]) -> Result<(Vec<Value>, Uuid)
         let s = v.as_str().ok_or_else(bad_cursor)?;
         values.push(match kind {
             SortValue::Timestamp => {
-                let t = DateTime::parse_from_rfc3339(s).map_err(|_| bad_cursor())?.with_timezone(&Utc);
+                let t = DateTime::parse_from_rfc3339(s)
+                    .map_err(|_| bad_cursor())?
+                    .with_timezone(&Utc);
                 Value::from(t)
             }
             SortValue::Text => Value::from(s.to_owned()),
@@ -134,7 +140,11 @@ fn after_condition(cols: &[(SimpleExpr, bool)], values: Vec<Value>) -> Condition
     if all_desc || all_asc {
         let left = Expr::tuple(cols.iter().map(|(c, _)| c.clone()));
         let right = Expr::tuple(values.into_iter().map(Expr::val));
-        return Condition::all().add(if all_desc { left.lt(right) } else { left.gt(right) });
+        return Condition::all().add(if all_desc {
+            left.lt(right)
+        } else {
+            left.gt(right)
+        });
     }
     // Mixed directions: (a > x) OR (a = x AND b < y) OR ...
     let mut any = Condition::any();
@@ -145,7 +155,11 @@ fn after_condition(cols: &[(SimpleExpr, bool)], values: Vec<Value>) -> Condition
         }
         let (c, desc) = &cols[i];
         let v = Expr::val(values[i].clone());
-        branch = branch.add(if *desc { c.clone().lt(v) } else { c.clone().gt(v) });
+        branch = branch.add(if *desc {
+            c.clone().lt(v)
+        } else {
+            c.clone().gt(v)
+        });
         any = any.add(branch);
     }
     any
@@ -170,7 +184,12 @@ where
     let keys: Vec<(SortColumn<E::Column>, bool)> = req
         .sort
         .iter()
-        .filter_map(|k| columns.iter().find(|c| c.field == k.field).map(|c| (*c, k.descending)))
+        .filter_map(|k| {
+            columns
+                .iter()
+                .find(|c| c.field == k.field)
+                .map(|c| (*c, k.descending))
+        })
         .collect();
     let id_desc = keys.last().map(|(_, d)| *d).unwrap_or(true);
 
@@ -186,8 +205,11 @@ where
         let kinds: Vec<SortValue> = keys.iter().map(|(c, _)| c.kind).collect();
         let (mut values, id) = decode_cursor(after, &kinds)?;
         values.push(Value::from(id));
-        let mut cols: Vec<(SimpleExpr, bool)> = keys.iter().map(|(c, d)| (Expr::col(c.column).into(), *d)).collect();
-        cols.push((Expr::col(id_column).into(), id_desc));
+        let mut cols: Vec<(SimpleExpr, bool)> = keys
+            .iter()
+            .map(|(c, d)| (Expr::col(c.column), *d))
+            .collect();
+        cols.push((Expr::col(id_column), id_desc));
         query = query.filter(after_condition(&cols, values));
         page_number = None;
     } else {
@@ -202,7 +224,10 @@ where
     items.truncate(req.per_page as usize);
     let next_cursor = if has_more {
         items.last().map(|last| {
-            let values: Vec<CursorValue> = keys.iter().map(|(c, _)| row_values(last, c.field)).collect();
+            let values: Vec<CursorValue> = keys
+                .iter()
+                .map(|(c, _)| row_values(last, c.field))
+                .collect();
             encode_cursor(&values, row_id(last))
         })
     } else {
@@ -246,11 +271,15 @@ mod tests {
         let t = crate::now();
         let id = Uuid::now_v7();
         let c = encode_cursor(&[CursorValue::Timestamp(t)], id);
-        let (vals, back) = decode_cursor(&c, &[SortValue::Timestamp]).unwrap_or_else(|e| panic!("{e}"));
+        let (vals, back) =
+            decode_cursor(&c, &[SortValue::Timestamp]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, id);
         assert_eq!(vals, vec![Value::from(t)]);
         assert!(decode_cursor("not-base64!", &[SortValue::Timestamp]).is_err());
-        assert!(decode_cursor(&c, &[SortValue::Timestamp, SortValue::Text]).is_err(), "another sort's cursor");
+        assert!(
+            decode_cursor(&c, &[SortValue::Timestamp, SortValue::Text]).is_err(),
+            "another sort's cursor"
+        );
         let forged = URL_SAFE_NO_PAD.encode(r#"["yesterday","x"]"#);
         assert!(decode_cursor(&forged, &[SortValue::Timestamp]).is_err());
     }

@@ -19,10 +19,12 @@ pub(crate) enum Pool {
 /// The condition on an owner column that admits exactly the rows `scope` covers.
 pub(crate) fn owned_by<C: ColumnTrait>(scope: &Scope, owner: C, pool: Pool) -> Condition {
     let owned = match scope {
-        Scope::All => return match pool {
-            Pool::Visible => Condition::all(),
-            Pool::Excluded => Condition::all().add(owner.is_not_null()),
-        },
+        Scope::All => {
+            return match pool {
+                Pool::Visible => Condition::all(),
+                Pool::Excluded => Condition::all().add(owner.is_not_null()),
+            };
+        }
         Scope::Own(me) => Condition::any().add(owner.eq(*me)),
         Scope::Teams { user_id, team_ids } => {
             let mut c = Condition::any().add(owner.eq(*user_id));

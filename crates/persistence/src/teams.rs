@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QuerySelect, Set,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -62,16 +65,26 @@ pub async fn team_and_descendants<C: ConnectionTrait>(conn: &C, root: Uuid) -> R
     Ok(subtree(&parent_map(conn).await?, root))
 }
 
-async fn check_refs<C: ConnectionTrait>(conn: &C, parent_id: Option<Uuid>, manager_id: Option<Uuid>) -> Result<()> {
+async fn check_refs<C: ConnectionTrait>(
+    conn: &C,
+    parent_id: Option<Uuid>,
+    manager_id: Option<Uuid>,
+) -> Result<()> {
     if let Some(p) = parent_id
         && teams::Entity::find_by_id(p).one(conn).await?.is_none()
     {
-        return Err(PersistenceError::Unprocessable { field: "parent_id".into(), message: "no such team".into() });
+        return Err(PersistenceError::Unprocessable {
+            field: "parent_id".into(),
+            message: "no such team".into(),
+        });
     }
     if let Some(m) = manager_id
         && users::Entity::find_by_id(m).one(conn).await?.is_none()
     {
-        return Err(PersistenceError::Unprocessable { field: "manager_id".into(), message: "no such user".into() });
+        return Err(PersistenceError::Unprocessable {
+            field: "manager_id".into(),
+            message: "no such user".into(),
+        });
     }
     Ok(())
 }
@@ -92,31 +105,65 @@ pub async fn create(db: &Database, actor: &Actor, new: NewTeam) -> Result<teams:
     }
     .insert(&tx)
     .await?;
-    audit::record(&tx, actor, "create", "team", m.id, None, Some(&snapshot(&m))).await?;
+    audit::record(
+        &tx,
+        actor,
+        "create",
+        "team",
+        m.id,
+        None,
+        Some(&snapshot(&m)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(m)
 }
 
 /// One team.
 pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<teams::Model> {
-    teams::Entity::find_by_id(id).one(conn).await?.ok_or(PersistenceError::NotFound)
+    teams::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(PersistenceError::NotFound)
 }
 
 /// All teams, by creation.
 pub async fn list<C: ConnectionTrait>(conn: &C, req: &ListRequest) -> Result<Page<teams::Model>> {
     let cols = [
-        SortColumn { field: "created_at", column: teams::Column::CreatedAt, kind: SortValue::Timestamp },
-        SortColumn { field: "name", column: teams::Column::Name, kind: SortValue::Text },
+        SortColumn {
+            field: "created_at",
+            column: teams::Column::CreatedAt,
+            kind: SortValue::Timestamp,
+        },
+        SortColumn {
+            field: "name",
+            column: teams::Column::Name,
+            kind: SortValue::Text,
+        },
     ];
-    fetch_page(conn, teams::Entity::find(), req, &cols, teams::Column::Id, |m, f| match f {
-        "name" => CursorValue::Text(m.name.clone()),
-        _ => CursorValue::Timestamp(m.created_at),
-    }, |m| m.id)
+    fetch_page(
+        conn,
+        teams::Entity::find(),
+        req,
+        &cols,
+        teams::Column::Id,
+        |m, f| match f {
+            "name" => CursorValue::Text(m.name.clone()),
+            _ => CursorValue::Timestamp(m.created_at),
+        },
+        |m| m.id,
+    )
     .await
 }
 
 /// Changes a team; a team cannot become its own ancestor.
-pub async fn update(db: &Database, actor: &Actor, id: Uuid, patch: TeamPatch, if_match: Option<i64>) -> Result<teams::Model> {
+pub async fn update(
+    db: &Database,
+    actor: &Actor,
+    id: Uuid,
+    patch: TeamPatch,
+    if_match: Option<i64>,
+) -> Result<teams::Model> {
     let tx = db.begin_write().await?;
     let current = get(&tx, id).await?;
     if if_match.is_some_and(|v| v != current.version) {
@@ -128,7 +175,10 @@ pub async fn update(db: &Database, actor: &Actor, id: Uuid, patch: TeamPatch, if
     if let Some(p) = parent
         && subtree(&parent_map(&tx).await?, id).contains(&p)
     {
-        return Err(PersistenceError::Unprocessable { field: "parent_id".into(), message: "a team cannot sit below itself".into() });
+        return Err(PersistenceError::Unprocessable {
+            field: "parent_id".into(),
+            message: "a team cannot sit below itself".into(),
+        });
     }
     let before = snapshot(&current);
     let mut am = current.into_active_model();
@@ -140,7 +190,16 @@ pub async fn update(db: &Database, actor: &Actor, id: Uuid, patch: TeamPatch, if
     am.version = Set(am.version.as_ref() + 1);
     am.updated_at = Set(now());
     let m = am.update(&tx).await?;
-    audit::record(&tx, actor, "update", "team", id, Some(&before), Some(&snapshot(&m))).await?;
+    audit::record(
+        &tx,
+        actor,
+        "update",
+        "team",
+        id,
+        Some(&before),
+        Some(&snapshot(&m)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(m)
 }
@@ -152,13 +211,30 @@ pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64
     if if_match.is_some_and(|v| v != current.version) {
         return Err(PersistenceError::VersionMismatch);
     }
-    let members = users::Entity::find().filter(users::Column::TeamId.eq(id)).count(&tx).await?;
-    let children = teams::Entity::find().filter(teams::Column::ParentId.eq(id)).count(&tx).await?;
+    let members = users::Entity::find()
+        .filter(users::Column::TeamId.eq(id))
+        .count(&tx)
+        .await?;
+    let children = teams::Entity::find()
+        .filter(teams::Column::ParentId.eq(id))
+        .count(&tx)
+        .await?;
     if members > 0 || children > 0 {
-        return Err(PersistenceError::Conflict("the team still has members or sub-teams".into()));
+        return Err(PersistenceError::Conflict(
+            "the team still has members or sub-teams".into(),
+        ));
     }
     teams::Entity::delete_by_id(id).exec(&tx).await?;
-    audit::record(&tx, actor, "delete", "team", id, Some(&snapshot(&current)), None).await?;
+    audit::record(
+        &tx,
+        actor,
+        "delete",
+        "team",
+        id,
+        Some(&snapshot(&current)),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -169,7 +245,12 @@ mod tests {
 
     #[test]
     fn subtree_walks_down_only() {
-        let (a, b, c, d) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (a, b, c, d) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
         let parents = HashMap::from([(a, None), (b, Some(a)), (c, Some(b)), (d, None)]);
         let mut s = subtree(&parents, a);
         s.sort();

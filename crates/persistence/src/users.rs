@@ -1,6 +1,8 @@
 //! Users and the principal a request runs as.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
 use serde_json::json;
 use sims_domain::{Principal, Role};
 use uuid::Uuid;
@@ -49,12 +51,23 @@ pub async fn principal<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<Op
         (Role::Manager, Some(team)) => crate::teams::team_and_descendants(conn, team).await?,
         _ => vec![],
     };
-    Ok(Some(Principal { user_id: u.id, role, team_id: u.team_id, managed_teams }))
+    Ok(Some(Principal {
+        user_id: u.id,
+        role,
+        team_id: u.team_id,
+        managed_teams,
+    }))
 }
 
 /// The user signing in with this (normalised) email, active or not.
-pub async fn find_by_email<C: ConnectionTrait>(conn: &C, email_norm: &str) -> Result<Option<users::Model>> {
-    Ok(users::Entity::find().filter(users::Column::EmailNorm.eq(email_norm)).one(conn).await?)
+pub async fn find_by_email<C: ConnectionTrait>(
+    conn: &C,
+    email_norm: &str,
+) -> Result<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::EmailNorm.eq(email_norm))
+        .one(conn)
+        .await?)
 }
 
 /// Whether any user exists (for first-start bootstrap).
@@ -66,7 +79,10 @@ async fn check_team<C: ConnectionTrait>(conn: &C, team_id: Option<Uuid>) -> Resu
     if let Some(t) = team_id
         && teams::Entity::find_by_id(t).one(conn).await?.is_none()
     {
-        return Err(PersistenceError::Unprocessable { field: "team_id".into(), message: "no such team".into() });
+        return Err(PersistenceError::Unprocessable {
+            field: "team_id".into(),
+            message: "no such team".into(),
+        });
     }
     Ok(())
 }
@@ -77,7 +93,9 @@ pub async fn create(db: &Database, actor: Option<&Actor>, new: NewUser) -> Resul
     let tx = db.begin_write().await?;
     let email_norm = new.email.to_lowercase();
     if find_by_email(&tx, &email_norm).await?.is_some() {
-        return Err(PersistenceError::Conflict("a user with this email already exists".into()));
+        return Err(PersistenceError::Conflict(
+            "a user with this email already exists".into(),
+        ));
     }
     check_team(&tx, new.team_id).await?;
     let t = now();
@@ -97,7 +115,16 @@ pub async fn create(db: &Database, actor: Option<&Actor>, new: NewUser) -> Resul
     .insert(&tx)
     .await?;
     if let Some(actor) = actor {
-        audit::record(&tx, actor, "create", "user", m.id, None, Some(&snapshot(&m))).await?;
+        audit::record(
+            &tx,
+            actor,
+            "create",
+            "user",
+            m.id,
+            None,
+            Some(&snapshot(&m)),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(m)
@@ -105,7 +132,10 @@ pub async fn create(db: &Database, actor: Option<&Actor>, new: NewUser) -> Resul
 
 /// One user.
 pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<users::Model> {
-    users::Entity::find_by_id(id).one(conn).await?.ok_or(PersistenceError::NotFound)
+    users::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(PersistenceError::NotFound)
 }
 
 /// Filters of the user list.
@@ -118,7 +148,11 @@ pub struct UserFilter {
 }
 
 /// Users, filtered.
-pub async fn list<C: ConnectionTrait>(conn: &C, filter: &UserFilter, req: &ListRequest) -> Result<Page<users::Model>> {
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    filter: &UserFilter,
+    req: &ListRequest,
+) -> Result<Page<users::Model>> {
     let mut q = users::Entity::find();
     if let Some(r) = filter.role {
         q = q.filter(users::Column::Role.eq(r.as_str()));
@@ -138,21 +172,47 @@ pub async fn list<C: ConnectionTrait>(conn: &C, filter: &UserFilter, req: &ListR
         );
     }
     let cols = [
-        SortColumn { field: "created_at", column: users::Column::CreatedAt, kind: SortValue::Timestamp },
-        SortColumn { field: "name", column: users::Column::Name, kind: SortValue::Text },
-        SortColumn { field: "email", column: users::Column::EmailNorm, kind: SortValue::Text },
+        SortColumn {
+            field: "created_at",
+            column: users::Column::CreatedAt,
+            kind: SortValue::Timestamp,
+        },
+        SortColumn {
+            field: "name",
+            column: users::Column::Name,
+            kind: SortValue::Text,
+        },
+        SortColumn {
+            field: "email",
+            column: users::Column::EmailNorm,
+            kind: SortValue::Text,
+        },
     ];
-    fetch_page(conn, q, req, &cols, users::Column::Id, |m, f| match f {
-        "name" => CursorValue::Text(m.name.clone()),
-        "email" => CursorValue::Text(m.email_norm.clone()),
-        _ => CursorValue::Timestamp(m.created_at),
-    }, |m| m.id)
+    fetch_page(
+        conn,
+        q,
+        req,
+        &cols,
+        users::Column::Id,
+        |m, f| match f {
+            "name" => CursorValue::Text(m.name.clone()),
+            "email" => CursorValue::Text(m.email_norm.clone()),
+            _ => CursorValue::Timestamp(m.created_at),
+        },
+        |m| m.id,
+    )
     .await
 }
 
 /// Changes a user. Deactivating revokes every refresh token of theirs in the same
 /// transaction; their access tokens stop working at their next request.
-pub async fn update(db: &Database, actor: &Actor, id: Uuid, patch: UserPatch, if_match: Option<i64>) -> Result<users::Model> {
+pub async fn update(
+    db: &Database,
+    actor: &Actor,
+    id: Uuid,
+    patch: UserPatch,
+    if_match: Option<i64>,
+) -> Result<users::Model> {
     let tx = db.begin_write().await?;
     let current = get(&tx, id).await?;
     if if_match.is_some_and(|v| v != current.version) {
@@ -161,8 +221,12 @@ pub async fn update(db: &Database, actor: &Actor, id: Uuid, patch: UserPatch, if
     if let Some(team) = patch.team_id {
         check_team(&tx, team).await?;
     }
-    if id == actor.principal.user_id && (patch.active == Some(false) || patch.role.is_some_and(|r| r != Role::Admin)) {
-        return Err(PersistenceError::Conflict("admins cannot deactivate or demote themselves".into()));
+    if id == actor.principal.user_id
+        && (patch.active == Some(false) || patch.role.is_some_and(|r| r != Role::Admin))
+    {
+        return Err(PersistenceError::Conflict(
+            "admins cannot deactivate or demote themselves".into(),
+        ));
     }
     let before = snapshot(&current);
     let password_changed = patch.password_hash.is_some();
@@ -193,7 +257,16 @@ pub async fn update(db: &Database, actor: &Actor, id: Uuid, patch: UserPatch, if
     if password_changed && let Some(o) = after.as_object_mut() {
         o.insert("password".into(), json!("changed"));
     }
-    audit::record(&tx, actor, "update", "user", id, Some(&before), Some(&after)).await?;
+    audit::record(
+        &tx,
+        actor,
+        "update",
+        "user",
+        id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(m)
 }

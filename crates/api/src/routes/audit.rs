@@ -3,9 +3,9 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sims_domain::listing::SortKey;
 use sims_persistence::audit::{self, AuditFilter};
 use sims_persistence::entities::audit_log;
-use sims_domain::listing::SortKey;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -57,7 +57,10 @@ pub struct AuditQuery {
     pub actor_id: Option<Uuid>,
 }
 
-const NEWEST: &[SortKey] = &[SortKey { field: "at", descending: true }];
+const NEWEST: &[SortKey] = &[SortKey {
+    field: "at",
+    descending: true,
+}];
 
 /// Audit entries, newest first (admins only).
 #[utoipa::path(tag = "audit", operation_id = "list_audit_entries", security(("bearer" = [])), params(AuditQuery, PageParams), responses(
@@ -67,12 +70,24 @@ const NEWEST: &[SortKey] = &[SortKey { field: "at", descending: true }];
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/audit")]
-pub async fn list_audit_entries(state: web::Data<AppState>, caller: Caller, query: Query<AuditQuery>, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<AuditEntry>>> {
+pub async fn list_audit_entries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<AuditQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<AuditEntry>>> {
     caller.principal.require_admin()?;
     let req = paging.0.to_request(&["at"], NEWEST)?;
     let q = query.0;
-    let filter = AuditFilter { entity: q.entity, entity_id: q.entity_id, actor_id: q.actor_id };
-    Ok(web::Json(PageOf::from_page(audit::list(state.db.conn(), &filter, &req).await?, AuditEntry::from)))
+    let filter = AuditFilter {
+        entity: q.entity,
+        entity_id: q.entity_id,
+        actor_id: q.actor_id,
+    };
+    Ok(web::Json(PageOf::from_page(
+        audit::list(state.db.conn(), &filter, &req).await?,
+        AuditEntry::from,
+    )))
 }
 
 /// Registers the audit routes.

@@ -44,13 +44,31 @@ pub struct TokenPair {
     pub expires_in: i64,
 }
 
-async fn issue_pair(state: &AppState, user_id: Uuid, role: &str, team: Option<Uuid>, family: Option<Uuid>) -> ApiResult<TokenPair> {
+async fn issue_pair(
+    state: &AppState,
+    user_id: Uuid,
+    role: &str,
+    team: Option<Uuid>,
+    family: Option<Uuid>,
+) -> ApiResult<TokenPair> {
     let access_token = state.keys.issue(user_id, role, team)?;
     let refresh_token = random_token(32);
     if let Some(family) = family {
-        store::store_refresh(state.db.conn(), user_id, family, &token_hash(&refresh_token), refresh_expiry(state)).await?;
+        store::store_refresh(
+            state.db.conn(),
+            user_id,
+            family,
+            &token_hash(&refresh_token),
+            refresh_expiry(state),
+        )
+        .await?;
     }
-    Ok(TokenPair { access_token, refresh_token, token_type: "Bearer".into(), expires_in: state.keys.access_ttl })
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: state.keys.access_ttl,
+    })
 }
 
 fn refresh_expiry(state: &AppState) -> chrono::DateTime<chrono::Utc> {
@@ -58,7 +76,10 @@ fn refresh_expiry(state: &AppState) -> chrono::DateTime<chrono::Utc> {
 }
 
 fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
-    let mut e = ApiError::new(ErrorCode::RateLimited, "too many failed sign-ins; try again later");
+    let mut e = ApiError::new(
+        ErrorCode::RateLimited,
+        "too many failed sign-ins; try again later",
+    );
     e.retry_after = Some((until - chrono::Utc::now()).num_seconds().max(1) as u64);
     e
 }
@@ -73,22 +94,36 @@ fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
     (status = 429, description = "Too many failed sign-ins", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<LoginRequest>) -> ApiResult<web::Json<TokenPair>> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
     let body = body.0;
     let email = body.email.trim().to_lowercase();
     let account_key = format!("account:{email}");
-    let address = req.connection_info().realip_remote_addr().unwrap_or("unknown").to_owned();
+    let address = req
+        .connection_info()
+        .realip_remote_addr()
+        .unwrap_or("unknown")
+        .to_owned();
     let address_key = format!("address:{address}");
     let window = Duration::seconds(state.settings.auth.login_failure_window_secs as i64);
     let limit = state.settings.auth.max_login_failures as i32;
     let conn = state.db.conn();
-    for (key, max) in [(&account_key, limit), (&address_key, limit.saturating_mul(4))] {
+    for (key, max) in [
+        (&account_key, limit),
+        (&address_key, limit.saturating_mul(4)),
+    ] {
         if let Some(until) = store::locked_until(conn, key, max, window).await? {
             return Err(locked(until));
         }
     }
     let user = users::find_by_email(conn, &email).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| state.dummy_hash.as_ref().clone());
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| state.dummy_hash.as_ref().clone());
     let password_ok = verify_password(body.password, hash).await;
     let user = match user {
         Some(u) if password_ok && u.active => u,
@@ -99,7 +134,14 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<Logi
         }
     };
     store::clear_failures(conn, &account_key).await?;
-    let pair = issue_pair(&state, user.id, &user.role, user.team_id, Some(Uuid::now_v7())).await?;
+    let pair = issue_pair(
+        &state,
+        user.id,
+        &user.role,
+        user.team_id,
+        Some(Uuid::now_v7()),
+    )
+    .await?;
     tracing::info!(user_id = %user.id, "signed in");
     Ok(web::Json(pair))
 }
@@ -112,21 +154,38 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: Json<Logi
     (status = 401, description = "Unknown, expired, rotated or revoked refresh token", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> ApiResult<web::Json<TokenPair>> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> ApiResult<web::Json<TokenPair>> {
     let mut pair = issue_pair(&state, Uuid::nil(), "", None, None).await?;
-    let rotation = store::rotate_refresh(&state.db, &token_hash(&body.0.refresh_token), &token_hash(&pair.refresh_token), refresh_expiry(&state)).await?;
+    let rotation = store::rotate_refresh(
+        &state.db,
+        &token_hash(&body.0.refresh_token),
+        &token_hash(&pair.refresh_token),
+        refresh_expiry(&state),
+    )
+    .await?;
     let user_id = match rotation {
         store::Rotation::Rotated { user_id } => user_id,
-        store::Rotation::Rejected => return Err(ApiError::unauthorized("the refresh token is unknown, expired or revoked")),
+        store::Rotation::Rejected => {
+            return Err(ApiError::unauthorized(
+                "the refresh token is unknown, expired or revoked",
+            ));
+        }
         store::Rotation::ReuseDetected => {
             tracing::warn!("a rotated refresh token was presented again; its family is revoked");
-            return Err(ApiError::unauthorized("the refresh token was already used; sign in again"));
+            return Err(ApiError::unauthorized(
+                "the refresh token was already used; sign in again",
+            ));
         }
     };
     let principal = users::principal(state.db.conn(), user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the account is deactivated"))?;
-    pair.access_token = state.keys.issue(user_id, principal.role.as_str(), principal.team_id)?;
+    pair.access_token = state
+        .keys
+        .issue(user_id, principal.role.as_str(), principal.team_id)?;
     Ok(web::Json(pair))
 }
 
@@ -137,11 +196,16 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
     (status = 401, description = "Unknown refresh token", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, body: Json<RefreshRequest>) -> ApiResult<HttpResponse> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
     if store::revoke_by_token(&state.db, &token_hash(&body.0.refresh_token)).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(ApiError::unauthorized("the refresh token is unknown or already revoked"))
+        Err(ApiError::unauthorized(
+            "the refresh token is unknown or already revoked",
+        ))
     }
 }
 
@@ -158,5 +222,8 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpRes
 
 /// Registers the sign-in routes.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(login).service(refresh).service(logout).service(me);
+    cfg.service(login)
+        .service(refresh)
+        .service(logout)
+        .service(me);
 }

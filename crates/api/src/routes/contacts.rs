@@ -107,9 +107,20 @@ pub struct ContactQuery {
     (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/contacts")]
-pub async fn create_contact(state: web::Data<AppState>, caller: Caller, id: Id, body: Json<CreateContact>) -> ApiResult<HttpResponse> {
+pub async fn create_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    body: Json<CreateContact>,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
-    let contact = Contact::create(ContactInput { name: Some(b.name), title: b.title, phone: b.phone, email: b.email, is_primary: b.is_primary })?;
+    let contact = Contact::create(ContactInput {
+        name: Some(b.name),
+        title: b.title,
+        phone: b.phone,
+        email: b.email,
+        is_primary: b.is_primary,
+    })?;
     let m = contacts::create(&state.db, &caller.actor(), id.0, contact).await?;
     let mut res = HttpResponse::Created();
     res.insert_header(("Location", format!("/api/v1/contacts/{}", m.id)));
@@ -124,9 +135,17 @@ pub async fn create_contact(state: web::Data<AppState>, caller: Caller, id: Id, 
     (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers/{id}/contacts")]
-pub async fn list_customer_contacts(state: web::Data<AppState>, caller: Caller, id: Id, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<ContactView>>> {
+pub async fn list_customer_contacts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<ContactView>>> {
     let req = paging.0.to_request(contacts::SORT_FIELDS, NEWEST_FIRST)?;
-    let filter = ContactFilter { customer_id: Some(id.0), ..Default::default() };
+    let filter = ContactFilter {
+        customer_id: Some(id.0),
+        ..Default::default()
+    };
     let page = contacts::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from_page(page, ContactView::from)))
 }
@@ -139,10 +158,20 @@ pub async fn list_customer_contacts(state: web::Data<AppState>, caller: Caller, 
     (status = 404, description = "The filtered customer is not in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/contacts")]
-pub async fn list_contacts(state: web::Data<AppState>, caller: Caller, query: Query<ContactQuery>, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<ContactView>>> {
+pub async fn list_contacts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<ContactQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<ContactView>>> {
     let req = paging.0.to_request(contacts::SORT_FIELDS, NEWEST_FIRST)?;
     let q = query.0;
-    let filter = ContactFilter { customer_id: q.customer_id, is_primary: q.is_primary, updated_after: q.updated_after, q: q.q };
+    let filter = ContactFilter {
+        customer_id: q.customer_id,
+        is_primary: q.is_primary,
+        updated_after: q.updated_after,
+        q: q.q,
+    };
     let page = contacts::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from_page(page, ContactView::from)))
 }
@@ -155,8 +184,15 @@ pub async fn list_contacts(state: web::Data<AppState>, caller: Caller, query: Qu
     (status = 404, description = "No such contact in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/contacts/{id}")]
-pub async fn get_contact(state: web::Data<AppState>, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
-    Ok(respond(HttpResponse::Ok(), contacts::get(state.db.conn(), &caller.principal.scope(), id.0).await?))
+pub async fn get_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> ApiResult<HttpResponse> {
+    Ok(respond(
+        HttpResponse::Ok(),
+        contacts::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+    ))
 }
 
 /// Changes a contact.
@@ -170,9 +206,21 @@ pub async fn get_contact(state: web::Data<AppState>, caller: Caller, id: Id) -> 
     (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/contacts/{id}")]
-pub async fn update_contact(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch, body: Json<UpdateContact>) -> ApiResult<HttpResponse> {
+pub async fn update_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+    body: Json<UpdateContact>,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
-    let patch = ContactPatch { name: b.name, title: b.title, phone: b.phone, email: b.email, is_primary: b.is_primary };
+    let patch = ContactPatch {
+        name: b.name,
+        title: b.title,
+        phone: b.phone,
+        email: b.email,
+        is_primary: b.is_primary,
+    };
     let m = contacts::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?;
     Ok(respond(HttpResponse::Ok(), m))
 }
@@ -186,7 +234,12 @@ pub async fn update_contact(state: web::Data<AppState>, caller: Caller, id: Id, 
     (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/contacts/{id}")]
-pub async fn delete_contact(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+pub async fn delete_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
     contacts::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }

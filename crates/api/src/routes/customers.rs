@@ -3,8 +3,10 @@
 use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sims_domain::customer::{Customer, CustomerInput, CustomerKind, CustomerLevel, CustomerPatch, duplicate_keys};
 use sims_domain::DomainError;
+use sims_domain::customer::{
+    Customer, CustomerInput, CustomerKind, CustomerLevel, CustomerPatch, duplicate_keys,
+};
 use sims_persistence::customers::{self, CustomerFilter};
 use sims_persistence::entities::customers as customer_rows;
 use utoipa::{IntoParams, ToSchema};
@@ -197,11 +199,19 @@ pub struct DuplicateMatches {
     (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers")]
-pub async fn create_customer(state: web::Data<AppState>, caller: Caller, policy: Query<DuplicatePolicy>, body: Json<CreateCustomer>) -> ApiResult<HttpResponse> {
+pub async fn create_customer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    policy: Query<DuplicatePolicy>,
+    body: Json<CreateCustomer>,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
     let owner = b.owner_id.unwrap_or(caller.principal.user_id);
     if !caller.principal.may_assign_owner(owner) {
-        return Err(DomainError::Forbidden("only managers and admins may create customers for someone else".into()).into());
+        return Err(DomainError::Forbidden(
+            "only managers and admins may create customers for someone else".into(),
+        )
+        .into());
     }
     let customer = Customer::create(CustomerInput {
         name: Some(b.name),
@@ -217,7 +227,14 @@ pub async fn create_customer(state: web::Data<AppState>, caller: Caller, policy:
         tags: b.tags,
         notes: b.notes,
     })?;
-    let m = customers::create(&state.db, &caller.actor(), customer, Some(owner), policy.0.allow_duplicate.unwrap_or(false)).await?;
+    let m = customers::create(
+        &state.db,
+        &caller.actor(),
+        customer,
+        Some(owner),
+        policy.0.allow_duplicate.unwrap_or(false),
+    )
+    .await?;
     let mut res = HttpResponse::Created();
     res.insert_header(("Location", format!("/api/v1/customers/{}", m.id)));
     Ok(respond(res, m))
@@ -232,7 +249,12 @@ pub async fn create_customer(state: web::Data<AppState>, caller: Caller, policy:
     (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers")]
-pub async fn list_customers(state: web::Data<AppState>, caller: Caller, query: Query<CustomerQuery>, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<CustomerView>>> {
+pub async fn list_customers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<CustomerQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<CustomerView>>> {
     let req = paging.0.to_request(customers::SORT_FIELDS, NEWEST_FIRST)?;
     let q = query.0;
     let filter = CustomerFilter {
@@ -262,7 +284,11 @@ pub async fn list_customers(state: web::Data<AppState>, caller: Caller, query: Q
     (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers/duplicates")]
-pub async fn find_duplicate_customers(state: web::Data<AppState>, _caller: Caller, query: Query<DuplicateQuery>) -> ApiResult<web::Json<DuplicateMatches>> {
+pub async fn find_duplicate_customers(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: Query<DuplicateQuery>,
+) -> ApiResult<web::Json<DuplicateMatches>> {
     let q = query.0;
     let keys = duplicate_keys(q.name.as_deref(), q.phone.as_deref(), q.email.as_deref());
     let matches = customers::find_duplicates(state.db.conn(), &keys, None).await?;
@@ -277,8 +303,15 @@ pub async fn find_duplicate_customers(state: web::Data<AppState>, _caller: Calle
     (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers/{id}")]
-pub async fn get_customer(state: web::Data<AppState>, caller: Caller, id: Id) -> ApiResult<HttpResponse> {
-    Ok(respond(HttpResponse::Ok(), customers::get(state.db.conn(), &caller.principal.scope(), id.0).await?))
+pub async fn get_customer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> ApiResult<HttpResponse> {
+    Ok(respond(
+        HttpResponse::Ok(),
+        customers::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+    ))
 }
 
 /// Changes the fields sent. With `If-Match`, a stale version is refused with `412`.
@@ -293,7 +326,14 @@ pub async fn get_customer(state: web::Data<AppState>, caller: Caller, id: Id) ->
     (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/customers/{id}")]
-pub async fn update_customer(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch, policy: Query<DuplicatePolicy>, body: Json<UpdateCustomer>) -> ApiResult<HttpResponse> {
+pub async fn update_customer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+    policy: Query<DuplicatePolicy>,
+    body: Json<UpdateCustomer>,
+) -> ApiResult<HttpResponse> {
     let b = body.0;
     let patch = CustomerPatch {
         name: b.name,
@@ -309,7 +349,15 @@ pub async fn update_customer(state: web::Data<AppState>, caller: Caller, id: Id,
         tags: b.tags,
         notes: b.notes,
     };
-    let m = customers::update(&state.db, &caller.actor(), id.0, patch, if_match.0, policy.0.allow_duplicate.unwrap_or(false)).await?;
+    let m = customers::update(
+        &state.db,
+        &caller.actor(),
+        id.0,
+        patch,
+        if_match.0,
+        policy.0.allow_duplicate.unwrap_or(false),
+    )
+    .await?;
     Ok(respond(HttpResponse::Ok(), m))
 }
 
@@ -323,7 +371,12 @@ pub async fn update_customer(state: web::Data<AppState>, caller: Caller, id: Id,
     (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/customers/{id}")]
-pub async fn delete_customer(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+pub async fn delete_customer(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
     customers::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -19,7 +19,9 @@ pub struct Health {
 #[utoipa::path(tag = "system", operation_id = "get_health", responses((status = 200, body = Health)))]
 #[get("/health")]
 pub async fn health() -> web::Json<Health> {
-    web::Json(Health { status: "ok".into() })
+    web::Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Whether the server can serve requests: the database answers.
@@ -29,15 +31,13 @@ pub async fn health() -> web::Json<Health> {
 ))]
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
-    state
-        .db
-        .ping()
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(ErrorCode::Unavailable, "the database is unreachable")
-        })?;
-    Ok(web::Json(Health { status: "ok".into() }))
+    state.db.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::new(ErrorCode::Unavailable, "the database is unreachable")
+    })?;
+    Ok(web::Json(Health {
+        status: "ok".into(),
+    }))
 }
 
 /// Prometheus metrics: request counts and latency histograms by route and status, and

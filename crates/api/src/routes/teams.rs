@@ -30,7 +30,15 @@ pub struct TeamView {
 
 impl From<team_rows::Model> for TeamView {
     fn from(t: team_rows::Model) -> Self {
-        Self { id: t.id, name: t.name, parent_id: t.parent_id, manager_id: t.manager_id, version: t.version, created_at: t.created_at, updated_at: t.updated_at }
+        Self {
+            id: t.id,
+            name: t.name,
+            parent_id: t.parent_id,
+            manager_id: t.manager_id,
+            version: t.version,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
     }
 }
 
@@ -72,11 +80,25 @@ const SORT_FIELDS: &[&str] = &["created_at", "name"];
     (status = 422, description = "Invalid field or unknown parent/manager", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/teams")]
-pub async fn create_team(state: web::Data<AppState>, caller: Caller, body: Json<CreateTeam>) -> ApiResult<HttpResponse> {
+pub async fn create_team(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateTeam>,
+) -> ApiResult<HttpResponse> {
     caller.principal.require_admin()?;
     let b = body.0;
-    let name = bounded_text("name", &b.name, NAME_MAX).map_err(|v| ApiError::validation(vec![v]))?;
-    let t = teams::create(&state.db, &caller.actor(), NewTeam { name, parent_id: b.parent_id, manager_id: b.manager_id }).await?;
+    let name =
+        bounded_text("name", &b.name, NAME_MAX).map_err(|v| ApiError::validation(vec![v]))?;
+    let t = teams::create(
+        &state.db,
+        &caller.actor(),
+        NewTeam {
+            name,
+            parent_id: b.parent_id,
+            manager_id: b.manager_id,
+        },
+    )
+    .await?;
     let mut res = HttpResponse::Created();
     res.insert_header(("Location", format!("/api/v1/teams/{}", t.id)));
     Ok(respond(res, t))
@@ -89,9 +111,16 @@ pub async fn create_team(state: web::Data<AppState>, caller: Caller, body: Json<
     (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/teams")]
-pub async fn list_teams(state: web::Data<AppState>, _caller: Caller, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<TeamView>>> {
+pub async fn list_teams(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<TeamView>>> {
     let req = paging.0.to_request(SORT_FIELDS, NEWEST_FIRST)?;
-    Ok(web::Json(PageOf::from_page(teams::list(state.db.conn(), &req).await?, TeamView::from)))
+    Ok(web::Json(PageOf::from_page(
+        teams::list(state.db.conn(), &req).await?,
+        TeamView::from,
+    )))
 }
 
 /// One team.
@@ -102,8 +131,15 @@ pub async fn list_teams(state: web::Data<AppState>, _caller: Caller, paging: Que
     (status = 404, description = "No such team", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/teams/{id}")]
-pub async fn get_team(state: web::Data<AppState>, _caller: Caller, id: Id) -> ApiResult<HttpResponse> {
-    Ok(respond(HttpResponse::Ok(), teams::get(state.db.conn(), id.0).await?))
+pub async fn get_team(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: Id,
+) -> ApiResult<HttpResponse> {
+    Ok(respond(
+        HttpResponse::Ok(),
+        teams::get(state.db.conn(), id.0).await?,
+    ))
 }
 
 /// Changes a team (admins only). A team cannot be moved below itself.
@@ -117,14 +153,33 @@ pub async fn get_team(state: web::Data<AppState>, _caller: Caller, id: Id) -> Ap
     (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/teams/{id}")]
-pub async fn update_team(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch, body: Json<UpdateTeam>) -> ApiResult<HttpResponse> {
+pub async fn update_team(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+    body: Json<UpdateTeam>,
+) -> ApiResult<HttpResponse> {
     caller.principal.require_admin()?;
     let b = body.0;
     let name = match b.name {
-        Some(n) => Some(bounded_text("name", &n, NAME_MAX).map_err(|v| ApiError::validation(vec![v]))?),
+        Some(n) => {
+            Some(bounded_text("name", &n, NAME_MAX).map_err(|v| ApiError::validation(vec![v]))?)
+        }
         None => None,
     };
-    let t = teams::update(&state.db, &caller.actor(), id.0, TeamPatch { name, parent_id: b.parent_id, manager_id: b.manager_id }, if_match.0).await?;
+    let t = teams::update(
+        &state.db,
+        &caller.actor(),
+        id.0,
+        TeamPatch {
+            name,
+            parent_id: b.parent_id,
+            manager_id: b.manager_id,
+        },
+        if_match.0,
+    )
+    .await?;
     Ok(respond(HttpResponse::Ok(), t))
 }
 
@@ -138,7 +193,12 @@ pub async fn update_team(state: web::Data<AppState>, caller: Caller, id: Id, if_
     (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/teams/{id}")]
-pub async fn delete_team(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+pub async fn delete_team(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
     caller.principal.require_admin()?;
     teams::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -146,5 +206,9 @@ pub async fn delete_team(state: web::Data<AppState>, caller: Caller, id: Id, if_
 
 /// Registers the team routes.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create_team).service(list_teams).service(get_team).service(update_team).service(delete_team);
+    cfg.service(create_team)
+        .service(list_teams)
+        .service(get_team)
+        .service(update_team)
+        .service(delete_team);
 }

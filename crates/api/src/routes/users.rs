@@ -54,13 +54,25 @@ pub struct UserView {
 
 impl From<user_rows::Model> for UserView {
     fn from(u: user_rows::Model) -> Self {
-        Self { id: u.id, email: u.email, name: u.name, role: u.role, team_id: u.team_id, active: u.active, version: u.version, created_at: u.created_at, updated_at: u.updated_at }
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            team_id: u.team_id,
+            active: u.active,
+            version: u.version,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
     }
 }
 
 /// Renders a user with its ETag.
 pub fn respond(mut builder: HttpResponseBuilder, u: user_rows::Model) -> HttpResponse {
-    builder.insert_header(etag(u.version)).json(UserView::from(u))
+    builder
+        .insert_header(etag(u.version))
+        .json(UserView::from(u))
 }
 
 /// A new user.
@@ -114,7 +126,11 @@ pub const SORT_FIELDS: &[&str] = &["created_at", "name", "email"];
     (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/users")]
-pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<CreateUser>) -> ApiResult<HttpResponse> {
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateUser>,
+) -> ApiResult<HttpResponse> {
     caller.principal.require_admin()?;
     let b = body.0;
     let mut v = Violations::new();
@@ -126,7 +142,18 @@ pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<
         return Err(ApiError::validation(vec![]));
     };
     let password_hash = hash_password(b.password).await?;
-    let u = users::create(&state.db, Some(&caller.actor()), NewUser { email: email.as_str().to_owned(), name, password_hash, role: b.role.into(), team_id: b.team_id }).await?;
+    let u = users::create(
+        &state.db,
+        Some(&caller.actor()),
+        NewUser {
+            email: email.as_str().to_owned(),
+            name,
+            password_hash,
+            role: b.role.into(),
+            team_id: b.team_id,
+        },
+    )
+    .await?;
     let location = format!("/api/v1/users/{}", u.id);
     let mut res = HttpResponse::Created();
     res.insert_header(("Location", location));
@@ -140,10 +167,20 @@ pub async fn create_user(state: web::Data<AppState>, caller: Caller, body: Json<
     (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/users")]
-pub async fn list_users(state: web::Data<AppState>, _caller: Caller, query: Query<UserQuery>, paging: Query<PageParams>) -> ApiResult<web::Json<PageOf<UserView>>> {
+pub async fn list_users(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: Query<UserQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<UserView>>> {
     let q = query.0;
     let req = paging.0.to_request(SORT_FIELDS, NEWEST_FIRST)?;
-    let filter = UserFilter { role: q.role.map(Into::into), team_id: q.team_id, active: q.active, q: q.q };
+    let filter = UserFilter {
+        role: q.role.map(Into::into),
+        team_id: q.team_id,
+        active: q.active,
+        q: q.q,
+    };
     let page = users::list(state.db.conn(), &filter, &req).await?;
     Ok(web::Json(PageOf::from_page(page, UserView::from)))
 }
@@ -156,8 +193,15 @@ pub async fn list_users(state: web::Data<AppState>, _caller: Caller, query: Quer
     (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/users/{id}")]
-pub async fn get_user(state: web::Data<AppState>, _caller: Caller, id: Id) -> ApiResult<HttpResponse> {
-    Ok(respond(HttpResponse::Ok(), users::get(state.db.conn(), id.0).await?))
+pub async fn get_user(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: Id,
+) -> ApiResult<HttpResponse> {
+    Ok(respond(
+        HttpResponse::Ok(),
+        users::get(state.db.conn(), id.0).await?,
+    ))
 }
 
 /// Changes a user (admins only). `active: false` deactivates: their tokens stop working
@@ -173,11 +217,20 @@ pub async fn get_user(state: web::Data<AppState>, _caller: Caller, id: Id) -> Ap
     (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/users/{id}")]
-pub async fn update_user(state: web::Data<AppState>, caller: Caller, id: Id, if_match: IfMatch, body: Json<UpdateUser>) -> ApiResult<HttpResponse> {
+pub async fn update_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+    body: Json<UpdateUser>,
+) -> ApiResult<HttpResponse> {
     caller.principal.require_admin()?;
     let b = body.0;
     let mut v = Violations::new();
-    let name = b.name.as_deref().and_then(|n| v.check(bounded_text("name", n, NAME_MAX)));
+    let name = b
+        .name
+        .as_deref()
+        .and_then(|n| v.check(bounded_text("name", n, NAME_MAX)));
     if let Some(p) = &b.password {
         v.check(check_password("password", p));
     }
@@ -186,12 +239,21 @@ pub async fn update_user(state: web::Data<AppState>, caller: Caller, id: Id, if_
         Some(p) => Some(hash_password(p).await?),
         None => None,
     };
-    let patch = UserPatch { name, role: b.role.map(Into::into), team_id: b.team_id, active: b.active, password_hash };
+    let patch = UserPatch {
+        name,
+        role: b.role.map(Into::into),
+        team_id: b.team_id,
+        active: b.active,
+        password_hash,
+    };
     let u = users::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?;
     Ok(respond(HttpResponse::Ok(), u))
 }
 
 /// Registers the user routes.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create_user).service(list_users).service(get_user).service(update_user);
+    cfg.service(create_user)
+        .service(list_users)
+        .service(get_user)
+        .service(update_user);
 }

@@ -1,0 +1,295 @@
+//! Sign-in, tokens, refresh rotation, logout, deactivation and rate limits.
+
+use reqwest::Method;
+use serde_json::json;
+use sims_api::auth::TokenKeys;
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn login_returns_a_token_pair_that_opens_me() {
+    let app = spawn_app().await;
+    let r = app
+        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect(200);
+    assert_eq!(r.body["token_type"], "Bearer");
+    assert_eq!(r.body["expires_in"], 900);
+    assert!(
+        r.body["refresh_token"]
+            .as_str()
+            .is_some_and(|t| t.len() >= 40)
+    );
+    let me = app
+        .get("/api/v1/me", r.body["access_token"].as_str().unwrap())
+        .await
+        .expect(200);
+    assert_eq!(me.body["email"], ADMIN_EMAIL);
+    assert_eq!(me.body["role"], "admin");
+    assert!(
+        me.body.get("password_hash").is_none(),
+        "never expose the hash"
+    );
+}
+
+#[tokio::test]
+async fn email_is_case_insensitive_at_login() {
+    let app = spawn_app().await;
+    app.login_pair("ADMIN@Example.com", ADMIN_PASSWORD)
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_answer() {
+    let app = spawn_app().await;
+    let wrong = app
+        .login_pair(ADMIN_EMAIL, "not-the-password")
+        .await
+        .expect_problem(401, "unauthorized");
+    let unknown = app
+        .login_pair("nobody@example.com", "not-the-password")
+        .await
+        .expect_problem(401, "unauthorized");
+    assert_eq!(wrong.body, unknown.body);
+}
+
+#[tokio::test]
+async fn missing_expired_and_tampered_tokens_are_refused() {
+    let app = spawn_app().await;
+    app.request(Method::GET, "/api/v1/me", None, None)
+        .await
+        .expect_problem(401, "unauthorized");
+    let admin_id = app.get("/api/v1/me", &app.admin).await.expect(200).id();
+    let expired = TokenKeys::new(JWT_SECRET, -60)
+        .issue(admin_id.parse().unwrap(), "admin", None)
+        .unwrap();
+    let r = app
+        .get("/api/v1/me", &expired)
+        .await
+        .expect_problem(401, "unauthorized");
+    assert!(r.body["detail"].as_str().unwrap().contains("expired"));
+    let mut tampered = app.admin.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    app.get("/api/v1/me", &tampered)
+        .await
+        .expect_problem(401, "unauthorized");
+    let foreign = TokenKeys::new("some-other-secret-some-other-secret-xx", 900)
+        .issue(admin_id.parse().unwrap(), "admin", None)
+        .unwrap();
+    app.get("/api/v1/me", &foreign)
+        .await
+        .expect_problem(401, "unauthorized");
+    app.get("/api/v1/me", "not-a-jwt")
+        .await
+        .expect_problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = spawn_app().await;
+    let first = app
+        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect(200);
+    let r1 = first.body["refresh_token"].as_str().unwrap().to_owned();
+    let second = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": r1})),
+        )
+        .await
+        .expect(200);
+    let r2 = second.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2, "a new refresh token every time");
+    app.get("/api/v1/me", second.body["access_token"].as_str().unwrap())
+        .await
+        .expect(200);
+    // Presenting the rotated token again is reuse: it fails and takes its family with it.
+    app.request(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": r1})),
+    )
+    .await
+    .expect_problem(401, "unauthorized");
+    app.request(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": r2})),
+    )
+    .await
+    .expect_problem(401, "unauthorized");
+    // Another session of the same user is untouched.
+    let other = app
+        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect(200);
+    app.request(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": other.body["refresh_token"]})),
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test]
+async fn unknown_refresh_token_is_unauthorized() {
+    let app = spawn_app().await;
+    app.request(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": "made-up"})),
+    )
+    .await
+    .expect_problem(401, "unauthorized");
+    app.request(Method::POST, "/api/v1/auth/refresh", None, Some(json!({})))
+        .await
+        .expect_problem(422, "validation_failed");
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token() {
+    let app = spawn_app().await;
+    let pair = app
+        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect(200);
+    let rt = pair.body["refresh_token"].clone();
+    app.request(
+        Method::POST,
+        "/api/v1/auth/logout",
+        None,
+        Some(json!({"refresh_token": rt})),
+    )
+    .await
+    .expect(204);
+    app.request(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": rt})),
+    )
+    .await
+    .expect_problem(401, "unauthorized");
+    app.request(
+        Method::POST,
+        "/api/v1/auth/logout",
+        None,
+        Some(json!({"refresh_token": rt})),
+    )
+    .await
+    .expect_problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn deactivation_takes_effect_at_once() {
+    let app = spawn_app().await;
+    let email = format!("leaver-{}@example.com", Uuid::now_v7().simple());
+    let id = app
+        .post(
+            "/api/v1/users",
+            &app.admin,
+            json!({"email": email, "name": "Leaver", "password": PASSWORD, "role": "sales"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let pair = app.login_pair(&email, PASSWORD).await.expect(200);
+    let token = pair.body["access_token"].as_str().unwrap().to_owned();
+    app.get("/api/v1/customers", &token).await.expect(200);
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        &app.admin,
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+    app.get("/api/v1/customers", &token)
+        .await
+        .expect_problem(401, "unauthorized");
+    app.login_pair(&email, PASSWORD)
+        .await
+        .expect_problem(401, "unauthorized");
+    app.request(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": pair.body["refresh_token"]})),
+    )
+    .await
+    .expect_problem(401, "unauthorized");
+    // Reactivated, they sign in again.
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        &app.admin,
+        json!({"active": true}),
+    )
+    .await
+    .expect(200);
+    app.login_pair(&email, PASSWORD).await.expect(200);
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_with_retry_after() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        app.login_pair(ADMIN_EMAIL, "wrong-password!")
+            .await
+            .expect_problem(401, "unauthorized");
+    }
+    // Even the right password is refused while locked.
+    let r = app
+        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect_problem(429, "rate_limited");
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= 900, "retry-after {retry}");
+}
+
+#[tokio::test]
+async fn success_resets_the_failure_count() {
+    let app = spawn_app().await;
+    for _ in 0..4 {
+        app.login_pair(ADMIN_EMAIL, "wrong-password!")
+            .await
+            .expect(401);
+    }
+    app.login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect(200);
+    for _ in 0..4 {
+        app.login_pair(ADMIN_EMAIL, "wrong-password!")
+            .await
+            .expect(401);
+    }
+    app.login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
+async fn the_request_budget_is_published_and_enforced() {
+    let app = spawn_app_with(|s| s.rate_limit.per_minute = 3).await;
+    let r = app.get("/api/v1/me", &app.admin).await.expect(200);
+    assert_eq!(r.header("ratelimit-limit").as_deref(), Some("3"));
+    assert_eq!(r.header("ratelimit-remaining").as_deref(), Some("2"));
+    assert!(r.header("ratelimit-reset").is_some());
+    app.get("/api/v1/me", &app.admin).await.expect(200);
+    app.get("/api/v1/me", &app.admin).await.expect(200);
+    let over = app
+        .get("/api/v1/me", &app.admin)
+        .await
+        .expect_problem(429, "rate_limited");
+    assert!(over.header("retry-after").is_some());
+    assert_eq!(over.header("ratelimit-remaining").as_deref(), Some("0"));
+}

@@ -1,0 +1,346 @@
+//! The test harness: a fresh database and a running server per test, and request helpers
+//! that read like the scenario.
+
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use sims_api::Application;
+use sims_api::config::{Secret, Settings};
+use uuid::Uuid;
+
+/// The JWT secret every test server signs with, so tests can forge expired tokens.
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+pub const PASSWORD: &str = "rep-password-123";
+
+/// A fresh database for one test, removed when the test ends.
+pub struct TestDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteFile(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    /// A new empty database of the kind `DATABASE_URL` selects (SQLite when unset).
+    pub async fn create() -> Self {
+        match std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))
+        {
+            Some(admin_url) => {
+                let name = format!("sims_test_{}", Uuid::now_v7().simple());
+                let conn = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to PostgreSQL");
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                conn.close().await.ok();
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_owned())
+                    .unwrap_or(admin_url.clone());
+                let url = format!("{base}/{name}");
+                TestDb {
+                    url,
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                }
+            }
+            None => {
+                let path =
+                    std::env::temp_dir().join(format!("sims-test-{}.db", Uuid::now_v7().simple()));
+                TestDb {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    cleanup: Cleanup::SqliteFile(path),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop from a thread of its own: this runs inside the test's runtime.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    rt.block_on(async {
+                        if let Ok(conn) = Database::connect(&admin_url).await {
+                            let _ = conn
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .await;
+                            let _ = conn.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// Kept for its lifetime: the database is dropped with the app.
+    pub _db: TestDb,
+    pub admin: String,
+}
+
+/// A response read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// A header's value as a string.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// The problem `code`.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    /// The `field`s named in a problem's `errors`.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `id` of the returned resource.
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {}", self.body))
+            .to_owned()
+    }
+
+    /// Ids of a list page's items.
+    pub fn ids(&self) -> Vec<String> {
+        self.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not a page: {}", self.body))
+            .iter()
+            .map(|i| i["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+
+    /// Asserts a problem response with this status, code and content type.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16, code: &str) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "problem content type"
+        );
+        assert_eq!(self.code(), code, "problem code; body: {}", self.body);
+        assert_eq!(self.body["status"].as_u64(), Some(u64::from(status)));
+        self
+    }
+}
+
+/// Settings for a test server on a random port.
+pub fn test_settings(db: &TestDb) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: db.url.clone(),
+        database_max_connections: 5,
+        jwt_secret: Secret::new(JWT_SECRET),
+        admin_email: Some(ADMIN_EMAIL.into()),
+        admin_password: Some(Secret::new(ADMIN_PASSWORD)),
+        workers: 2,
+        ..Settings::default()
+    }
+}
+
+/// Starts a server with default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server after `tweak` adjusts its settings.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        sims_api::telemetry::init(sims_api::config::LogFormat::Text, "info");
+    }
+    let db = TestDb::create().await;
+    let mut settings = test_settings(&db);
+    tweak(&mut settings);
+    let app = Application::build(settings)
+        .await
+        .expect("build the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut t = TestApp {
+        address,
+        client,
+        _db: db,
+        admin: String::new(),
+    };
+    t.admin = t.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    t
+}
+
+impl TestApp {
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut rb = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        self.send(rb).await
+    }
+
+    /// Sends a prepared request and reads the body as JSON (or a string).
+    pub async fn send(&self, rb: reqwest::RequestBuilder) -> Reply {
+        let res = rb.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Signs in and returns the full token pair.
+    pub async fn login_pair(&self, email: &str, password: &str) -> Reply {
+        self.request(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// Signs in and returns the access token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let r = self.login_pair(email, password).await.expect(200);
+        r.body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned()
+    }
+
+    /// Creates a team (as admin).
+    pub async fn team(&self, name: &str, parent: Option<&str>) -> String {
+        self.post(
+            "/api/v1/teams",
+            &self.admin,
+            json!({"name": name, "parent_id": parent}),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
+    /// Creates a user (as admin) and signs them in: `(id, token)`.
+    pub async fn user(&self, role: &str, team: Option<&str>) -> (String, String) {
+        let email = format!("{role}-{}@example.com", Uuid::now_v7().simple());
+        let id = self
+            .post("/api/v1/users", &self.admin, json!({"email": email, "name": format!("{role} user"), "password": PASSWORD, "role": role, "team_id": team}))
+            .await
+            .expect(201)
+            .id();
+        let token = self.login(&email, PASSWORD).await;
+        (id, token)
+    }
+
+    /// Creates a customer as `token` with `extra` fields merged in.
+    pub async fn customer(&self, token: &str, name: &str, extra: Value) -> String {
+        let mut body = json!({"name": name});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.post("/api/v1/customers?allow_duplicate=true", token, body)
+            .await
+            .expect(201)
+            .id()
+    }
+}
