@@ -293,3 +293,16 @@ async fn the_request_budget_is_published_and_enforced() {
     assert!(over.header("retry-after").is_some());
     assert_eq!(over.header("ratelimit-remaining").as_deref(), Some("0"));
 }
+
+#[tokio::test]
+async fn many_failures_from_one_address_are_limited_across_accounts() {
+    let app = spawn_app().await;
+    for i in 0..20 {
+        app.login_pair(&format!("guess-{i}@example.com"), "wrong-password!")
+            .await
+            .expect_problem(401, "unauthorized");
+    }
+    app.login_pair("guess-new@example.com", "wrong-password!")
+        .await
+        .expect_problem(429, "rate_limited");
+}

@@ -615,3 +615,63 @@ async fn every_change_is_audited_for_admins_only() {
         .await
         .expect_problem(403, "forbidden");
 }
+
+#[tokio::test]
+async fn concurrent_updates_with_the_same_if_match_one_wins() {
+    let app = spawn_app().await;
+    let id = app.customer(&app.admin, "Contended", json!({})).await;
+    let url = format!("{}/api/v1/customers/{id}", app.address);
+    let attempts = (0..6).map(|i| {
+        let rb = app
+            .client
+            .patch(&url)
+            .bearer_auth(&app.admin)
+            .header("If-Match", "\"1\"")
+            .json(&json!({"notes": format!("writer {i}")}));
+        app.send(rb)
+    });
+    let replies = futures_util::future::join_all(attempts).await;
+    let ok = replies.iter().filter(|r| r.status.as_u16() == 200).count();
+    let stale = replies.iter().filter(|r| r.status.as_u16() == 412).count();
+    assert_eq!(
+        (ok, stale),
+        (1, 5),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let got = app
+        .get(&format!("/api/v1/customers/{id}"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(got.body["version"], 2);
+}
+
+#[tokio::test]
+async fn concurrent_updates_of_different_fields_lose_nothing() {
+    let app = spawn_app().await;
+    let id = app.customer(&app.admin, "Shared", json!({})).await;
+    let path = format!("/api/v1/customers/{id}");
+    let bodies = [
+        json!({"city": "杭州"}),
+        json!({"level": "A"}),
+        json!({"industry": "制造业"}),
+        json!({"source": "展会"}),
+    ];
+    let writes = bodies
+        .iter()
+        .map(|b| app.patch(&path, &app.admin, b.clone()));
+    for r in futures_util::future::join_all(writes).await {
+        assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    }
+    let got = app.get(&path, &app.admin).await.expect(200);
+    assert_eq!(
+        (
+            got.body["city"].as_str(),
+            got.body["level"].as_str(),
+            got.body["industry"].as_str(),
+            got.body["source"].as_str()
+        ),
+        (Some("杭州"), Some("A"), Some("制造业"), Some("展会"))
+    );
+    assert_eq!(got.body["version"], 5);
+}

@@ -9,6 +9,7 @@ mod auth;
 mod contacts;
 mod conventions;
 mod customers;
+mod migrations;
 mod openapi;
 mod scope;
 mod users_teams;

@@ -177,6 +177,21 @@ impl Settings {
 
     /// Checks values that the types cannot.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
+        // An empty variable (as docker compose passes an unset one) means "not set".
+        if self
+            .admin_password
+            .as_ref()
+            .is_some_and(|p| p.expose().is_empty())
+        {
+            self.admin_password = None;
+        }
+        if self
+            .admin_email
+            .as_ref()
+            .is_some_and(|e| e.trim().is_empty())
+        {
+            self.admin_email = None;
+        }
         if self.jwt_secret.expose().is_empty() {
             if self.mode == Mode::Production {
                 return Err(ConfigError(
@@ -206,5 +221,95 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "sims.toml",
+                "bind = \"0.0.0.0:9000\"\nworkers = 3\n[rate_limit]\nper_minute = 10\n",
+            )?;
+            jail.set_env("SIMS_RATE_LIMIT__PER_MINUTE", "0");
+            jail.set_env("SIMS_JWT_SECRET", "s".repeat(32));
+            jail.set_env("DATABASE_URL", "postgres://sims@db/sims");
+            jail.set_env("SIMS_CORS_ORIGINS", "https://a.example, https://b.example");
+            let s = Settings::load().map_err(|e| e.to_string())?;
+            assert_eq!(s.bind, "0.0.0.0:9000", "from the file");
+            assert_eq!(s.workers, 3);
+            assert_eq!(
+                s.rate_limit.per_minute, 0,
+                "the environment wins over the file"
+            );
+            assert_eq!(s.database_url, "postgres://sims@db/sims");
+            assert_eq!(
+                s.cors_origins,
+                vec!["https://a.example", "https://b.example"]
+            );
+            assert_eq!(s.auth.access_ttl_secs, 900, "defaults fill the rest");
+            assert_eq!(
+                format!("{:?}", s.jwt_secret),
+                "Secret(***)",
+                "secrets never print"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_needs_a_real_secret() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("SIMS_MODE", "production");
+            let e = Settings::load()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("SIMS_JWT_SECRET"), "{e}");
+            jail.set_env("SIMS_JWT_SECRET", "short");
+            let e = Settings::load()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("32"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("sims.toml", "colour = \"red\"\n")?;
+            let e = Settings::load()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("colour"), "{e}");
+            jail.create_file("sims.toml", "workers = \"many\"\n")?;
+            assert!(Settings::load().is_err());
+            jail.create_file("sims.toml", "database_url = \"mysql://x\"\n")?;
+            assert!(Settings::load().is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn empty_admin_variables_mean_unset() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("SIMS_ADMIN_PASSWORD", "");
+            jail.set_env("SIMS_ADMIN_EMAIL", "");
+            let s = Settings::load().map_err(|e| e.to_string())?;
+            assert!(s.admin_password.is_none() && s.admin_email.is_none());
+            Ok(())
+        });
     }
 }

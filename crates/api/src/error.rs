@@ -61,7 +61,7 @@ pub struct ProblemField {
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"type": "https://sims.dev/problems/validation_failed", "title": "The request breaks a validation rule", "status": 422, "detail": "1 field is invalid", "code": "validation_failed", "errors": [{"field": "email", "code": "invalid_email", "message": "email is not a valid email address"}]}))]
+#[schema(example = json!({"type": "urn:sims:problem:validation_failed", "title": "The request breaks a validation rule", "status": 422, "detail": "1 field is invalid", "code": "validation_failed", "errors": [{"field": "email", "code": "invalid_email", "message": "email is not a valid email address"}]}))]
 pub struct Problem {
     /// A URI naming the problem type.
     #[serde(rename = "type")]
@@ -153,7 +153,7 @@ impl ApiError {
     /// The problem document of this error.
     pub fn problem(&self) -> Problem {
         Problem {
-            kind: format!("https://sims.dev/problems/{}", self.code.code()),
+            kind: format!("urn:sims:problem:{}", self.code.code()),
             title: self.code.title().to_owned(),
             status: self.code.status().as_u16(),
             detail: self.detail.clone(),

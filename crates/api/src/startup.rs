@@ -102,9 +102,6 @@ pub async fn bootstrap_admin(db: &Database, settings: &Settings) -> Result<(), S
 /// The shared state for a database and settings.
 pub async fn build_state(db: Database, settings: Settings) -> Result<AppState, StartupError> {
     let metrics = Metrics::new().map_err(|e| StartupError::Other(e.to_string()))?;
-    let dummy_hash = hash_password(random_token(16))
-        .await
-        .map_err(|e| StartupError::Other(e.to_string()))?;
     Ok(AppState {
         db,
         keys: TokenKeys::new(
@@ -114,7 +111,6 @@ pub async fn build_state(db: Database, settings: Settings) -> Result<AppState, S
         budget: Arc::new(RequestBudget::new(settings.rate_limit.per_minute)),
         settings: Arc::new(settings),
         metrics,
-        dummy_hash: Arc::new(dummy_hash),
     })
 }
 

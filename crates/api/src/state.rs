@@ -19,9 +19,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Metrics,
     pub budget: Arc<RequestBudget>,
-    /// An argon2 hash verified against for unknown users, so that sign-in takes as long
-    /// whether or not the account exists.
-    pub dummy_hash: Arc<String>,
 }
 
 /// One caller's standing in the current budget window, sent as `RateLimit-*` headers.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
-    IntoActiveModel, QueryFilter, Set,
+    IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 use sims_domain::Scope;
@@ -205,7 +205,12 @@ async fn get_writable<C: ConnectionTrait>(
     actor: &Actor,
     id: Uuid,
 ) -> Result<contacts::Model> {
-    let m = get(conn, &actor.principal.scope(), id).await?;
+    let m = contacts::Entity::find_by_id(id)
+        .filter(readable(&actor.principal.scope()))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(PersistenceError::NotFound)?;
     customer_repo::get_writable(conn, actor, m.customer_id).await?;
     Ok(m)
 }

@@ -248,7 +248,14 @@ pub(crate) async fn get_writable<C: ConnectionTrait>(
     actor: &Actor,
     id: Uuid,
 ) -> Result<customers::Model> {
-    let m = get(conn, &actor.principal.scope(), id).await?;
+    // Locked (PostgreSQL `FOR UPDATE`; SQLite's write transaction already excludes other
+    // writers) so that concurrent read-modify-write cycles never lose an update.
+    let m = customers::Entity::find_by_id(id)
+        .filter(readable(&actor.principal.scope()))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(PersistenceError::NotFound)?;
     if m.owner_id.is_none() && !actor.principal.may_edit_pool() {
         return Err(DomainError::Forbidden(
             "pool customers are changed by managers and admins; claim it first".into(),

@@ -165,7 +165,11 @@ pub async fn update(
     if_match: Option<i64>,
 ) -> Result<teams::Model> {
     let tx = db.begin_write().await?;
-    let current = get(&tx, id).await?;
+    let current = teams::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or(PersistenceError::NotFound)?;
     if if_match.is_some_and(|v| v != current.version) {
         return Err(PersistenceError::VersionMismatch);
     }
@@ -207,7 +211,11 @@ pub async fn update(
 /// Deletes a team that has no members and no sub-teams.
 pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64>) -> Result<()> {
     let tx = db.begin_write().await?;
-    let current = get(&tx, id).await?;
+    let current = teams::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or(PersistenceError::NotFound)?;
     if if_match.is_some_and(|v| v != current.version) {
         return Err(PersistenceError::VersionMismatch);
     }

@@ -1,7 +1,8 @@
 //! Users and the principal a request runs as.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use sims_domain::{Principal, Role};
@@ -214,7 +215,11 @@ pub async fn update(
     if_match: Option<i64>,
 ) -> Result<users::Model> {
     let tx = db.begin_write().await?;
-    let current = get(&tx, id).await?;
+    let current = users::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or(PersistenceError::NotFound)?;
     if if_match.is_some_and(|v| v != current.version) {
         return Err(PersistenceError::VersionMismatch);
     }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{random_token, token_hash, verify_password};
+use crate::auth::{DUMMY_HASH, random_token, token_hash, verify_password};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::Json;
@@ -102,11 +102,11 @@ pub async fn login(
     let body = body.0;
     let email = body.email.trim().to_lowercase();
     let account_key = format!("account:{email}");
+    // The peer address, not X-Forwarded-For, which any client can forge.
     let address = req
-        .connection_info()
-        .realip_remote_addr()
-        .unwrap_or("unknown")
-        .to_owned();
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
     let address_key = format!("address:{address}");
     let window = Duration::seconds(state.settings.auth.login_failure_window_secs as i64);
     let limit = state.settings.auth.max_login_failures as i32;
@@ -123,7 +123,7 @@ pub async fn login(
     let hash = user
         .as_ref()
         .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| state.dummy_hash.as_ref().clone());
+        .unwrap_or_else(|| DUMMY_HASH.to_owned());
     let password_ok = verify_password(body.password, hash).await;
     let user = match user {
         Some(u) if password_ok && u.active => u,
