@@ -40,6 +40,10 @@ error_codes! {
     Conflict => (StatusCode::CONFLICT, "conflict", "The request conflicts with the current state"),
     DuplicateCustomer => (StatusCode::CONFLICT, "duplicate_customer", "A matching customer already exists"),
     InvalidTransition => (StatusCode::CONFLICT, "invalid_transition", "The record cannot move to that state"),
+    NotInPool => (StatusCode::CONFLICT, "not_in_pool", "The customer is no longer in the pool"),
+    NotOwned => (StatusCode::CONFLICT, "not_owned", "The customer is already in the pool"),
+    ClaimCooldown => (StatusCode::CONFLICT, "claim_cooldown", "You may not claim this customer back yet"),
+    OwnedLimitReached => (StatusCode::CONFLICT, "owned_limit_reached", "You own as many customers as allowed"),
     VersionMismatch => (StatusCode::PRECONDITION_FAILED, "version_mismatch", "The record has changed since you read it"),
     PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large"),
     UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "The request body must be JSON"),
@@ -193,6 +197,14 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::Validation(v) => ApiError::validation(v),
             DomainError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
+            DomainError::Refused { code, message } => {
+                let code = ErrorCode::ALL
+                    .iter()
+                    .copied()
+                    .find(|c| c.code() == code)
+                    .unwrap_or(ErrorCode::Conflict);
+                ApiError::new(code, message)
+            }
             DomainError::InvalidTransition { from, to } => ApiError::new(
                 ErrorCode::InvalidTransition,
                 format!("cannot move from {from} to {to}"),

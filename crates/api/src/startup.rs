@@ -54,7 +54,19 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
     };
     Database::connect(&options)
         .await
-        .map_err(|e| StartupError::Database(e.to_string()))
+        .map_err(|e| StartupError::Database(format!("{} ({e})", redact(&settings.database_url))))
+}
+
+/// The database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Creates the first admin on an empty database, from the settings or with a random
@@ -204,5 +216,20 @@ impl Application {
     /// Serves until stopped; in-flight requests finish on shutdown.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_urls_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://sims:secret@db:5432/sims"),
+            "postgres://sims:***@db:5432/sims"
+        );
+        assert_eq!(
+            super::redact("sqlite://./data/sims.db?mode=rwc"),
+            "sqlite://./data/sims.db?mode=rwc"
+        );
     }
 }

@@ -46,9 +46,21 @@ pub enum DomainError {
     /// A state machine refused a move.
     #[error("invalid transition from {from} to {to}")]
     InvalidTransition { from: String, to: String },
+    /// A rule refused the action given the current state; `code` is a stable snake_case
+    /// error code (`claim_cooldown`, `owned_limit_reached`, `not_in_pool`, …).
+    #[error("{code}: {message}")]
+    Refused { code: &'static str, message: String },
 }
 
 impl DomainError {
+    /// A refusal with a stable code.
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused {
+            code,
+            message: message.into(),
+        }
+    }
+
     /// A validation error on a single field.
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldViolation::new(field, code, message)])

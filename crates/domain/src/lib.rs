@@ -7,8 +7,11 @@
 pub mod access;
 pub mod customer;
 pub mod error;
+pub mod follow_up;
+pub mod lead;
 pub mod listing;
 pub mod money;
+pub mod pool;
 pub mod values;
 
 pub use access::{Principal, Role, Scope};

@@ -2,9 +2,15 @@
 
 pub mod audit_log;
 pub mod contacts;
+pub mod customer_events;
 pub mod customer_tags;
 pub mod customers;
+pub mod follow_ups;
+pub mod job_leases;
+pub mod leads;
 pub mod login_failures;
+pub mod pool_cooldowns;
 pub mod refresh_tokens;
+pub mod settings;
 pub mod teams;
 pub mod users;

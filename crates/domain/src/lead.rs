@@ -1,0 +1,248 @@
+//! Leads (线索): their status machine and what a valid lead holds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DomainError, FieldViolation, Violations};
+use crate::values::{Email, NAME_MAX, Phone, SHORT_TEXT_MAX, bounded_text, optional_text};
+
+/// Where a lead stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    New,
+    Contacted,
+    Qualified,
+    Disqualified,
+    Converted,
+}
+
+impl LeadStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Contacted => "contacted",
+            Self::Qualified => "qualified",
+            Self::Disqualified => "disqualified",
+            Self::Converted => "converted",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "new" => Some(Self::New),
+            "contacted" => Some(Self::Contacted),
+            "qualified" => Some(Self::Qualified),
+            "disqualified" => Some(Self::Disqualified),
+            "converted" => Some(Self::Converted),
+            _ => None,
+        }
+    }
+
+    /// A status change a user asks for: `new → contacted → qualified | disqualified`.
+    /// `converted` is reached only by converting the lead.
+    pub fn transition(self, to: LeadStatus) -> Result<LeadStatus, DomainError> {
+        use LeadStatus::*;
+        let allowed = matches!(
+            (self, to),
+            (New, Contacted)
+                | (New, Disqualified)
+                | (Contacted, Qualified)
+                | (Contacted, Disqualified)
+                | (Qualified, Disqualified)
+        );
+        if allowed {
+            Ok(to)
+        } else {
+            Err(DomainError::InvalidTransition {
+                from: self.as_str().into(),
+                to: to.as_str().into(),
+            })
+        }
+    }
+
+    /// Whether the lead may be converted now (`new`, `contacted` or `qualified`).
+    pub fn convertible(self) -> Result<(), DomainError> {
+        match self {
+            LeadStatus::New | LeadStatus::Contacted | LeadStatus::Qualified => Ok(()),
+            other => Err(DomainError::InvalidTransition {
+                from: other.as_str().into(),
+                to: "converted".into(),
+            }),
+        }
+    }
+}
+
+/// A lead's attributes as sent.
+#[derive(Debug, Clone, Default)]
+pub struct LeadInput {
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub source: Option<String>,
+}
+
+/// A change to a lead: `Some(None)` clears a field.
+#[derive(Debug, Clone, Default)]
+pub struct LeadPatch {
+    pub name: Option<String>,
+    pub company: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub source: Option<Option<String>>,
+}
+
+/// A valid lead's attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lead {
+    pub name: String,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub source: Option<String>,
+}
+
+fn phone(field: &str, input: Option<&str>) -> Result<Option<String>, FieldViolation> {
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Phone::parse(field, s).map(|p| Some(p.as_str().to_owned())),
+    }
+}
+
+fn email(field: &str, input: Option<&str>) -> Result<Option<String>, FieldViolation> {
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Email::parse(field, s).map(|e| Some(e.as_str().to_owned())),
+    }
+}
+
+impl Lead {
+    /// Validates a new lead.
+    pub fn create(input: LeadInput) -> Result<Self, DomainError> {
+        let mut v = Violations::new();
+        let name = match input.name.as_deref() {
+            None => {
+                v.push(FieldViolation::new("name", "required", "name is required"));
+                None
+            }
+            Some(n) => v.check(bounded_text("name", n, NAME_MAX)),
+        };
+        let company = v.check(optional_text("company", input.company.as_deref(), NAME_MAX));
+        let phone = v.check(phone("phone", input.phone.as_deref()));
+        let email = v.check(email("email", input.email.as_deref()));
+        let source = v.check(optional_text(
+            "source",
+            input.source.as_deref(),
+            SHORT_TEXT_MAX,
+        ));
+        v.finish()?;
+        match (name, company, phone, email, source) {
+            (Some(name), Some(company), Some(phone), Some(email), Some(source)) => Ok(Self {
+                name,
+                company,
+                phone,
+                email,
+                source,
+            }),
+            _ => Err(DomainError::Validation(vec![])),
+        }
+    }
+
+    /// Applies a change, validating the fields it touches.
+    pub fn apply(mut self, patch: LeadPatch) -> Result<Self, DomainError> {
+        let mut v = Violations::new();
+        if let Some(n) = patch.name.as_deref()
+            && let Some(n) = v.check(bounded_text("name", n, NAME_MAX))
+        {
+            self.name = n;
+        }
+        if let Some(c) = patch.company
+            && let Some(c) = v.check(optional_text("company", c.as_deref(), NAME_MAX))
+        {
+            self.company = c;
+        }
+        if let Some(p) = patch.phone
+            && let Some(p) = v.check(phone("phone", p.as_deref()))
+        {
+            self.phone = p;
+        }
+        if let Some(e) = patch.email
+            && let Some(e) = v.check(email("email", e.as_deref()))
+        {
+            self.email = e;
+        }
+        if let Some(s) = patch.source
+            && let Some(s) = v.check(optional_text("source", s.as_deref(), SHORT_TEXT_MAX))
+        {
+            self.source = s;
+        }
+        v.finish()?;
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use LeadStatus::*;
+
+    const ALL: [LeadStatus; 5] = [New, Contacted, Qualified, Disqualified, Converted];
+
+    #[test]
+    fn only_the_documented_moves_are_allowed() {
+        let allowed = [
+            (New, Contacted),
+            (New, Disqualified),
+            (Contacted, Qualified),
+            (Contacted, Disqualified),
+            (Qualified, Disqualified),
+        ];
+        for from in ALL {
+            for to in ALL {
+                let ok = from.transition(to).is_ok();
+                assert_eq!(ok, allowed.contains(&(from, to)), "{from:?} -> {to:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn conversion_from_open_statuses_only() {
+        for s in [New, Contacted, Qualified] {
+            assert!(s.convertible().is_ok());
+        }
+        for s in [Disqualified, Converted] {
+            assert!(matches!(
+                s.convertible(),
+                Err(DomainError::InvalidTransition { .. })
+            ));
+        }
+        for s in ALL {
+            assert_eq!(LeadStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn leads_validate() {
+        assert!(
+            Lead::create(LeadInput {
+                name: Some("王五".into()),
+                company: Some("五金公司".into()),
+                ..Default::default()
+            })
+            .is_ok()
+        );
+        match Lead::create(LeadInput {
+            email: Some("x".into()),
+            ..Default::default()
+        }) {
+            Err(DomainError::Validation(v)) => assert_eq!(
+                v.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
+                vec!["name", "email"]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}
