@@ -94,6 +94,42 @@ impl Default for RateLimitSettings {
     }
 }
 
+/// Defaults of the customer pool rules (admins override them at `/settings/pool`) and
+/// the return job's schedule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolSettings {
+    pub max_owned_per_rep: u32,
+    pub return_after_days: u32,
+    pub reclaim_cooldown_days: u32,
+    /// Seconds between runs of the pool-return job; `0` turns the schedule off (the job
+    /// still runs on `POST /admin/jobs/pool-return`).
+    pub return_interval_secs: u64,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        let rules = sims_domain::pool::PoolRules::default();
+        Self {
+            max_owned_per_rep: rules.max_owned_per_rep,
+            return_after_days: rules.return_after_days,
+            reclaim_cooldown_days: rules.reclaim_cooldown_days,
+            return_interval_secs: 3600,
+        }
+    }
+}
+
+impl PoolSettings {
+    /// The configured rules.
+    pub fn rules(&self) -> sims_domain::pool::PoolRules {
+        sims_domain::pool::PoolRules {
+            max_owned_per_rep: self.max_owned_per_rep,
+            return_after_days: self.return_after_days,
+            reclaim_cooldown_days: self.reclaim_cooldown_days,
+        }
+    }
+}
+
 /// Everything the server is configured with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -118,6 +154,7 @@ pub struct Settings {
     pub workers: usize,
     pub auth: AuthSettings,
     pub rate_limit: RateLimitSettings,
+    pub pool: PoolSettings,
 }
 
 impl Default for Settings {
@@ -136,6 +173,7 @@ impl Default for Settings {
             workers: 0,
             auth: AuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
+            pool: PoolSettings::default(),
         }
     }
 }
@@ -207,6 +245,10 @@ impl Settings {
                 "SIMS_JWT_SECRET must be at least 32 characters".into(),
             ));
         }
+        self.pool
+            .rules()
+            .validate()
+            .map_err(|e| ConfigError(format!("pool: {e:?}")))?;
         if self.database_max_connections == 0 {
             return Err(ConfigError(
                 "database_max_connections must be at least 1".into(),

@@ -157,6 +157,28 @@ async fn unmatched() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(ErrorCode::NotFound, "no such route"))
 }
 
+/// Runs the pool-return job every `pool.return_interval_secs`. Each run first takes the
+/// job's lease in the database, so that of many instances only one runs it at a time.
+async fn run_pool_return_job(state: AppState) {
+    let every = Duration::from_secs(state.settings.pool.return_interval_secs);
+    let holder = uuid::Uuid::now_v7().to_string();
+    let lease = chrono::Duration::seconds(state.settings.pool.return_interval_secs as i64);
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now = sims_persistence::now();
+        match sims_persistence::pool::take_lease(&state.db, "pool-return", &holder, lease, now).await {
+            Ok(true) => match sims_persistence::pool::return_due(&state.db, state.settings.pool.rules(), now).await {
+                Ok(n) => tracing::info!(returned = n, "pool-return job ran"),
+                Err(e) => tracing::error!(error = %e, "pool-return job failed"),
+            },
+            Ok(false) => tracing::debug!("pool-return job runs on another instance"),
+            Err(e) => tracing::error!(error = %e, "cannot take the pool-return lease"),
+        }
+    }
+}
+
 /// A built server, bound to its port and ready to run.
 pub struct Application {
     port: u16,
@@ -180,6 +202,9 @@ impl Application {
             .port();
         let workers = settings.workers;
         let state = build_state(db, settings).await?;
+        if state.settings.pool.return_interval_secs > 0 {
+            tokio::spawn(run_pool_return_job(state.clone()));
+        }
         let data = web::Data::new(state);
         let origins = data.settings.cors_origins.clone();
         let mut server = HttpServer::new(move || {

@@ -300,6 +300,30 @@ impl Customer {
         Ok(self)
     }
 
+    /// The customer with `tags` added (each validated; ones it has are kept once).
+    pub fn with_tags_added(mut self, tags: &[String]) -> Result<Self, DomainError> {
+        let mut v = Violations::new();
+        let mut all = self.tags.clone();
+        all.extend(tags.iter().cloned());
+        let checked = self::tags("tags", &all, &mut v);
+        if tags.is_empty() {
+            v.push(FieldViolation::new(
+                "tags",
+                "required",
+                "name at least one tag",
+            ));
+        }
+        v.finish()?;
+        self.tags = checked;
+        Ok(self)
+    }
+
+    /// The customer without `tag` (unchanged when it does not carry it).
+    pub fn without_tag(mut self, tag: &str) -> Self {
+        self.tags.retain(|t| t != tag.trim());
+        self
+    }
+
     /// The normalised name, phone and email this customer is compared on.
     pub fn duplicate_keys(&self) -> DuplicateKeys {
         duplicate_keys(
@@ -522,6 +546,24 @@ mod tests {
             codes(e.err().unwrap_or_else(|| panic!("should fail"))).len(),
             2
         );
+    }
+
+    #[test]
+    fn tags_are_added_once_and_removed() {
+        let c = Customer::create(CustomerInput {
+            name: Some("T".into()),
+            tags: Some(vec!["a".into()]),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let c = c
+            .with_tags_added(&["a".into(), " b ".into()])
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(c.tags, vec!["a".to_string(), "b".to_string()]);
+        assert_eq!(c.clone().without_tag("a").tags, vec!["b".to_string()]);
+        assert!(c.clone().with_tags_added(&[]).is_err());
+        let many: Vec<String> = (0..20).map(|i| format!("t{i}")).collect();
+        assert!(c.with_tags_added(&many).is_err(), "at most 20 tags in all");
     }
 
     #[test]

@@ -19,15 +19,40 @@ pub async fn record<C: ConnectionTrait>(
     before: Option<&Value>,
     after: Option<&Value>,
 ) -> Result<()> {
+    write(conn, Some(actor), action, entity, entity_id, before, after).await
+}
+
+/// Writes an audit entry for a change the system made by itself (a background job):
+/// no actor, no request.
+pub async fn record_system<C: ConnectionTrait>(
+    conn: &C,
+    action: &str,
+    entity: &str,
+    entity_id: Uuid,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> Result<()> {
+    write(conn, None, action, entity, entity_id, before, after).await
+}
+
+async fn write<C: ConnectionTrait>(
+    conn: &C,
+    actor: Option<&Actor>,
+    action: &str,
+    entity: &str,
+    entity_id: Uuid,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> Result<()> {
     let changes = diff(before, after);
     audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
-        actor_id: Set(Some(actor.principal.user_id)),
+        actor_id: Set(actor.map(|a| a.principal.user_id)),
         action: Set(action.to_owned()),
         entity: Set(entity.to_owned()),
         entity_id: Set(entity_id),
         changes: Set(changes.to_string()),
-        request_id: Set(actor.request_id.clone()),
+        request_id: Set(actor.and_then(|a| a.request_id.clone())),
         at: Set(now()),
     }
     .insert(conn)

@@ -113,10 +113,22 @@ pub async fn create(
     contact: Contact,
 ) -> Result<contacts::Model> {
     let tx = db.begin_write().await?;
-    customer_repo::get_writable(&tx, actor, customer_id).await?;
+    let m = create_in(&tx, actor, customer_id, contact).await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// [`create`] inside the caller's transaction.
+pub(crate) async fn create_in<C: ConnectionTrait>(
+    tx: &C,
+    actor: &Actor,
+    customer_id: Uuid,
+    contact: Contact,
+) -> Result<contacts::Model> {
+    customer_repo::get_writable(tx, actor, customer_id).await?;
     let id = Uuid::now_v7();
     if contact.is_primary {
-        unmark_primary(&tx, customer_id, id).await?;
+        unmark_primary(tx, customer_id, id).await?;
     }
     let t = now();
     let mut am = contacts::ActiveModel {
@@ -129,9 +141,9 @@ pub async fn create(
         ..Default::default()
     };
     apply_fields(&mut am, &contact);
-    let m = am.insert(&tx).await?;
+    let m = am.insert(tx).await?;
     audit::record(
-        &tx,
+        tx,
         actor,
         "create",
         "contact",
@@ -140,7 +152,6 @@ pub async fn create(
         Some(&snapshot(&m)),
     )
     .await?;
-    tx.commit().await?;
     Ok(m)
 }
 

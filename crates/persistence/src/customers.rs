@@ -17,6 +17,43 @@ use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, cont
 use crate::scope::{Pool, owned_by};
 use crate::{Actor, Database, PersistenceError, Result, audit, now};
 
+/// A tag and how many visible customers carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: i64,
+}
+
+/// Every tag on the customers `scope` may read, most used first.
+pub async fn tag_counts<C: ConnectionTrait>(conn: &C, scope: &Scope) -> Result<Vec<TagCount>> {
+    let mut q = customer_tags::Entity::find()
+        .select_only()
+        .column(customer_tags::Column::Tag)
+        .column_as(customer_tags::Column::CustomerId.count(), "n");
+    if *scope != Scope::All {
+        q = q.filter(
+            customer_tags::Column::CustomerId.in_subquery(
+                Query::select()
+                    .column(customers::Column::Id)
+                    .from(customers::Entity)
+                    .cond_where(readable(scope))
+                    .take(),
+            ),
+        );
+    }
+    let rows: Vec<(String, i64)> = q
+        .group_by(customer_tags::Column::Tag)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut out: Vec<TagCount> = rows
+        .into_iter()
+        .map(|(tag, count)| TagCount { tag, count })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
+    Ok(out)
+}
+
 /// Filters of the customer list; every one is optional and they combine with AND.
 #[derive(Debug, Clone, Default)]
 pub struct CustomerFilter {
@@ -188,8 +225,21 @@ pub async fn create(
     allow_duplicate: bool,
 ) -> Result<customers::Model> {
     let tx = db.begin_write().await?;
+    let m = create_in(&tx, actor, customer, owner, allow_duplicate).await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// [`create`] inside the caller's transaction.
+pub(crate) async fn create_in<C: ConnectionTrait>(
+    tx: &C,
+    actor: &Actor,
+    customer: Customer,
+    owner: Option<Uuid>,
+    allow_duplicate: bool,
+) -> Result<customers::Model> {
     if !allow_duplicate {
-        let matches = find_duplicates(&tx, &customer.duplicate_keys(), None).await?;
+        let matches = find_duplicates(tx, &customer.duplicate_keys(), None).await?;
         if !matches.is_empty() {
             return Err(PersistenceError::DuplicateCustomer(matches));
         }
@@ -197,7 +247,7 @@ pub async fn create(
     if let Some(o) = owner
         && o != actor.principal.user_id
     {
-        check_owner(&tx, o).await?;
+        check_owner(tx, o).await?;
     }
     let t = now();
     let mut am = customers::ActiveModel {
@@ -213,10 +263,11 @@ pub async fn create(
         ..Default::default()
     };
     apply_fields(&mut am, &customer);
-    let m = am.insert(&tx).await?;
-    write_tags(&tx, m.id, &customer.tags).await?;
+    let m = am.insert(tx).await?;
+    write_tags(tx, m.id, &customer.tags).await?;
+    crate::pool::record_created(tx, m.id, owner, actor.principal.user_id, t).await?;
     audit::record(
-        &tx,
+        tx,
         actor,
         "create",
         "customer",
@@ -225,7 +276,6 @@ pub async fn create(
         Some(&snapshot(&m)),
     )
     .await?;
-    tx.commit().await?;
     Ok(m)
 }
 
@@ -353,13 +403,46 @@ pub async fn update(
     if_match: Option<i64>,
     allow_duplicate: bool,
 ) -> Result<customers::Model> {
+    change(db, actor, id, if_match, allow_duplicate, |c| c.apply(patch)).await
+}
+
+/// Adds tags to a customer the caller may change (tags it already has are kept once).
+pub async fn add_tags(
+    db: &Database,
+    actor: &Actor,
+    id: Uuid,
+    tags: Vec<String>,
+) -> Result<customers::Model> {
+    change(db, actor, id, None, true, |c| c.with_tags_added(&tags)).await
+}
+
+/// Removes a tag from a customer the caller may change.
+pub async fn remove_tag(
+    db: &Database,
+    actor: &Actor,
+    id: Uuid,
+    tag: &str,
+) -> Result<customers::Model> {
+    change(db, actor, id, None, true, |c| Ok(c.without_tag(tag))).await
+}
+
+/// Loads a customer the caller may change, applies `rule` to it, checks duplicates on
+/// the keys that changed, and writes it with its tags and audit entry.
+async fn change(
+    db: &Database,
+    actor: &Actor,
+    id: Uuid,
+    if_match: Option<i64>,
+    allow_duplicate: bool,
+    rule: impl FnOnce(Customer) -> std::result::Result<Customer, DomainError>,
+) -> Result<customers::Model> {
     let tx = db.begin_write().await?;
     let current = get_writable(&tx, actor, id).await?;
     if if_match.is_some_and(|v| v != current.version) {
         return Err(PersistenceError::VersionMismatch);
     }
     let before_domain = to_domain(&current);
-    let after = before_domain.clone().apply(patch)?;
+    let after = rule(before_domain.clone())?;
     if !allow_duplicate {
         let (old, new) = (before_domain.duplicate_keys(), after.duplicate_keys());
         let changed = DuplicateKeys {
@@ -417,4 +500,32 @@ pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The customers `owner` owns whose next follow-up is before `before`, soonest first.
+pub async fn due_for_follow_up<C: ConnectionTrait>(
+    conn: &C,
+    owner: Uuid,
+    before: DateTime<Utc>,
+    req: &ListRequest,
+) -> Result<Page<customers::Model>> {
+    let q = customers::Entity::find()
+        .filter(customers::Column::OwnerId.eq(owner))
+        .filter(customers::Column::NextFollowUpAt.is_not_null())
+        .filter(customers::Column::NextFollowUpAt.lt(before));
+    let cols = [SortColumn {
+        field: "next_follow_up_at",
+        column: customers::Column::NextFollowUpAt,
+        kind: SortValue::Timestamp,
+    }];
+    fetch_page(
+        conn,
+        q,
+        req,
+        &cols,
+        customers::Column::Id,
+        |m, _| CursorValue::Timestamp(m.next_follow_up_at.unwrap_or(m.created_at)),
+        |m| m.id,
+    )
+    .await
 }

@@ -10,9 +10,13 @@ pub mod customers;
 mod db;
 pub mod entities;
 mod error;
+pub mod follow_ups;
+pub mod leads;
 pub mod listing;
+pub mod pool;
 mod scope;
 pub mod teams;
+pub mod timeline;
 pub mod users;
 
 pub use db::{Actor, Database, DbOptions, now};

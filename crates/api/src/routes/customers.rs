@@ -74,7 +74,8 @@ impl From<customer_rows::Model> for CustomerView {
     }
 }
 
-fn respond(mut b: HttpResponseBuilder, m: customer_rows::Model) -> HttpResponse {
+/// Renders a customer with its ETag.
+pub fn respond(mut b: HttpResponseBuilder, m: customer_rows::Model) -> HttpResponse {
     b.insert_header(etag(m.version)).json(CustomerView::from(m))
 }
 
@@ -381,11 +382,132 @@ pub async fn delete_customer(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Tags to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"tags": ["重点客户", "华东"]}))]
+pub struct AddTags {
+    pub tags: Vec<String>,
+}
+
+/// A tag and how many visible customers carry it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: i64,
+}
+
+/// Tags on visible customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagList {
+    pub items: Vec<TagCount>,
+}
+
+/// Adds tags to a customer (ones it already has are kept once; at most 20 in all).
+#[utoipa::path(tag = "customers", operation_id = "add_customer_tags", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = AddTags, responses(
+    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid tag", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/customers/{id}/tags")]
+pub async fn add_customer_tags(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    body: Json<AddTags>,
+) -> ApiResult<HttpResponse> {
+    let m = customers::add_tags(&state.db, &caller.actor(), id.0, body.0.tags).await?;
+    Ok(respond(HttpResponse::Ok(), m))
+}
+
+/// Removes a tag from a customer.
+#[utoipa::path(tag = "customers", operation_id = "remove_customer_tag", security(("bearer" = [])), params(("id" = Uuid, Path), ("tag" = String, Path)), responses(
+    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/customers/{id}/tags/{tag}")]
+pub async fn remove_customer_tag(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    req: actix_web::HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let tag = req.match_info().get("tag").unwrap_or_default().to_owned();
+    let m = customers::remove_tag(&state.db, &caller.actor(), id.0, &tag).await?;
+    Ok(respond(HttpResponse::Ok(), m))
+}
+
+/// Every tag on the customers the caller may see, with counts, most used first.
+#[utoipa::path(tag = "customers", operation_id = "list_tags", security(("bearer" = [])), responses(
+    (status = 200, body = TagList),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/tags")]
+pub async fn list_tags(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> ApiResult<web::Json<TagList>> {
+    let items = customers::tag_counts(state.db.conn(), &caller.principal.scope()).await?;
+    Ok(web::Json(TagList {
+        items: items
+            .into_iter()
+            .map(|t| TagCount {
+                tag: t.tag,
+                count: t.count,
+            })
+            .collect(),
+    }))
+}
+
+/// When the due list ends.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DueQuery {
+    /// Customers whose next follow-up is before this instant (RFC 3339; default: now).
+    pub before: Option<DateTime<Utc>>,
+}
+
+/// The caller's own customers due for a follow-up (`next_follow_up_at` before
+/// `before`), soonest first.
+#[utoipa::path(tag = "customers", operation_id = "list_customers_due_for_follow_up", security(("bearer" = [])), params(DueQuery, PageParams), responses(
+    (status = 200, body = PageOf<CustomerView>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/customers/due-for-follow-up")]
+pub async fn list_customers_due_for_follow_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<DueQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<CustomerView>>> {
+    let soonest = [sims_domain::listing::SortKey {
+        field: "next_follow_up_at",
+        descending: false,
+    }];
+    let req = paging.0.to_request(&["next_follow_up_at"], &soonest)?;
+    let before = query.0.before.unwrap_or_else(sims_persistence::now);
+    let page =
+        customers::due_for_follow_up(state.db.conn(), caller.principal.user_id, before, &req)
+            .await?;
+    Ok(web::Json(PageOf::from_page(page, CustomerView::from)))
+}
+
 /// Registers the customer routes (the fixed path before `{id}`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_customer)
         .service(list_customers)
         .service(find_duplicate_customers)
+        .service(list_customers_due_for_follow_up)
+        .service(list_tags)
+        .service(add_customer_tags)
+        .service(remove_customer_tag)
         .service(get_customer)
         .service(update_customer)
         .service(delete_customer);

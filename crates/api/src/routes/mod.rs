@@ -6,6 +6,9 @@ pub mod audit;
 pub mod auth;
 pub mod contacts;
 pub mod customers;
+pub mod follow_ups;
+pub mod leads;
+pub mod pool;
 pub mod system;
 pub mod teams;
 pub mod users;
@@ -15,7 +18,10 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     cfg.configure(auth::configure)
         .configure(users::configure)
         .configure(teams::configure)
+        .configure(pool::configure)
         .configure(customers::configure)
+        .configure(follow_ups::configure)
+        .configure(leads::configure)
         .configure(contacts::configure)
         .configure(audit::configure);
 }

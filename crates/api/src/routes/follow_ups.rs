@@ -1,0 +1,374 @@
+//! Follow-ups (跟进记录) and the customer timeline.
+
+use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sims_domain::follow_up::{FollowUp, FollowUpKind};
+use sims_domain::listing::SortKey;
+use sims_persistence::entities::{customer_events, follow_ups as follow_up_rows};
+use sims_persistence::follow_ups::{self, FollowUpFilter, FollowUpPatch};
+use sims_persistence::timeline::{self, TimelineItem};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::caller::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::listing::{PageOf, PageParams, double_option};
+use crate::state::AppState;
+
+/// A follow-up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowUpView {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub opportunity_id: Option<Uuid>,
+    pub kind: FollowUpKind,
+    pub content: String,
+    pub occurred_at: DateTime<Utc>,
+    pub next_follow_up_at: Option<DateTime<Utc>>,
+    pub author_id: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<follow_up_rows::Model> for FollowUpView {
+    fn from(m: follow_up_rows::Model) -> Self {
+        Self {
+            id: m.id,
+            customer_id: m.customer_id,
+            opportunity_id: m.opportunity_id,
+            kind: FollowUpKind::parse(&m.kind).unwrap_or(FollowUpKind::Note),
+            content: m.content,
+            occurred_at: m.occurred_at,
+            next_follow_up_at: m.next_follow_up_at,
+            author_id: m.author_id,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+fn respond(mut b: HttpResponseBuilder, m: follow_up_rows::Model) -> HttpResponse {
+    b.insert_header(etag(m.version)).json(FollowUpView::from(m))
+}
+
+/// A new follow-up.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "call", "content": "确认了报价，下周拜访", "next_follow_up_at": "2026-12-01T02:00:00Z"}))]
+pub struct CreateFollowUp {
+    pub kind: FollowUpKind,
+    /// 1–10,000 characters.
+    pub content: String,
+    /// When it happened (default: now).
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// When to follow up next; becomes the customer's `next_follow_up_at`.
+    pub next_follow_up_at: Option<DateTime<Utc>>,
+}
+
+/// A change to a follow-up by its author.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateFollowUp {
+    pub kind: Option<FollowUpKind>,
+    pub content: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub next_follow_up_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// Filters of the follow-up lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FollowUpQuery {
+    pub customer_id: Option<Uuid>,
+    pub author_id: Option<Uuid>,
+    pub kind: Option<FollowUpKind>,
+    /// Happened at or after (RFC 3339).
+    pub occurred_after: Option<DateTime<Utc>>,
+    /// Happened before (RFC 3339).
+    pub occurred_before: Option<DateTime<Utc>>,
+    pub updated_after: Option<DateTime<Utc>>,
+}
+
+const NEWEST: &[SortKey] = &[SortKey {
+    field: "occurred_at",
+    descending: true,
+}];
+
+/// Records a follow-up on a customer the caller may change; the customer's
+/// `last_follow_up_at` and `next_follow_up_at` follow.
+#[utoipa::path(tag = "follow_ups", operation_id = "create_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer")), request_body = CreateFollowUp, responses(
+    (status = 201, body = FollowUpView, headers(("Location" = String), ("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep following up a pool customer (claim it first)", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/customers/{id}/follow-ups")]
+pub async fn create_follow_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    body: Json<CreateFollowUp>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let now = sims_persistence::now();
+    let f = FollowUp::create(
+        b.kind,
+        &b.content,
+        b.occurred_at.unwrap_or(now),
+        b.next_follow_up_at,
+        now,
+    )?;
+    let m = follow_ups::create(&state.db, &caller.actor(), id.0, f).await?;
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", format!("/api/v1/follow-ups/{}", m.id)));
+    Ok(respond(res, m))
+}
+
+/// A customer's follow-ups, newest first.
+#[utoipa::path(tag = "follow_ups", operation_id = "list_customer_follow_ups", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer"), PageParams), responses(
+    (status = 200, body = PageOf<FollowUpView>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/customers/{id}/follow-ups")]
+pub async fn list_customer_follow_ups(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<FollowUpView>>> {
+    let req = paging.0.to_request(follow_ups::SORT_FIELDS, NEWEST)?;
+    let filter = FollowUpFilter {
+        customer_id: Some(id.0),
+        ..Default::default()
+    };
+    let page = follow_ups::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    Ok(web::Json(PageOf::from_page(page, FollowUpView::from)))
+}
+
+/// Every follow-up the caller may see (on customers in their scope and the pool).
+#[utoipa::path(tag = "follow_ups", operation_id = "list_follow_ups", security(("bearer" = [])), params(FollowUpQuery, PageParams), responses(
+    (status = 200, body = PageOf<FollowUpView>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "The filtered customer is not in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/follow-ups")]
+pub async fn list_follow_ups(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<FollowUpQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<FollowUpView>>> {
+    let req = paging.0.to_request(follow_ups::SORT_FIELDS, NEWEST)?;
+    let q = query.0;
+    let filter = FollowUpFilter {
+        customer_id: q.customer_id,
+        author_id: q.author_id,
+        kind: q.kind,
+        occurred_after: q.occurred_after,
+        occurred_before: q.occurred_before,
+        updated_after: q.updated_after,
+    };
+    let page = follow_ups::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    Ok(web::Json(PageOf::from_page(page, FollowUpView::from)))
+}
+
+/// One follow-up.
+#[utoipa::path(tag = "follow_ups", operation_id = "get_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = FollowUpView, headers(("ETag" = String))),
+    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such follow-up in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/follow-ups/{id}")]
+pub async fn get_follow_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> ApiResult<HttpResponse> {
+    Ok(respond(
+        HttpResponse::Ok(),
+        follow_ups::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+    ))
+}
+
+/// Changes a follow-up (its author only).
+#[utoipa::path(tag = "follow_ups", operation_id = "update_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateFollowUp, responses(
+    (status = 200, body = FollowUpView, headers(("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such follow-up in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/follow-ups/{id}")]
+pub async fn update_follow_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+    body: Json<UpdateFollowUp>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let patch = FollowUpPatch {
+        kind: b.kind,
+        content: b.content,
+        occurred_at: b.occurred_at,
+        next_follow_up_at: b.next_follow_up_at,
+    };
+    Ok(respond(
+        HttpResponse::Ok(),
+        follow_ups::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?,
+    ))
+}
+
+/// Deletes a follow-up (its author, or an admin).
+#[utoipa::path(tag = "follow_ups", operation_id = "delete_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    (status = 204, description = "Deleted"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such follow-up in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/follow-ups/{id}")]
+pub async fn delete_follow_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    follow_ups::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// An ownership change on a timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnerChange {
+    /// `created`, `claimed`, `released`, `transferred` or `returned_to_pool`.
+    pub change: String,
+    pub from_owner_id: Option<Uuid>,
+    pub to_owner_id: Option<Uuid>,
+    /// Who did it; `null` for the pool-return job.
+    pub actor_id: Option<Uuid>,
+}
+
+impl From<customer_events::Model> for OwnerChange {
+    fn from(e: customer_events::Model) -> Self {
+        Self {
+            change: e.kind,
+            from_owner_id: e.from_owner_id,
+            to_owner_id: e.to_owner_id,
+            actor_id: e.actor_id,
+        }
+    }
+}
+
+/// One entry of a customer's timeline; exactly one of the detail fields is set, named
+/// by `kind`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub id: Uuid,
+    /// `follow_up` or `owner_changed` (stage changes and orders join as those arrive).
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUpView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_change: Option<OwnerChange>,
+}
+
+/// A page of a timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelinePage {
+    pub items: Vec<TimelineEntry>,
+    pub per_page: u32,
+    pub has_more: bool,
+    /// Pass as `after` for the next (older) page.
+    pub next_cursor: Option<String>,
+}
+
+/// Paging of a timeline.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineQuery {
+    /// 1 to 200 (default 50).
+    pub per_page: Option<u32>,
+    pub after: Option<String>,
+}
+
+/// A customer's history, newest first: follow-ups and ownership changes merged.
+#[utoipa::path(tag = "follow_ups", operation_id = "get_customer_timeline", security(("bearer" = [])), params(("id" = Uuid, Path), TimelineQuery), responses(
+    (status = 200, body = TimelinePage),
+    (status = 400, description = "Invalid parameter or cursor", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/customers/{id}/timeline")]
+pub async fn get_customer_timeline(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    query: Query<TimelineQuery>,
+) -> ApiResult<web::Json<TimelinePage>> {
+    let q = query.0;
+    let (_, per_page) = sims_domain::listing::check_page(None, q.per_page).map_err(|v| {
+        crate::error::ApiError::fields(crate::error::ErrorCode::InvalidParameter, vec![v])
+    })?;
+    let page = timeline::customer_timeline(
+        state.db.conn(),
+        &caller.principal.scope(),
+        id.0,
+        per_page,
+        q.after.as_deref(),
+    )
+    .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|item| match item {
+            TimelineItem::FollowUp(f) => TimelineEntry {
+                id: f.id,
+                kind: "follow_up".into(),
+                at: f.occurred_at,
+                follow_up: Some(f.into()),
+                owner_change: None,
+            },
+            TimelineItem::OwnerChanged(e) => TimelineEntry {
+                id: e.id,
+                kind: "owner_changed".into(),
+                at: e.at,
+                follow_up: None,
+                owner_change: Some(e.into()),
+            },
+        })
+        .collect();
+    Ok(web::Json(TimelinePage {
+        items,
+        per_page,
+        has_more: page.has_more,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Registers the follow-up and timeline routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_follow_up)
+        .service(list_customer_follow_ups)
+        .service(list_follow_ups)
+        .service(get_follow_up)
+        .service(update_follow_up)
+        .service(delete_follow_up)
+        .service(get_customer_timeline);
+}

@@ -1,0 +1,316 @@
+//! Leads (线索): capture, qualify, assign and convert.
+
+use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sims_domain::DomainError;
+use sims_domain::lead::{Lead, LeadInput, LeadPatch, LeadStatus};
+use sims_persistence::entities::leads as lead_rows;
+use sims_persistence::leads::{self, LeadChange, LeadFilter};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::caller::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::routes::customers::DuplicatePolicy;
+use crate::state::AppState;
+
+/// A lead.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadView {
+    pub id: Uuid,
+    pub name: String,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub source: Option<String>,
+    pub status: LeadStatus,
+    pub owner_id: Uuid,
+    /// Set once converted: the customer, contact and opportunity it became.
+    pub customer_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub opportunity_id: Option<Uuid>,
+    pub converted_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<lead_rows::Model> for LeadView {
+    fn from(m: lead_rows::Model) -> Self {
+        Self {
+            status: leads::status_of(&m),
+            id: m.id,
+            name: m.name,
+            company: m.company,
+            phone: m.phone,
+            email: m.email,
+            source: m.source,
+            owner_id: m.owner_id,
+            customer_id: m.customer_id,
+            contact_id: m.contact_id,
+            opportunity_id: m.opportunity_id,
+            converted_at: m.converted_at,
+            created_by: m.created_by,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+fn respond(mut b: HttpResponseBuilder, m: lead_rows::Model) -> HttpResponse {
+    b.insert_header(etag(m.version)).json(LeadView::from(m))
+}
+
+/// A new lead, owned by the caller unless a manager or admin names `owner_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "王五", "company": "宁波五金有限公司", "phone": "13900001111", "source": "官网"}))]
+pub struct CreateLead {
+    pub name: String,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub source: Option<String>,
+    pub owner_id: Option<Uuid>,
+}
+
+/// A change to a lead: fields, `status` (`new → contacted → qualified | disqualified`),
+/// or `owner_id` (managers and admins).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateLead {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub company: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub source: Option<Option<String>>,
+    pub status: Option<LeadStatus>,
+    pub owner_id: Option<Uuid>,
+}
+
+/// Filters of the lead list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeadQuery {
+    pub status: Option<LeadStatus>,
+    pub owner_id: Option<Uuid>,
+    pub source: Option<String>,
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Search in name, company, email and phone digits.
+    pub q: Option<String>,
+}
+
+/// How to convert a lead.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertLead {
+    /// Link this existing customer instead of creating one.
+    pub customer_id: Option<Uuid>,
+}
+
+/// What a conversion produced.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadConversion {
+    pub lead: LeadView,
+    pub customer_id: Uuid,
+    pub contact_id: Uuid,
+    /// The opportunity created with it (opportunities arrive with the pipeline).
+    pub opportunity_id: Option<Uuid>,
+}
+
+/// Creates a lead.
+#[utoipa::path(tag = "leads", operation_id = "create_lead", security(("bearer" = [])), request_body = CreateLead, responses(
+    (status = 201, body = LeadView, headers(("Location" = String), ("ETag" = String))),
+    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep naming another owner", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/leads")]
+pub async fn create_lead(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateLead>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let owner = b.owner_id.unwrap_or(caller.principal.user_id);
+    if !caller.principal.may_assign_owner(owner) {
+        return Err(DomainError::Forbidden(
+            "only managers and admins may create leads for someone else".into(),
+        )
+        .into());
+    }
+    let lead = Lead::create(LeadInput {
+        name: Some(b.name),
+        company: b.company,
+        phone: b.phone,
+        email: b.email,
+        source: b.source,
+    })?;
+    let m = leads::create(&state.db, &caller.actor(), lead, owner).await?;
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", format!("/api/v1/leads/{}", m.id)));
+    Ok(respond(res, m))
+}
+
+/// Lists the leads the caller may see.
+#[utoipa::path(tag = "leads", operation_id = "list_leads", security(("bearer" = [])), params(LeadQuery, PageParams), responses(
+    (status = 200, body = PageOf<LeadView>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/leads")]
+pub async fn list_leads(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<LeadQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<LeadView>>> {
+    let req = paging.0.to_request(leads::SORT_FIELDS, NEWEST_FIRST)?;
+    let q = query.0;
+    let filter = LeadFilter {
+        status: q.status,
+        owner_id: q.owner_id,
+        source: q.source,
+        updated_after: q.updated_after,
+        q: q.q,
+    };
+    let page = leads::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    Ok(web::Json(PageOf::from_page(page, LeadView::from)))
+}
+
+/// One lead.
+#[utoipa::path(tag = "leads", operation_id = "get_lead", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = LeadView, headers(("ETag" = String))),
+    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such lead in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/leads/{id}")]
+pub async fn get_lead(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> ApiResult<HttpResponse> {
+    Ok(respond(
+        HttpResponse::Ok(),
+        leads::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+    ))
+}
+
+/// Changes a lead; a status move outside the machine is `409 invalid_transition`.
+#[utoipa::path(tag = "leads", operation_id = "update_lead", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateLead, responses(
+    (status = 200, body = LeadView, headers(("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep reassigning", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such lead in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/leads/{id}")]
+pub async fn update_lead(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+    body: Json<UpdateLead>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let change = LeadChange {
+        fields: LeadPatch {
+            name: b.name,
+            company: b.company,
+            phone: b.phone,
+            email: b.email,
+            source: b.source,
+        },
+        status: b.status,
+        owner_id: b.owner_id,
+    };
+    Ok(respond(
+        HttpResponse::Ok(),
+        leads::update(&state.db, &caller.actor(), id.0, change, if_match.0).await?,
+    ))
+}
+
+/// Deletes a lead.
+#[utoipa::path(tag = "leads", operation_id = "delete_lead", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    (status = 204, description = "Deleted"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such lead in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/leads/{id}")]
+pub async fn delete_lead(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    leads::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Converts a lead (`new`, `contacted` or `qualified`) in one transaction: creates a
+/// customer from it, or links `customer_id`, adds the lead as the customer's primary
+/// contact, and marks the lead converted with links to both. Converting twice is
+/// `409 invalid_transition`; a new customer matching an existing one is
+/// `409 duplicate_customer` unless `allow_duplicate=true`.
+#[utoipa::path(tag = "leads", operation_id = "convert_lead", security(("bearer" = [])), params(("id" = Uuid, Path), DuplicatePolicy), request_body = ConvertLead, responses(
+    (status = 200, body = LeadConversion),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Linking a pool customer as a rep", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such lead or customer in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "invalid_transition or duplicate_customer", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/leads/{id}/convert")]
+pub async fn convert_lead(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    policy: Query<DuplicatePolicy>,
+    body: Json<ConvertLead>,
+) -> ApiResult<web::Json<LeadConversion>> {
+    let c = leads::convert(
+        &state.db,
+        &caller.actor(),
+        id.0,
+        body.0.customer_id,
+        policy.0.allow_duplicate.unwrap_or(false),
+    )
+    .await?;
+    Ok(web::Json(LeadConversion {
+        lead: c.lead.into(),
+        customer_id: c.customer_id,
+        contact_id: c.contact_id,
+        opportunity_id: c.opportunity_id,
+    }))
+}
+
+/// Registers the lead routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_lead)
+        .service(list_leads)
+        .service(get_lead)
+        .service(update_lead)
+        .service(delete_lead)
+        .service(convert_lead);
+}
