@@ -332,6 +332,49 @@ impl TestApp {
         (id, token)
     }
 
+    /// Ages a customer as if its owner got it `owned_days_ago` days ago and its last
+    /// follow-up happened `followed_days_ago` days ago: the controlled clock of the pool
+    /// tests.
+    pub async fn age_customer(
+        &self,
+        id: &str,
+        owned_days_ago: i64,
+        followed_days_ago: Option<i64>,
+    ) {
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        use sims_persistence::entities::customers;
+        let conn = Database::connect(&self._db.url).await.expect("connect");
+        let now = chrono::Utc::now();
+        customers::Entity::update_many()
+            .col_expr(
+                customers::Column::OwnerSince,
+                Expr::val(now - chrono::Duration::days(owned_days_ago)),
+            )
+            .col_expr(
+                customers::Column::LastFollowUpAt,
+                Expr::val(followed_days_ago.map(|d| now - chrono::Duration::days(d))),
+            )
+            .filter(customers::Column::Id.eq(Uuid::parse_str(id).expect("uuid")))
+            .exec(&conn)
+            .await
+            .expect("age customer");
+        conn.close().await.ok();
+    }
+
+    /// Puts a customer in the pool (as admin, who may release anything).
+    pub async fn pool_customer(&self, name: &str) -> String {
+        let id = self.customer(&self.admin, name, json!({})).await;
+        self.post(
+            &format!("/api/v1/customers/{id}/release"),
+            &self.admin,
+            json!({}),
+        )
+        .await
+        .expect(200);
+        id
+    }
+
     /// Creates a customer as `token` with `extra` fields merged in.
     pub async fn customer(&self, token: &str, name: &str, extra: Value) -> String {
         let mut body = json!({"name": name});

@@ -168,8 +168,16 @@ async fn run_pool_return_job(state: AppState) {
     loop {
         ticks.tick().await;
         let now = sims_persistence::now();
-        match sims_persistence::pool::take_lease(&state.db, "pool-return", &holder, lease, now).await {
-            Ok(true) => match sims_persistence::pool::return_due(&state.db, state.settings.pool.rules(), now).await {
+        match sims_persistence::pool::take_lease(&state.db, "pool-return", &holder, lease, now)
+            .await
+        {
+            Ok(true) => match sims_persistence::pool::return_due(
+                &state.db,
+                state.settings.pool.rules(),
+                now,
+            )
+            .await
+            {
                 Ok(n) => tracing::info!(returned = n, "pool-return job ran"),
                 Err(e) => tracing::error!(error = %e, "pool-return job failed"),
             },
