@@ -9,6 +9,7 @@ mod auth;
 mod contacts;
 mod conventions;
 mod customers;
+mod files;
 mod follow_ups;
 mod leads;
 mod migrations;

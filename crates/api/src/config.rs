@@ -130,6 +130,22 @@ impl PoolSettings {
     }
 }
 
+/// CSV import limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSettings {
+    /// Largest CSV body accepted, in bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
 /// Everything the server is configured with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -155,6 +171,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub rate_limit: RateLimitSettings,
     pub pool: PoolSettings,
+    pub import: ImportSettings,
 }
 
 impl Default for Settings {
@@ -174,6 +191,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
             pool: PoolSettings::default(),
+            import: ImportSettings::default(),
         }
     }
 }

@@ -164,6 +164,57 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// A CSV request body of at most `import.max_bytes` (UTF-8, with or without BOM).
+#[derive(Debug)]
+pub struct CsvBody(pub Vec<u8>);
+
+impl FromRequest for CsvBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<actix_web::web::Data<crate::state::AppState>>()
+            .map(|s| s.settings.import.max_bytes)
+            .unwrap_or(20 * 1024 * 1024);
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if let Some(ct) = content_type
+                && !(ct.starts_with("text/csv")
+                    || ct.starts_with("text/plain")
+                    || ct.starts_with("application/octet-stream"))
+            {
+                return Err(ApiError::new(
+                    ErrorCode::UnsupportedMediaType,
+                    "send the file as text/csv",
+                ));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::BadRequest,
+                        format!("could not read the body: {e}"),
+                    )
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::new(
+                        ErrorCode::PayloadTooLarge,
+                        format!("the file exceeds {limit} bytes"),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(CsvBody(body))
+        })
+    }
+}
+
 /// Query parameters; a bad value is `400 invalid_parameter` naming the parameter.
 #[derive(Debug)]
 pub struct Query<T>(pub T);

@@ -529,3 +529,113 @@ pub async fn due_for_follow_up<C: ConnectionTrait>(
     )
     .await
 }
+
+/// Existing customers matching any of these normalised keys: `(id, name, phone, email)`
+/// keys of each match. Used to check a whole import batch in one query.
+pub async fn matching_keys<C: ConnectionTrait>(
+    conn: &C,
+    names: Vec<String>,
+    phones: Vec<String>,
+    emails: Vec<String>,
+) -> Result<Vec<(Uuid, String, Option<String>, Option<String>)>> {
+    let mut any = Condition::any();
+    if !names.is_empty() {
+        any = any.add(customers::Column::NameNorm.is_in(names));
+    }
+    if !phones.is_empty() {
+        any = any.add(customers::Column::PhoneNorm.is_in(phones));
+    }
+    if !emails.is_empty() {
+        any = any.add(customers::Column::EmailNorm.is_in(emails));
+    }
+    if any.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(customers::Entity::find()
+        .select_only()
+        .column(customers::Column::Id)
+        .column(customers::Column::NameNorm)
+        .column(customers::Column::PhoneNorm)
+        .column(customers::Column::EmailNorm)
+        .filter(any)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Inserts a batch of validated customers owned by `owner` inside the caller's
+/// transaction, with their tags, ownership events and audit entries, a few statements
+/// per batch. Returns their ids in order.
+pub async fn insert_batch<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    batch: Vec<Customer>,
+    owner: Uuid,
+) -> Result<Vec<Uuid>> {
+    use crate::entities::{audit_log, customer_events};
+    if batch.is_empty() {
+        return Ok(vec![]);
+    }
+    let t = now();
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut tags = Vec::new();
+    let mut events = Vec::with_capacity(batch.len());
+    let mut audits = Vec::with_capacity(batch.len());
+    let mut ids = Vec::with_capacity(batch.len());
+    for c in &batch {
+        let id = Uuid::now_v7();
+        ids.push(id);
+        let mut am = customers::ActiveModel {
+            id: Set(id),
+            owner_id: Set(Some(owner)),
+            owner_since: Set(Some(t)),
+            last_follow_up_at: Set(None),
+            next_follow_up_at: Set(None),
+            created_by: Set(actor.principal.user_id),
+            version: Set(1),
+            created_at: Set(t),
+            updated_at: Set(t),
+            ..Default::default()
+        };
+        apply_fields(&mut am, c);
+        rows.push(am);
+        tags.extend(c.tags.iter().map(|tag| customer_tags::ActiveModel {
+            customer_id: Set(id),
+            tag: Set(tag.clone()),
+        }));
+        events.push(customer_events::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            customer_id: Set(id),
+            kind: Set("created".into()),
+            from_owner_id: Set(None),
+            to_owner_id: Set(Some(owner)),
+            actor_id: Set(Some(actor.principal.user_id)),
+            at: Set(t),
+        });
+        audits.push(audit_log::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            actor_id: Set(Some(actor.principal.user_id)),
+            action: Set("import".into()),
+            entity: Set("customer".into()),
+            entity_id: Set(id),
+            changes: Set(audit::diff(
+                None,
+                Some(&json!({"name": c.name, "phone": c.phone, "email": c.email})),
+            )
+            .to_string()),
+            request_id: Set(actor.request_id.clone()),
+            at: Set(t),
+        });
+    }
+    customers::Entity::insert_many(rows).exec(conn).await?;
+    for chunk in tags.chunks(1000) {
+        customer_tags::Entity::insert_many(chunk.to_vec())
+            .exec(conn)
+            .await?;
+    }
+    customer_events::Entity::insert_many(events)
+        .exec(conn)
+        .await?;
+    audit_log::Entity::insert_many(audits).exec(conn).await?;
+    Ok(ids)
+}

@@ -22,4 +22,4 @@ pub mod users;
 pub use db::{Actor, Database, DbOptions, now};
 pub use error::{PersistenceError, Result};
 pub use listing::{ListRequest, Page};
-pub use sea_orm::DatabaseConnection;
+pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};

@@ -165,6 +165,26 @@ pub struct CustomerQuery {
     pub q: Option<String>,
 }
 
+impl From<CustomerQuery> for CustomerFilter {
+    fn from(q: CustomerQuery) -> Self {
+        CustomerFilter {
+            owner_id: q.owner_id,
+            in_pool: q.in_pool,
+            level: q.level,
+            kind: q.kind,
+            industry: q.industry,
+            source: q.source,
+            province: q.province,
+            city: q.city,
+            tag: q.tag,
+            created_after: q.created_after,
+            created_before: q.created_before,
+            updated_after: q.updated_after,
+            q: q.q,
+        }
+    }
+}
+
 /// `?allow_duplicate=true` writes even when the customer matches another one.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -257,22 +277,7 @@ pub async fn list_customers(
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<CustomerView>>> {
     let req = paging.0.to_request(customers::SORT_FIELDS, NEWEST_FIRST)?;
-    let q = query.0;
-    let filter = CustomerFilter {
-        owner_id: q.owner_id,
-        in_pool: q.in_pool,
-        level: q.level,
-        kind: q.kind,
-        industry: q.industry,
-        source: q.source,
-        province: q.province,
-        city: q.city,
-        tag: q.tag,
-        created_after: q.created_after,
-        created_before: q.created_before,
-        updated_after: q.updated_after,
-        q: q.q,
-    };
+    let filter = CustomerFilter::from(query.0);
     let page = customers::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from_page(page, CustomerView::from)))
 }

@@ -5,6 +5,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub mod audit;
 pub mod auth;
 pub mod contacts;
+pub mod customer_files;
 pub mod customers;
 pub mod follow_ups;
 pub mod leads;
@@ -18,6 +19,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     cfg.configure(auth::configure)
         .configure(users::configure)
         .configure(teams::configure)
+        .configure(customer_files::configure)
         .configure(pool::configure)
         .configure(customers::configure)
         .configure(follow_ups::configure)

@@ -1,0 +1,802 @@
+//! CSV in and out for customers and contacts: imports validated row by row with a
+//! per-row report, and exports streamed page by page with the list's filters and scope.
+
+use std::collections::HashMap;
+
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use sims_domain::customer::{Customer, CustomerInput, CustomerKind, CustomerLevel};
+use sims_domain::listing::SortKey;
+use sims_domain::{FieldViolation, Scope};
+use sims_persistence::contacts::{self, ContactFilter};
+use sims_persistence::customers::{self, CustomerFilter};
+use sims_persistence::{Database, ListRequest};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{CsvBody, Query};
+use crate::listing::{NEWEST_FIRST, PageParams};
+use crate::routes::contacts::ContactQuery;
+use crate::routes::customers::CustomerQuery;
+use crate::state::AppState;
+
+/// Rows validated and written per batch.
+const BATCH: usize = 500;
+/// Most row errors listed in one report.
+const MAX_REPORTED: usize = 1000;
+
+/// How to import.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportOptions {
+    /// Validate and report only; write nothing.
+    pub dry_run: Option<bool>,
+    /// Write the valid rows and skip the invalid ones (default: all or nothing).
+    pub skip_invalid: Option<bool>,
+    /// Import rows that match existing customers or earlier rows anyway.
+    pub allow_duplicate: Option<bool>,
+}
+
+/// A problem with one row of the file.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RowError {
+    /// Line in the file (the header is line 1).
+    pub line: u64,
+    /// The column, when the problem is about one.
+    pub field: Option<String>,
+    /// `required`, `invalid_email`, `wrong_column_count`, `invalid_utf8`,
+    /// `duplicate_in_file`, `duplicate_customer`, …
+    pub code: String,
+    pub message: String,
+    /// For `duplicate_customer`: ids of the matching customers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Vec<Uuid>>,
+    /// For `duplicate_in_file`: the earlier line it repeats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of_line: Option<u64>,
+}
+
+/// What an import found and did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    /// Data rows in the file.
+    pub rows: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    /// Customers written.
+    pub created: u64,
+    /// Problems, by line (at most 1,000 listed).
+    pub errors: Vec<RowError>,
+    /// More problems exist than are listed.
+    pub errors_truncated: bool,
+    /// Header columns that were not recognised and were ignored.
+    pub ignored_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Name,
+    Kind,
+    Level,
+    Industry,
+    Source,
+    Phone,
+    Email,
+    Province,
+    City,
+    Address,
+    Tags,
+    Notes,
+}
+
+impl Column {
+    fn field(self) -> &'static str {
+        match self {
+            Column::Name => "name",
+            Column::Kind => "kind",
+            Column::Level => "level",
+            Column::Industry => "industry",
+            Column::Source => "source",
+            Column::Phone => "phone",
+            Column::Email => "email",
+            Column::Province => "province",
+            Column::City => "city",
+            Column::Address => "address",
+            Column::Tags => "tags",
+            Column::Notes => "notes",
+        }
+    }
+
+    /// Recognises a header in English or Chinese.
+    fn from_header(h: &str) -> Option<Column> {
+        let h = h.trim().to_lowercase();
+        Some(match h.as_str() {
+            "name" | "customer" | "customer_name" | "名称" | "客户名称" | "客户" | "公司名称" => {
+                Column::Name
+            }
+            "kind" | "type" | "类型" | "客户类型" => Column::Kind,
+            "level" | "grade" | "级别" | "客户级别" | "等级" => Column::Level,
+            "industry" | "行业" => Column::Industry,
+            "source" | "来源" | "客户来源" => Column::Source,
+            "phone" | "telephone" | "mobile" | "电话" | "手机" | "联系电话" => {
+                Column::Phone
+            }
+            "email" | "e-mail" | "邮箱" | "电子邮箱" => Column::Email,
+            "province" | "省份" | "省" => Column::Province,
+            "city" | "城市" | "市" => Column::City,
+            "address" | "地址" | "详细地址" => Column::Address,
+            "tags" | "标签" => Column::Tags,
+            "notes" | "note" | "备注" => Column::Notes,
+            _ => return None,
+        })
+    }
+}
+
+fn row_error(line: u64, field: Option<&str>, code: &str, message: impl Into<String>) -> RowError {
+    RowError {
+        line,
+        field: field.map(str::to_owned),
+        code: code.into(),
+        message: message.into(),
+        matches: None,
+        duplicate_of_line: None,
+    }
+}
+
+fn parse_kind(s: &str) -> Result<CustomerKind, ()> {
+    match s.trim().to_lowercase().as_str() {
+        "company" | "企业" | "公司" => Ok(CustomerKind::Company),
+        "individual" | "个人" => Ok(CustomerKind::Individual),
+        _ => Err(()),
+    }
+}
+
+/// One data row turned into a valid customer, or the reasons it is not one.
+fn parse_row(
+    columns: &[Option<Column>],
+    record: &csv::ByteRecord,
+    line: u64,
+) -> Result<Customer, Vec<RowError>> {
+    let mut input = CustomerInput::default();
+    let mut errors = Vec::new();
+    for (i, raw) in record.iter().enumerate() {
+        let Some(col) = columns.get(i).copied().flatten() else {
+            continue;
+        };
+        let Ok(text) = std::str::from_utf8(raw) else {
+            errors.push(row_error(
+                line,
+                Some(col.field()),
+                "invalid_utf8",
+                format!("{} is not valid UTF-8", col.field()),
+            ));
+            continue;
+        };
+        let value = text.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let v = Some(value.to_owned());
+        match col {
+            Column::Name => input.name = v,
+            Column::Kind => match parse_kind(value) {
+                Ok(k) => input.kind = Some(k),
+                Err(()) => errors.push(row_error(
+                    line,
+                    Some("kind"),
+                    "invalid_choice",
+                    "kind must be company or individual",
+                )),
+            },
+            Column::Level => match CustomerLevel::parse(&value.to_uppercase()) {
+                Some(l) => input.level = Some(l),
+                None => errors.push(row_error(
+                    line,
+                    Some("level"),
+                    "invalid_choice",
+                    "level must be A, B, C or D",
+                )),
+            },
+            Column::Industry => input.industry = v,
+            Column::Source => input.source = v,
+            Column::Phone => input.phone = v,
+            Column::Email => input.email = v,
+            Column::Province => input.province = v,
+            Column::City => input.city = v,
+            Column::Address => input.address = v,
+            Column::Tags => {
+                input.tags = Some(
+                    value
+                        .split([';', '|', '；'])
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                )
+            }
+            Column::Notes => input.notes = v,
+        }
+    }
+    match Customer::create(input) {
+        Ok(c) if errors.is_empty() => Ok(c),
+        Ok(_) => Err(errors),
+        Err(sims_domain::DomainError::Validation(v)) => {
+            errors.extend(
+                v.into_iter()
+                    .map(|f: FieldViolation| row_error(line, Some(&f.field), &f.code, f.message)),
+            );
+            Err(errors)
+        }
+        Err(other) => Err(vec![row_error(line, None, "invalid", other.to_string())]),
+    }
+}
+
+/// Duplicate keys of the rows seen so far in the file, by the line that had them first.
+#[derive(Default)]
+struct SeenKeys(HashMap<(u8, String), u64>);
+
+impl SeenKeys {
+    /// The earlier line sharing a key with `c`, else records `c`'s keys under `line`.
+    fn check(&mut self, c: &Customer, line: u64) -> Option<u64> {
+        let k = c.duplicate_keys();
+        let keys: Vec<(u8, String)> = [(0u8, k.name), (1, k.phone), (2, k.email)]
+            .into_iter()
+            .filter_map(|(t, v)| v.map(|v| (t, v)))
+            .collect();
+        if let Some(first) = keys.iter().find_map(|key| self.0.get(key).copied()) {
+            return Some(first);
+        }
+        for key in keys {
+            self.0.insert(key, line);
+        }
+        None
+    }
+}
+
+/// Checks a batch of valid rows against the database; returns the ones that match
+/// existing customers with their ids.
+async fn existing_matches(
+    conn: &impl sims_persistence::ConnectionTrait,
+    batch: &[(u64, Customer)],
+) -> Result<HashMap<u64, Vec<Uuid>>, ApiError> {
+    let (mut names, mut phones, mut emails) = (vec![], vec![], vec![]);
+    for (_, c) in batch {
+        let k = c.duplicate_keys();
+        names.extend(k.name);
+        phones.extend(k.phone);
+        emails.extend(k.email);
+    }
+    let found = customers::matching_keys(conn, names, phones, emails).await?;
+    let mut out: HashMap<u64, Vec<Uuid>> = HashMap::new();
+    for (line, c) in batch {
+        let k = c.duplicate_keys();
+        let ids: Vec<Uuid> = found
+            .iter()
+            .filter(|(_, n, p, e)| {
+                k.name.as_ref() == Some(n)
+                    || (k.phone.is_some() && k.phone == *p)
+                    || (k.email.is_some() && k.email == *e)
+            })
+            .map(|(id, ..)| *id)
+            .collect();
+        if !ids.is_empty() {
+            out.insert(*line, ids);
+        }
+    }
+    Ok(out)
+}
+
+struct Pass {
+    report: ImportReport,
+    written: u64,
+}
+
+/// Reads the whole file once: validates each row, checks duplicates in the file and
+/// (batch by batch) against the database, and, when `write` is given, inserts the rows
+/// that pass inside that transaction. Only one batch of rows is held at a time.
+async fn run_pass<C: sims_persistence::ConnectionTrait>(
+    conn: &C,
+    body: &[u8],
+    allow_duplicate: bool,
+    write: Option<&sims_persistence::Actor>,
+) -> Result<Pass, ApiError> {
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(body);
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| {
+            ApiError::validation(vec![FieldViolation::new(
+                "file",
+                "unreadable",
+                format!("cannot read the header row: {e}"),
+            )])
+        })?
+        .clone();
+    let mut columns = Vec::with_capacity(headers.len());
+    let mut ignored = Vec::new();
+    for h in headers.iter() {
+        let name = String::from_utf8_lossy(h).into_owned();
+        let col = Column::from_header(&name);
+        if col.is_none() {
+            ignored.push(name);
+        }
+        columns.push(col);
+    }
+    if !columns.contains(&Some(Column::Name)) {
+        return Err(ApiError::validation(vec![FieldViolation::new(
+            "file",
+            "missing_column",
+            "the header row has no name column (name or 客户名称)",
+        )]));
+    }
+    let mut report = ImportReport {
+        dry_run: write.is_none(),
+        rows: 0,
+        valid: 0,
+        invalid: 0,
+        created: 0,
+        errors: vec![],
+        errors_truncated: false,
+        ignored_columns: ignored,
+    };
+    let mut seen = SeenKeys::default();
+    let mut batch: Vec<(u64, Customer)> = Vec::with_capacity(BATCH);
+    let mut written = 0u64;
+    let mut record = csv::ByteRecord::new();
+    let push_errors = |report: &mut ImportReport, errs: Vec<RowError>| {
+        report.invalid += 1;
+        for e in errs {
+            if report.errors.len() < MAX_REPORTED {
+                report.errors.push(e);
+            } else {
+                report.errors_truncated = true;
+            }
+        }
+    };
+    loop {
+        let line = reader.position().line();
+        let more = match reader.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                report.rows += 1;
+                let (code, msg) = match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => (
+                        "wrong_column_count",
+                        format!("expected {expected_len} columns, found {len}"),
+                    ),
+                    csv::ErrorKind::Utf8 { .. } => {
+                        ("invalid_utf8", "the row is not valid UTF-8".to_owned())
+                    }
+                    _ => ("unreadable", e.to_string()),
+                };
+                let at = e.position().map_or(line, |p| p.line());
+                push_errors(&mut report, vec![row_error(at, None, code, msg)]);
+                continue;
+            }
+        };
+        if more {
+            report.rows += 1;
+            let at = record.position().map_or(line, |p| p.line());
+            match parse_row(&columns, &record, at) {
+                Ok(c) => {
+                    if !allow_duplicate && let Some(first) = seen.check(&c, at) {
+                        let mut e = row_error(
+                            at,
+                            None,
+                            "duplicate_in_file",
+                            format!("repeats the name, phone or email of line {first}"),
+                        );
+                        e.duplicate_of_line = Some(first);
+                        push_errors(&mut report, vec![e]);
+                    } else {
+                        batch.push((at, c));
+                    }
+                }
+                Err(errs) => push_errors(&mut report, errs),
+            }
+        }
+        if batch.len() >= BATCH || (!more && !batch.is_empty()) {
+            let matches = if allow_duplicate {
+                HashMap::new()
+            } else {
+                existing_matches(conn, &batch).await?
+            };
+            let mut valid = Vec::with_capacity(batch.len());
+            for (at, c) in batch.drain(..) {
+                match matches.get(&at) {
+                    Some(ids) => {
+                        let mut e = row_error(
+                            at,
+                            None,
+                            "duplicate_customer",
+                            "matches an existing customer's name, phone or email",
+                        );
+                        e.matches = Some(ids.clone());
+                        push_errors(&mut report, vec![e]);
+                    }
+                    None => valid.push(c),
+                }
+            }
+            report.valid += valid.len() as u64;
+            if let Some(actor) = write {
+                written += customers::insert_batch(conn, actor, valid, actor.principal.user_id)
+                    .await?
+                    .len() as u64;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok(Pass { report, written })
+}
+
+/// Imports customers from CSV (UTF-8, with or without BOM, a header row; columns `name`,
+/// `kind`, `level`, `industry`, `source`, `phone`, `email`, `province`, `city`,
+/// `address`, `tags` (separated by `;`), `notes`, or their Chinese names). Every row is
+/// validated and checked for duplicates in the file and against existing customers.
+/// `dry_run=true` writes nothing; otherwise the import is all or nothing (`422` listing
+/// every bad row) unless `skip_invalid=true`. The caller owns the imported customers.
+#[utoipa::path(tag = "customers", operation_id = "import_customers", security(("bearer" = [])), params(ImportOptions), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
+    (status = 200, body = ImportReport),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 413, description = "Over `import.max_bytes`", body = Problem, content_type = "application/problem+json"),
+    (status = 415, description = "Not CSV", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Bad rows (all or nothing) or a header without a name column", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/customers/import")]
+pub async fn import_customers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    options: Query<ImportOptions>,
+    body: CsvBody,
+) -> ApiResult<web::Json<ImportReport>> {
+    let o = options.0;
+    let (dry_run, skip_invalid, allow_duplicate) = (
+        o.dry_run.unwrap_or(false),
+        o.skip_invalid.unwrap_or(false),
+        o.allow_duplicate.unwrap_or(false),
+    );
+    let checked = run_pass(state.db.conn(), &body.0, allow_duplicate, None).await?;
+    if dry_run {
+        return Ok(web::Json(checked.report));
+    }
+    if checked.report.invalid > 0 && !skip_invalid {
+        let violations = checked
+            .report
+            .errors
+            .iter()
+            .map(|e| {
+                FieldViolation::new(
+                    format!(
+                        "line[{}]{}",
+                        e.line,
+                        e.field
+                            .as_deref()
+                            .map(|f| format!(".{f}"))
+                            .unwrap_or_default()
+                    ),
+                    &e.code,
+                    e.message.clone(),
+                )
+            })
+            .collect();
+        let mut err = ApiError::validation(violations);
+        err.detail = format!(
+            "{} of {} rows are invalid; nothing was imported (send skip_invalid=true to import the valid rows)",
+            checked.report.invalid, checked.report.rows
+        );
+        return Err(err);
+    }
+    let actor = caller.actor();
+    let tx = state.db.begin_write().await.map_err(ApiError::internal)?;
+    let mut pass = run_pass(&tx, &body.0, allow_duplicate, Some(&actor)).await?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    pass.report.created = pass.written;
+    pass.report.dry_run = false;
+    Ok(web::Json(pass.report))
+}
+
+const CUSTOMER_HEADER: [&str; 19] = [
+    "id",
+    "name",
+    "kind",
+    "level",
+    "industry",
+    "source",
+    "phone",
+    "email",
+    "province",
+    "city",
+    "address",
+    "tags",
+    "notes",
+    "owner_id",
+    "last_follow_up_at",
+    "next_follow_up_at",
+    "created_at",
+    "updated_at",
+    "version",
+];
+
+fn ts(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .unwrap_or_default()
+}
+
+fn customer_row(m: sims_persistence::entities::customers::Model) -> Vec<String> {
+    let tags = customers::tags_of(&m).join(";");
+    vec![
+        m.id.to_string(),
+        m.name,
+        m.kind,
+        m.level.unwrap_or_default(),
+        m.industry.unwrap_or_default(),
+        m.source.unwrap_or_default(),
+        m.phone.unwrap_or_default(),
+        m.email.unwrap_or_default(),
+        m.province.unwrap_or_default(),
+        m.city.unwrap_or_default(),
+        m.address.unwrap_or_default(),
+        tags,
+        m.notes.unwrap_or_default(),
+        m.owner_id.map(|o| o.to_string()).unwrap_or_default(),
+        ts(m.last_follow_up_at),
+        ts(m.next_follow_up_at),
+        ts(Some(m.created_at)),
+        ts(Some(m.updated_at)),
+        m.version.to_string(),
+    ]
+}
+
+fn csv_chunk(header: Option<&[&str]>, rows: Vec<Vec<String>>) -> Bytes {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if let Some(h) = header {
+        let _ = w.write_record(h);
+    }
+    for r in rows {
+        let _ = w.write_record(r);
+    }
+    let mut out = Vec::new();
+    if header.is_some() {
+        out.extend_from_slice("\u{feff}".as_bytes());
+    }
+    out.extend(w.into_inner().unwrap_or_default());
+    Bytes::from(out)
+}
+
+/// Streams a whole list as CSV: walks it by keyset, one page at a time, so that memory
+/// stays flat however long the list.
+fn stream_csv<T, F, Fut>(
+    header: &'static [&'static str],
+    first: ListRequest,
+    fetch: F,
+    row: fn(T) -> Vec<String>,
+    filename: &str,
+) -> HttpResponse
+where
+    T: 'static,
+    F: Fn(ListRequest) -> Fut + 'static,
+    Fut: std::future::Future<
+            Output = Result<sims_persistence::Page<T>, sims_persistence::PersistenceError>,
+        > + 'static,
+{
+    let state = (Some(first), true);
+    let stream =
+        futures_util::stream::unfold((state, fetch), move |((req, is_first), fetch)| async move {
+            let req = req?;
+            match fetch(req.clone()).await {
+                Ok(page) => {
+                    let next = page.next_cursor.clone().map(|c| ListRequest {
+                        after: Some(c),
+                        ..req
+                    });
+                    let chunk = csv_chunk(
+                        is_first.then_some(header),
+                        page.items.into_iter().map(row).collect(),
+                    );
+                    Some((Ok::<Bytes, actix_web::Error>(chunk), ((next, false), fetch)))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "export failed mid-stream");
+                    Some((
+                        Err(actix_web::error::ErrorInternalServerError("export failed")),
+                        ((None, false), fetch),
+                    ))
+                }
+            }
+        });
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .streaming(stream)
+}
+
+fn export_request(
+    paging: PageParams,
+    whitelist: &[&'static str],
+    default: &[SortKey],
+) -> ApiResult<ListRequest> {
+    let mut req = PageParams {
+        page: None,
+        per_page: Some(sims_domain::listing::MAX_PER_PAGE),
+        after: paging.after,
+        sort: paging.sort,
+        include_total: None,
+    }
+    .to_request(whitelist, default)?;
+    req.include_total = false;
+    Ok(req)
+}
+
+/// Streams the customers the caller may see as CSV (UTF-8 with BOM), with the same
+/// filters and sort as `GET /customers`: exactly what the list shows, every page of it.
+#[utoipa::path(tag = "customers", operation_id = "export_customers", security(("bearer" = [])), params(CustomerQuery, ("sort" = Option<String>, Query, description = "As on the list")), responses(
+    (status = 200, description = "CSV", body = String, content_type = "text/csv"),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/customers/export")]
+pub async fn export_customers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<CustomerQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let req = export_request(paging.0, customers::SORT_FIELDS, NEWEST_FIRST)?;
+    let filter = CustomerFilter::from(query.0);
+    let scope: Scope = caller.principal.scope();
+    let db: Database = state.db.clone();
+    let fetch = move |req: ListRequest| {
+        let (db, scope, filter) = (db.clone(), scope.clone(), filter.clone());
+        async move { customers::list(db.conn(), &scope, &filter, &req).await }
+    };
+    Ok(stream_csv(
+        &CUSTOMER_HEADER,
+        req,
+        fetch,
+        customer_row,
+        "customers.csv",
+    ))
+}
+
+const CONTACT_HEADER: [&str; 10] = [
+    "id",
+    "customer_id",
+    "name",
+    "title",
+    "phone",
+    "email",
+    "is_primary",
+    "created_at",
+    "updated_at",
+    "version",
+];
+
+fn contact_row(m: sims_persistence::entities::contacts::Model) -> Vec<String> {
+    vec![
+        m.id.to_string(),
+        m.customer_id.to_string(),
+        m.name,
+        m.title.unwrap_or_default(),
+        m.phone.unwrap_or_default(),
+        m.email.unwrap_or_default(),
+        m.is_primary.to_string(),
+        ts(Some(m.created_at)),
+        ts(Some(m.updated_at)),
+        m.version.to_string(),
+    ]
+}
+
+/// Streams the contacts the caller may see as CSV, with the filters of `GET /contacts`.
+#[utoipa::path(tag = "contacts", operation_id = "export_contacts", security(("bearer" = [])), params(ContactQuery, ("sort" = Option<String>, Query, description = "As on the list")), responses(
+    (status = 200, description = "CSV", body = String, content_type = "text/csv"),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "The filtered customer is not in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/contacts/export")]
+pub async fn export_contacts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<ContactQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let req = export_request(paging.0, contacts::SORT_FIELDS, NEWEST_FIRST)?;
+    let q = query.0;
+    let filter = ContactFilter {
+        customer_id: q.customer_id,
+        is_primary: q.is_primary,
+        updated_after: q.updated_after,
+        q: q.q,
+    };
+    let scope: Scope = caller.principal.scope();
+    if let Some(c) = filter.customer_id {
+        customers::get(state.db.conn(), &scope, c).await?;
+    }
+    let db: Database = state.db.clone();
+    let fetch = move |req: ListRequest| {
+        let (db, scope, filter) = (db.clone(), scope.clone(), filter.clone());
+        async move { contacts::list(db.conn(), &scope, &filter, &req).await }
+    };
+    Ok(stream_csv(
+        &CONTACT_HEADER,
+        req,
+        fetch,
+        contact_row,
+        "contacts.csv",
+    ))
+}
+
+/// Registers the CSV routes (before `/customers/{id}` and `/contacts/{id}`).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(import_customers)
+        .service(export_customers)
+        .service(export_contacts);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_recognised_in_both_languages() {
+        assert_eq!(Column::from_header(" 客户名称 "), Some(Column::Name));
+        assert_eq!(Column::from_header("Email"), Some(Column::Email));
+        assert_eq!(Column::from_header("手机"), Some(Column::Phone));
+        assert_eq!(Column::from_header("favourite colour"), None);
+    }
+
+    #[test]
+    fn rows_report_every_problem() {
+        let cols = vec![
+            Some(Column::Name),
+            Some(Column::Email),
+            Some(Column::Level),
+            None,
+        ];
+        let rec = csv::ByteRecord::from(vec!["", "nope", "Z", "x"]);
+        let errs = parse_row(&cols, &rec, 7).err().unwrap_or_default();
+        let codes: Vec<_> = errs.iter().map(|e| (e.line, e.code.as_str())).collect();
+        assert_eq!(
+            codes,
+            vec![(7, "invalid_choice"), (7, "required"), (7, "invalid_email")]
+        );
+        let ok = parse_row(
+            &cols,
+            &csv::ByteRecord::from(vec!["Acme", "a@acme.cn", "b", "x"]),
+            2,
+        );
+        assert!(ok.is_ok_and(|c| c.level == Some(CustomerLevel::B)));
+    }
+
+    #[test]
+    fn repeated_keys_point_at_the_first_line() {
+        let mut seen = SeenKeys::default();
+        let c = |name: &str, phone: Option<&str>| {
+            Customer::create(CustomerInput {
+                name: Some(name.into()),
+                phone: phone.map(Into::into),
+                ..Default::default()
+            })
+            .unwrap_or_else(|e| panic!("{e:?}"))
+        };
+        assert_eq!(seen.check(&c("A", Some("13800138000")), 2), None);
+        assert_eq!(seen.check(&c("B", None), 3), None);
+        assert_eq!(seen.check(&c("C", Some("+86 138 0013 8000")), 4), Some(2));
+        assert_eq!(seen.check(&c(" b ", None), 5), Some(3));
+    }
+}
