@@ -321,3 +321,79 @@ async fn contacts_export_in_scope() {
         .await
         .expect_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn contacts_import_onto_customers_the_caller_may_change() {
+    let app = spawn_app().await;
+    let (_, rep) = app.user("sales", None).await;
+    let (_, other) = app.user("sales", None).await;
+    let mine = app.customer(&rep, "Mine Co", json!({})).await;
+    let theirs = app.customer(&other, "Their Co", json!({})).await;
+    let csv = format!(
+        "\u{feff}客户ID,姓名,职位,手机,邮箱,主要联系人\n{mine},韩梅梅,采购经理,13800138000,han@mine.cn,是\n{mine},李雷,,,,否\n{theirs},Spy,,,,\nnot-a-uuid,X,,,,\n{mine},,,,bad,\n"
+    );
+    let post = |query: &'static str| {
+        let rb = app
+            .client
+            .post(format!("{}/api/v1/contacts/import{query}", app.address))
+            .bearer_auth(&rep)
+            .header("content-type", "text/csv")
+            .body(csv.clone());
+        app.send(rb)
+    };
+    let dry = post("?dry_run=true").await.expect(200);
+    assert_eq!(
+        (dry.body["valid"].as_u64(), dry.body["invalid"].as_u64()),
+        (Some(2), Some(3)),
+        "{}",
+        dry.body
+    );
+    let codes: Vec<(u64, String)> = dry.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for want in [
+        (4, "not_found"),
+        (5, "invalid_uuid"),
+        (6, "required"),
+        (6, "invalid_email"),
+    ] {
+        assert!(
+            codes.contains(&(want.0, want.1.to_owned())),
+            "{want:?} in {codes:?}"
+        );
+    }
+    post("").await.expect_problem(422, "validation_failed");
+    assert!(
+        app.get(&format!("/api/v1/customers/{mine}/contacts"), &rep)
+            .await
+            .expect(200)
+            .ids()
+            .is_empty()
+    );
+    let done = post("?skip_invalid=true").await.expect(200);
+    assert_eq!(done.body["created"], 2);
+    let primaries = app
+        .get(
+            &format!("/api/v1/contacts?customer_id={mine}&is_primary=true"),
+            &rep,
+        )
+        .await
+        .expect(200);
+    assert_eq!(primaries.body["items"][0]["name"], "韩梅梅");
+    assert!(
+        app.get(&format!("/api/v1/customers/{theirs}/contacts"), &other)
+            .await
+            .expect(200)
+            .ids()
+            .is_empty(),
+        "nothing on a customer out of scope"
+    );
+}

@@ -285,3 +285,37 @@ pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64
     tx.commit().await?;
     Ok(())
 }
+
+/// Of `ids`, the customers the caller may add contacts to (in scope; not the pool for a
+/// rep).
+pub async fn writable_customers<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    ids: Vec<Uuid>,
+) -> Result<Vec<Uuid>> {
+    let mut q = customers::Entity::find()
+        .select_only()
+        .column(customers::Column::Id)
+        .filter(customers::Column::Id.is_in(ids))
+        .filter(customer_repo::readable(&actor.principal.scope()));
+    if !actor.principal.may_edit_pool() {
+        q = q.filter(customers::Column::OwnerId.is_not_null());
+    }
+    Ok(q.into_tuple().all(conn).await?)
+}
+
+/// Inserts a batch of validated contacts inside the caller's transaction (their customers
+/// already checked with [`writable_customers`]). A primary contact un-marks its
+/// customer's previous primary.
+pub async fn insert_batch<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    batch: Vec<(Uuid, Contact)>,
+) -> Result<u64> {
+    let mut n = 0;
+    for (customer_id, contact) in batch {
+        create_in(conn, actor, customer_id, contact).await?;
+        n += 1;
+    }
+    Ok(n)
+}

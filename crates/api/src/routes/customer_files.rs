@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
-use sims_domain::customer::{Customer, CustomerInput, CustomerKind, CustomerLevel};
+use sims_domain::customer::{
+    Contact, ContactInput, Customer, CustomerInput, CustomerKind, CustomerLevel,
+};
 use sims_domain::listing::SortKey;
 use sims_domain::{FieldViolation, Scope};
 use sims_persistence::contacts::{self, ContactFilter};
@@ -471,33 +473,7 @@ pub async fn import_customers(
     if dry_run {
         return Ok(web::Json(checked.report));
     }
-    if checked.report.invalid > 0 && !skip_invalid {
-        let violations = checked
-            .report
-            .errors
-            .iter()
-            .map(|e| {
-                FieldViolation::new(
-                    format!(
-                        "line[{}]{}",
-                        e.line,
-                        e.field
-                            .as_deref()
-                            .map(|f| format!(".{f}"))
-                            .unwrap_or_default()
-                    ),
-                    &e.code,
-                    e.message.clone(),
-                )
-            })
-            .collect();
-        let mut err = ApiError::validation(violations);
-        err.detail = format!(
-            "{} of {} rows are invalid; nothing was imported (send skip_invalid=true to import the valid rows)",
-            checked.report.invalid, checked.report.rows
-        );
-        return Err(err);
-    }
+    refuse_invalid(&checked.report, skip_invalid)?;
     let actor = caller.actor();
     let tx = state.db.begin_write().await.map_err(ApiError::internal)?;
     let mut pass = run_pass(&tx, &body.0, allow_duplicate, Some(&actor)).await?;
@@ -505,6 +481,285 @@ pub async fn import_customers(
     pass.report.created = pass.written;
     pass.report.dry_run = false;
     Ok(web::Json(pass.report))
+}
+
+/// One contact row: its customer and the contact, or the reasons it is not valid.
+fn parse_contact_row(
+    columns: &[Option<&'static str>],
+    record: &csv::ByteRecord,
+    line: u64,
+) -> Result<(Uuid, Contact), Vec<RowError>> {
+    let mut input = ContactInput::default();
+    let mut customer = None;
+    let mut errors = Vec::new();
+    for (i, raw) in record.iter().enumerate() {
+        let Some(col) = columns.get(i).copied().flatten() else {
+            continue;
+        };
+        let Ok(text) = std::str::from_utf8(raw) else {
+            errors.push(row_error(
+                line,
+                Some(col),
+                "invalid_utf8",
+                format!("{col} is not valid UTF-8"),
+            ));
+            continue;
+        };
+        let value = text.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let v = Some(value.to_owned());
+        match col {
+            "customer_id" => match Uuid::parse_str(value) {
+                Ok(id) => customer = Some(id),
+                Err(_) => errors.push(row_error(
+                    line,
+                    Some(col),
+                    "invalid_uuid",
+                    "customer_id must be a UUID",
+                )),
+            },
+            "name" => input.name = v,
+            "title" => input.title = v,
+            "phone" => input.phone = v,
+            "email" => input.email = v,
+            _ => match value.to_lowercase().as_str() {
+                "true" | "yes" | "1" | "是" => input.is_primary = Some(true),
+                "false" | "no" | "0" | "否" => input.is_primary = Some(false),
+                _ => errors.push(row_error(
+                    line,
+                    Some(col),
+                    "invalid_type",
+                    "is_primary must be true or false",
+                )),
+            },
+        }
+    }
+    if customer.is_none()
+        && !errors
+            .iter()
+            .any(|e| e.field.as_deref() == Some("customer_id"))
+    {
+        errors.push(row_error(
+            line,
+            Some("customer_id"),
+            "required",
+            "customer_id is required",
+        ));
+    }
+    match Contact::create(input) {
+        Ok(c) if errors.is_empty() => customer.map(|id| (id, c)).ok_or(errors),
+        Ok(_) => Err(errors),
+        Err(sims_domain::DomainError::Validation(v)) => {
+            errors.extend(
+                v.into_iter()
+                    .map(|f: FieldViolation| row_error(line, Some(&f.field), &f.code, f.message)),
+            );
+            Err(errors)
+        }
+        Err(other) => Err(vec![row_error(line, None, "invalid", other.to_string())]),
+    }
+}
+
+fn contact_column(h: &str) -> Option<&'static str> {
+    Some(match h.trim().to_lowercase().as_str() {
+        "customer_id" | "客户id" | "客户编号" => "customer_id",
+        "name" | "姓名" | "联系人" => "name",
+        "title" | "职位" | "职务" => "title",
+        "phone" | "mobile" | "电话" | "手机" => "phone",
+        "email" | "邮箱" => "email",
+        "is_primary" | "primary" | "主要联系人" => "is_primary",
+        _ => return None,
+    })
+}
+
+async fn run_contact_pass<C: sims_persistence::ConnectionTrait>(
+    conn: &C,
+    actor: &sims_persistence::Actor,
+    body: &[u8],
+    write: bool,
+) -> Result<Pass, ApiError> {
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(body);
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| {
+            ApiError::validation(vec![FieldViolation::new(
+                "file",
+                "unreadable",
+                format!("cannot read the header row: {e}"),
+            )])
+        })?
+        .clone();
+    let mut columns = Vec::with_capacity(headers.len());
+    let mut ignored = Vec::new();
+    for h in headers.iter() {
+        let name = String::from_utf8_lossy(h).into_owned();
+        let col = contact_column(&name);
+        if col.is_none() {
+            ignored.push(name);
+        }
+        columns.push(col);
+    }
+    for required in ["customer_id", "name"] {
+        if !columns.contains(&Some(required)) {
+            return Err(ApiError::validation(vec![FieldViolation::new(
+                "file",
+                "missing_column",
+                format!("the header row has no {required} column"),
+            )]));
+        }
+    }
+    let mut report = ImportReport {
+        dry_run: !write,
+        rows: 0,
+        valid: 0,
+        invalid: 0,
+        created: 0,
+        errors: vec![],
+        errors_truncated: false,
+        ignored_columns: ignored,
+    };
+    let mut written = 0;
+    let mut batch: Vec<(u64, Uuid, Contact)> = Vec::with_capacity(BATCH);
+    let mut record = csv::ByteRecord::new();
+    let push_errors = |report: &mut ImportReport, errs: Vec<RowError>| {
+        report.invalid += 1;
+        for e in errs {
+            if report.errors.len() < MAX_REPORTED {
+                report.errors.push(e);
+            } else {
+                report.errors_truncated = true;
+            }
+        }
+    };
+    loop {
+        let line = reader.position().line();
+        let more = match reader.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                report.rows += 1;
+                let code = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { .. } => "wrong_column_count",
+                    csv::ErrorKind::Utf8 { .. } => "invalid_utf8",
+                    _ => "unreadable",
+                };
+                push_errors(
+                    &mut report,
+                    vec![row_error(
+                        e.position().map_or(line, |p| p.line()),
+                        None,
+                        code,
+                        e.to_string(),
+                    )],
+                );
+                continue;
+            }
+        };
+        if more {
+            report.rows += 1;
+            let at = record.position().map_or(line, |p| p.line());
+            match parse_contact_row(&columns, &record, at) {
+                Ok((customer, contact)) => batch.push((at, customer, contact)),
+                Err(errs) => push_errors(&mut report, errs),
+            }
+        }
+        if batch.len() >= BATCH || (!more && !batch.is_empty()) {
+            let ids: Vec<Uuid> = batch.iter().map(|(_, c, _)| *c).collect();
+            let allowed = contacts::writable_customers(conn, actor, ids).await?;
+            let mut valid = Vec::with_capacity(batch.len());
+            for (at, customer, contact) in batch.drain(..) {
+                if allowed.contains(&customer) {
+                    valid.push((customer, contact));
+                } else {
+                    push_errors(
+                        &mut report,
+                        vec![row_error(
+                            at,
+                            Some("customer_id"),
+                            "not_found",
+                            "no such customer that you may change",
+                        )],
+                    );
+                }
+            }
+            report.valid += valid.len() as u64;
+            if write {
+                written += contacts::insert_batch(conn, actor, valid).await?;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok(Pass { report, written })
+}
+
+/// Imports contacts from CSV (columns `customer_id`, `name`, `title`, `phone`, `email`,
+/// `is_primary`, or their Chinese names) onto customers the caller may change. Same
+/// rules as the customer import: a per-row report, `dry_run`, all or nothing unless
+/// `skip_invalid`.
+#[utoipa::path(tag = "contacts", operation_id = "import_contacts", security(("bearer" = [])), params(ImportOptions), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
+    (status = 200, body = ImportReport),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 413, description = "Over `import.max_bytes`", body = Problem, content_type = "application/problem+json"),
+    (status = 415, description = "Not CSV", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Bad rows (all or nothing) or missing columns", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/contacts/import")]
+pub async fn import_contacts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    options: Query<ImportOptions>,
+    body: CsvBody,
+) -> ApiResult<web::Json<ImportReport>> {
+    let o = options.0;
+    let actor = caller.actor();
+    let checked = run_contact_pass(state.db.conn(), &actor, &body.0, false).await?;
+    if o.dry_run.unwrap_or(false) {
+        return Ok(web::Json(checked.report));
+    }
+    refuse_invalid(&checked.report, o.skip_invalid.unwrap_or(false))?;
+    let tx = state.db.begin_write().await.map_err(ApiError::internal)?;
+    let mut pass = run_contact_pass(&tx, &actor, &body.0, true).await?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    pass.report.created = pass.written;
+    Ok(web::Json(pass.report))
+}
+
+/// All or nothing: a `422` listing every bad row, unless invalid rows may be skipped.
+fn refuse_invalid(report: &ImportReport, skip_invalid: bool) -> ApiResult<()> {
+    if report.invalid == 0 || skip_invalid {
+        return Ok(());
+    }
+    let violations = report
+        .errors
+        .iter()
+        .map(|e| {
+            FieldViolation::new(
+                format!(
+                    "line[{}]{}",
+                    e.line,
+                    e.field
+                        .as_deref()
+                        .map(|f| format!(".{f}"))
+                        .unwrap_or_default()
+                ),
+                &e.code,
+                e.message.clone(),
+            )
+        })
+        .collect();
+    let mut err = ApiError::validation(violations);
+    err.detail = format!(
+        "{} of {} rows are invalid; nothing was imported (send skip_invalid=true to import the valid rows)",
+        report.invalid, report.rows
+    );
+    Err(err)
 }
 
 const CUSTOMER_HEADER: [&str; 19] = [
@@ -745,6 +1000,7 @@ pub async fn export_contacts(
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(import_customers)
         .service(export_customers)
+        .service(import_contacts)
         .service(export_contacts);
 }
 
