@@ -239,16 +239,24 @@ fn parse_row(
 }
 
 /// Duplicate keys of the rows seen so far in the file, by the line that had them first.
+/// Keys are kept as 64-bit hashes, so that a 100,000-row file costs a few megabytes.
 #[derive(Default)]
-struct SeenKeys(HashMap<(u8, String), u64>);
+struct SeenKeys(HashMap<u64, u64>);
+
+fn key_hash(kind: u8, value: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (kind, value).hash(&mut h);
+    h.finish()
+}
 
 impl SeenKeys {
     /// The earlier line sharing a key with `c`, else records `c`'s keys under `line`.
     fn check(&mut self, c: &Customer, line: u64) -> Option<u64> {
         let k = c.duplicate_keys();
-        let keys: Vec<(u8, String)> = [(0u8, k.name), (1, k.phone), (2, k.email)]
+        let keys: Vec<u64> = [(0u8, k.name), (1, k.phone), (2, k.email)]
             .into_iter()
-            .filter_map(|(t, v)| v.map(|v| (t, v)))
+            .filter_map(|(t, v)| v.map(|v| key_hash(t, &v)))
             .collect();
         if let Some(first) = keys.iter().find_map(|key| self.0.get(key).copied()) {
             return Some(first);
@@ -296,17 +304,32 @@ async fn existing_matches(
 struct Pass {
     report: ImportReport,
     written: u64,
+    /// Lines that matched existing customers (found by a checking pass).
+    db_duplicates: std::collections::HashSet<u64>,
 }
 
-/// Reads the whole file once: validates each row, checks duplicates in the file and
-/// (batch by batch) against the database, and, when `write` is given, inserts the rows
-/// that pass inside that transaction. Only one batch of rows is held at a time.
+/// What a pass over the file does besides validating.
+enum Mode<'a> {
+    /// Check duplicates against the database too; write nothing.
+    Check,
+    /// Insert the valid rows, skipping the lines a checking pass found in the database.
+    Write(
+        &'a sims_persistence::Actor,
+        &'a std::collections::HashSet<u64>,
+    ),
+}
+
+/// Reads the whole file once: validates each row and checks duplicates in the file;
+/// then, batch by batch, either checks them against the database or inserts them. Only
+/// one batch of rows is held at a time. (Checking and inserting are separate passes so
+/// that the checks run against the table as it was, not as the import grows it.)
 async fn run_pass<C: sims_persistence::ConnectionTrait>(
     conn: &C,
     body: &[u8],
     allow_duplicate: bool,
-    write: Option<&sims_persistence::Actor>,
+    mode: Mode<'_>,
 ) -> Result<Pass, ApiError> {
+    let mut db_duplicates = std::collections::HashSet::new();
     let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -340,7 +363,7 @@ async fn run_pass<C: sims_persistence::ConnectionTrait>(
         )]));
     }
     let mut report = ImportReport {
-        dry_run: write.is_none(),
+        dry_run: matches!(mode, Mode::Check),
         rows: 0,
         valid: 0,
         invalid: 0,
@@ -408,13 +431,17 @@ async fn run_pass<C: sims_persistence::ConnectionTrait>(
             }
         }
         if batch.len() >= BATCH || (!more && !batch.is_empty()) {
-            let matches = if allow_duplicate {
-                HashMap::new()
-            } else {
-                existing_matches(conn, &batch).await?
+            let matches = match mode {
+                Mode::Check if !allow_duplicate => existing_matches(conn, &batch).await?,
+                _ => HashMap::new(),
             };
             let mut valid = Vec::with_capacity(batch.len());
             for (at, c) in batch.drain(..) {
+                if let Mode::Write(_, skip) = mode
+                    && skip.contains(&at)
+                {
+                    continue;
+                }
                 match matches.get(&at) {
                     Some(ids) => {
                         let mut e = row_error(
@@ -425,12 +452,13 @@ async fn run_pass<C: sims_persistence::ConnectionTrait>(
                         );
                         e.matches = Some(ids.clone());
                         push_errors(&mut report, vec![e]);
+                        db_duplicates.insert(at);
                     }
                     None => valid.push(c),
                 }
             }
             report.valid += valid.len() as u64;
-            if let Some(actor) = write {
+            if let Mode::Write(actor, _) = mode {
                 written += customers::insert_batch(conn, actor, valid, actor.principal.user_id)
                     .await?
                     .len() as u64;
@@ -440,7 +468,11 @@ async fn run_pass<C: sims_persistence::ConnectionTrait>(
             break;
         }
     }
-    Ok(Pass { report, written })
+    Ok(Pass {
+        report,
+        written,
+        db_duplicates,
+    })
 }
 
 /// Imports customers from CSV (UTF-8, with or without BOM, a header row; columns `name`,
@@ -469,18 +501,27 @@ pub async fn import_customers(
         o.skip_invalid.unwrap_or(false),
         o.allow_duplicate.unwrap_or(false),
     );
-    let checked = run_pass(state.db.conn(), &body.0, allow_duplicate, None).await?;
     if dry_run {
+        let checked = run_pass(state.db.conn(), &body.0, allow_duplicate, Mode::Check).await?;
         return Ok(web::Json(checked.report));
     }
-    refuse_invalid(&checked.report, skip_invalid)?;
     let actor = caller.actor();
     let tx = state.db.begin_write().await.map_err(ApiError::internal)?;
-    let mut pass = run_pass(&tx, &body.0, allow_duplicate, Some(&actor)).await?;
+    let checked = run_pass(&tx, &body.0, allow_duplicate, Mode::Check).await?;
+    refuse_invalid(&checked.report, skip_invalid)?;
+    let written = run_pass(
+        &tx,
+        &body.0,
+        allow_duplicate,
+        Mode::Write(&actor, &checked.db_duplicates),
+    )
+    .await?
+    .written;
     tx.commit().await.map_err(ApiError::internal)?;
-    pass.report.created = pass.written;
-    pass.report.dry_run = false;
-    Ok(web::Json(pass.report))
+    let mut report = checked.report;
+    report.created = written;
+    report.dry_run = false;
+    Ok(web::Json(report))
 }
 
 /// One contact row: its customer and the contact, or the reasons it is not valid.
@@ -696,7 +737,11 @@ async fn run_contact_pass<C: sims_persistence::ConnectionTrait>(
             break;
         }
     }
-    Ok(Pass { report, written })
+    Ok(Pass {
+        report,
+        written,
+        db_duplicates: Default::default(),
+    })
 }
 
 /// Imports contacts from CSV (columns `customer_id`, `name`, `title`, `phone`, `email`,
