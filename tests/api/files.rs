@@ -36,7 +36,7 @@ impl TestApp {
             "UTF-8 BOM for spreadsheets"
         );
         let text = String::from_utf8(bytes[3..].to_vec()).expect("utf-8");
-        let rows = text.lines().map(|l| split_csv_line(l)).collect();
+        let rows = text.lines().map(split_csv_line).collect();
         (ct, rows)
     }
 }

@@ -1,0 +1,170 @@
+//! The sales pipeline (商机): stages and the rules for moving an opportunity between them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::access::{Principal, Role};
+use crate::error::{DomainError, FieldViolation, Violations};
+use crate::values::{NAME_MAX, bounded_text};
+
+/// Whether a stage is still in play, or closes the opportunity as won or lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    Open,
+    Won,
+    Lost,
+}
+
+impl StageKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Won => "won",
+            Self::Lost => "lost",
+        }
+    }
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(Self::Open),
+            "won" => Some(Self::Won),
+            "lost" => Some(Self::Lost),
+            _ => None,
+        }
+    }
+}
+
+/// A stage as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    pub name: String,
+    pub position: i32,
+    /// Win probability in percent, 0..=100.
+    pub probability: i32,
+    pub kind: StageKind,
+}
+
+impl Stage {
+    /// Validates a stage's fields.
+    pub fn new(name: &str, position: i32, probability: i32, kind: StageKind) -> Result<Self, DomainError> {
+        let mut v = Violations::new();
+        let name = v.check(bounded_text("name", name, NAME_MAX));
+        if !(0..=100).contains(&probability) {
+            v.push(FieldViolation::new("probability", "out_of_range", "probability must be between 0 and 100"));
+        }
+        if !(0..=10_000).contains(&position) {
+            v.push(FieldViolation::new("position", "out_of_range", "position must be between 0 and 10000"));
+        }
+        let expected = match kind {
+            StageKind::Won => Some(100),
+            StageKind::Lost => Some(0),
+            StageKind::Open => None,
+        };
+        if let Some(p) = expected
+            && p != probability
+        {
+            v.push(FieldViolation::new("probability", "inconsistent", format!("a {} stage has probability {p}", kind.as_str())));
+        }
+        v.finish()?;
+        Ok(Self { name: name.unwrap_or_default(), position, probability, kind })
+    }
+}
+
+/// The pipeline seeded on first start.
+pub fn default_stages() -> Vec<Stage> {
+    [
+        ("初步接洽 Initial contact", 10, StageKind::Open),
+        ("需求确认 Needs confirmed", 30, StageKind::Open),
+        ("方案报价 Proposal", 60, StageKind::Open),
+        ("谈判审核 Negotiation", 80, StageKind::Open),
+        ("赢单 Won", 100, StageKind::Won),
+        ("输单 Lost", 0, StageKind::Lost),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (name, probability, kind))| Stage { name: name.into(), position: (i as i32 + 1) * 10, probability, kind })
+    .collect()
+}
+
+/// Checks a move of an opportunity from a stage of kind `from` to one of kind `to`:
+/// won needs a positive amount, lost needs a reason, and leaving won or lost (reopening)
+/// is for managers and admins.
+pub fn check_move(
+    principal: &Principal,
+    same_stage: bool,
+    from: StageKind,
+    to: StageKind,
+    amount_minor: i64,
+    lost_reason: Option<&str>,
+) -> Result<(), DomainError> {
+    if same_stage {
+        return Err(DomainError::InvalidTransition { from: from.as_str().into(), to: to.as_str().into() });
+    }
+    if from != StageKind::Open && principal.role == Role::Sales {
+        return Err(DomainError::Forbidden(format!("only managers and admins may reopen a {} opportunity", from.as_str())));
+    }
+    match to {
+        StageKind::Won if amount_minor <= 0 => Err(DomainError::field("amount", "required", "set an amount before marking the opportunity won")),
+        StageKind::Lost if lost_reason.is_none_or(|r| r.trim().is_empty()) => {
+            Err(DomainError::field("lost_reason", "required", "say why the opportunity was lost"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Validates an ISO 4217 currency code (three upper-case letters).
+pub fn parse_currency(field: &str, input: &str) -> Result<String, FieldViolation> {
+    let c = input.trim();
+    if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_uppercase()) {
+        Ok(c.to_owned())
+    } else {
+        Err(FieldViolation::new(field, "invalid_currency", format!("{field} must be an ISO 4217 code such as CNY")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn who(role: Role) -> Principal {
+        Principal { user_id: Uuid::now_v7(), role, team_id: None, managed_teams: vec![] }
+    }
+
+    #[test]
+    fn moves_follow_the_rules() {
+        use StageKind::*;
+        let rep = who(Role::Sales);
+        let manager = who(Role::Manager);
+        assert!(check_move(&rep, false, Open, Open, 0, None).is_ok());
+        assert!(check_move(&rep, false, Open, Won, 100, None).is_ok());
+        assert!(matches!(check_move(&rep, false, Open, Won, 0, None), Err(DomainError::Validation(_))));
+        assert!(matches!(check_move(&rep, false, Open, Lost, 100, Some("  ")), Err(DomainError::Validation(_))));
+        assert!(check_move(&rep, false, Open, Lost, 0, Some("price")).is_ok());
+        for closed in [Won, Lost] {
+            assert!(matches!(check_move(&rep, false, closed, Open, 100, None), Err(DomainError::Forbidden(_))));
+            assert!(check_move(&manager, false, closed, Open, 100, None).is_ok());
+        }
+        assert!(matches!(check_move(&rep, true, Open, Open, 1, None), Err(DomainError::InvalidTransition { .. })));
+    }
+
+    #[test]
+    fn stages_validate() {
+        assert!(Stage::new("Proposal", 30, 60, StageKind::Open).is_ok());
+        assert!(Stage::new("Won", 50, 90, StageKind::Won).is_err(), "won means 100%");
+        assert!(Stage::new("", 10, 101, StageKind::Open).is_err());
+        let d = default_stages();
+        assert_eq!(d.iter().filter(|s| s.kind == StageKind::Won).count(), 1);
+        assert_eq!(d.iter().filter(|s| s.kind == StageKind::Lost).count(), 1);
+        assert!(d.windows(2).all(|w| w[0].position < w[1].position));
+    }
+
+    #[test]
+    fn currencies() {
+        assert_eq!(parse_currency("currency", "CNY"), Ok("CNY".into()));
+        assert!(parse_currency("currency", "cny").is_err());
+        assert!(parse_currency("currency", "YUAN").is_err());
+    }
+}
