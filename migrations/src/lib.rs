@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_foundation;
 mod m20261125_000002_customer_management;
+mod m20261125_000003_pipeline;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261125_000002_customer_management::Migration),
+            Box::new(m20261125_000003_pipeline::Migration),
         ]
     }
 }

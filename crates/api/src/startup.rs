@@ -202,6 +202,9 @@ impl Application {
             .await
             .map_err(|e| StartupError::Migrate(e.to_string()))?;
         bootstrap_admin(&db, &settings).await?;
+        sims_persistence::pipeline::seed_default_stages(&db)
+            .await
+            .map_err(|e| StartupError::Database(e.to_string()))?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError::Bind(settings.bind.clone(), e))?;
         let port = listener

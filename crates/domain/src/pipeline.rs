@@ -48,14 +48,27 @@ pub struct Stage {
 
 impl Stage {
     /// Validates a stage's fields.
-    pub fn new(name: &str, position: i32, probability: i32, kind: StageKind) -> Result<Self, DomainError> {
+    pub fn new(
+        name: &str,
+        position: i32,
+        probability: i32,
+        kind: StageKind,
+    ) -> Result<Self, DomainError> {
         let mut v = Violations::new();
         let name = v.check(bounded_text("name", name, NAME_MAX));
         if !(0..=100).contains(&probability) {
-            v.push(FieldViolation::new("probability", "out_of_range", "probability must be between 0 and 100"));
+            v.push(FieldViolation::new(
+                "probability",
+                "out_of_range",
+                "probability must be between 0 and 100",
+            ));
         }
         if !(0..=10_000).contains(&position) {
-            v.push(FieldViolation::new("position", "out_of_range", "position must be between 0 and 10000"));
+            v.push(FieldViolation::new(
+                "position",
+                "out_of_range",
+                "position must be between 0 and 10000",
+            ));
         }
         let expected = match kind {
             StageKind::Won => Some(100),
@@ -65,10 +78,19 @@ impl Stage {
         if let Some(p) = expected
             && p != probability
         {
-            v.push(FieldViolation::new("probability", "inconsistent", format!("a {} stage has probability {p}", kind.as_str())));
+            v.push(FieldViolation::new(
+                "probability",
+                "inconsistent",
+                format!("a {} stage has probability {p}", kind.as_str()),
+            ));
         }
         v.finish()?;
-        Ok(Self { name: name.unwrap_or_default(), position, probability, kind })
+        Ok(Self {
+            name: name.unwrap_or_default(),
+            position,
+            probability,
+            kind,
+        })
     }
 }
 
@@ -84,7 +106,12 @@ pub fn default_stages() -> Vec<Stage> {
     ]
     .into_iter()
     .enumerate()
-    .map(|(i, (name, probability, kind))| Stage { name: name.into(), position: (i as i32 + 1) * 10, probability, kind })
+    .map(|(i, (name, probability, kind))| Stage {
+        name: name.into(),
+        position: (i as i32 + 1) * 10,
+        probability,
+        kind,
+    })
     .collect()
 }
 
@@ -100,15 +127,29 @@ pub fn check_move(
     lost_reason: Option<&str>,
 ) -> Result<(), DomainError> {
     if same_stage {
-        return Err(DomainError::InvalidTransition { from: from.as_str().into(), to: to.as_str().into() });
+        return Err(DomainError::InvalidTransition {
+            from: from.as_str().into(),
+            to: to.as_str().into(),
+        });
     }
     if from != StageKind::Open && principal.role == Role::Sales {
-        return Err(DomainError::Forbidden(format!("only managers and admins may reopen a {} opportunity", from.as_str())));
+        return Err(DomainError::Forbidden(format!(
+            "only managers and admins may reopen a {} opportunity",
+            from.as_str()
+        )));
     }
     match to {
-        StageKind::Won if amount_minor <= 0 => Err(DomainError::field("amount", "required", "set an amount before marking the opportunity won")),
+        StageKind::Won if amount_minor <= 0 => Err(DomainError::field(
+            "amount",
+            "required",
+            "set an amount before marking the opportunity won",
+        )),
         StageKind::Lost if lost_reason.is_none_or(|r| r.trim().is_empty()) => {
-            Err(DomainError::field("lost_reason", "required", "say why the opportunity was lost"))
+            Err(DomainError::field(
+                "lost_reason",
+                "required",
+                "say why the opportunity was lost",
+            ))
         }
         _ => Ok(()),
     }
@@ -120,7 +161,11 @@ pub fn parse_currency(field: &str, input: &str) -> Result<String, FieldViolation
     if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_uppercase()) {
         Ok(c.to_owned())
     } else {
-        Err(FieldViolation::new(field, "invalid_currency", format!("{field} must be an ISO 4217 code such as CNY")))
+        Err(FieldViolation::new(
+            field,
+            "invalid_currency",
+            format!("{field} must be an ISO 4217 code such as CNY"),
+        ))
     }
 }
 
@@ -130,7 +175,12 @@ mod tests {
     use uuid::Uuid;
 
     fn who(role: Role) -> Principal {
-        Principal { user_id: Uuid::now_v7(), role, team_id: None, managed_teams: vec![] }
+        Principal {
+            user_id: Uuid::now_v7(),
+            role,
+            team_id: None,
+            managed_teams: vec![],
+        }
     }
 
     #[test]
@@ -140,20 +190,35 @@ mod tests {
         let manager = who(Role::Manager);
         assert!(check_move(&rep, false, Open, Open, 0, None).is_ok());
         assert!(check_move(&rep, false, Open, Won, 100, None).is_ok());
-        assert!(matches!(check_move(&rep, false, Open, Won, 0, None), Err(DomainError::Validation(_))));
-        assert!(matches!(check_move(&rep, false, Open, Lost, 100, Some("  ")), Err(DomainError::Validation(_))));
+        assert!(matches!(
+            check_move(&rep, false, Open, Won, 0, None),
+            Err(DomainError::Validation(_))
+        ));
+        assert!(matches!(
+            check_move(&rep, false, Open, Lost, 100, Some("  ")),
+            Err(DomainError::Validation(_))
+        ));
         assert!(check_move(&rep, false, Open, Lost, 0, Some("price")).is_ok());
         for closed in [Won, Lost] {
-            assert!(matches!(check_move(&rep, false, closed, Open, 100, None), Err(DomainError::Forbidden(_))));
+            assert!(matches!(
+                check_move(&rep, false, closed, Open, 100, None),
+                Err(DomainError::Forbidden(_))
+            ));
             assert!(check_move(&manager, false, closed, Open, 100, None).is_ok());
         }
-        assert!(matches!(check_move(&rep, true, Open, Open, 1, None), Err(DomainError::InvalidTransition { .. })));
+        assert!(matches!(
+            check_move(&rep, true, Open, Open, 1, None),
+            Err(DomainError::InvalidTransition { .. })
+        ));
     }
 
     #[test]
     fn stages_validate() {
         assert!(Stage::new("Proposal", 30, 60, StageKind::Open).is_ok());
-        assert!(Stage::new("Won", 50, 90, StageKind::Won).is_err(), "won means 100%");
+        assert!(
+            Stage::new("Won", 50, 90, StageKind::Won).is_err(),
+            "won means 100%"
+        );
         assert!(Stage::new("", 10, 101, StageKind::Open).is_err());
         let d = default_stages();
         assert_eq!(d.iter().filter(|s| s.kind == StageKind::Won).count(), 1);

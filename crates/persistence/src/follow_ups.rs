@@ -20,6 +20,7 @@ use crate::{Actor, Database, PersistenceError, Result, audit, customers as custo
 #[derive(Debug, Clone, Default)]
 pub struct FollowUpFilter {
     pub customer_id: Option<Uuid>,
+    pub opportunity_id: Option<Uuid>,
     pub author_id: Option<Uuid>,
     pub kind: Option<FollowUpKind>,
     pub occurred_after: Option<DateTime<Utc>>,
@@ -110,15 +111,19 @@ pub async fn create(
     db: &Database,
     actor: &Actor,
     customer_id: Uuid,
+    opportunity_id: Option<Uuid>,
     f: FollowUp,
 ) -> Result<follow_ups::Model> {
     let tx = db.begin_write().await?;
     customer_repo::get_writable(&tx, actor, customer_id).await?;
+    if let Some(o) = opportunity_id {
+        crate::pipeline::check_belongs(&tx, &actor.principal.scope(), o, customer_id).await?;
+    }
     let t = now();
     let m = follow_ups::ActiveModel {
         id: Set(Uuid::now_v7()),
         customer_id: Set(customer_id),
-        opportunity_id: Set(None),
+        opportunity_id: Set(opportunity_id),
         kind: Set(f.kind.as_str().to_owned()),
         content: Set(f.content),
         occurred_at: Set(f.occurred_at),
@@ -172,6 +177,10 @@ pub async fn list<C: ConnectionTrait>(
     let mut q = follow_ups::Entity::find().filter(readable(scope));
     if let Some(c) = f.customer_id {
         q = q.filter(follow_ups::Column::CustomerId.eq(c));
+    }
+    if let Some(o) = f.opportunity_id {
+        crate::pipeline::get(conn, scope, o).await?;
+        q = q.filter(follow_ups::Column::OpportunityId.eq(o));
     }
     if let Some(a) = f.author_id {
         q = q.filter(follow_ups::Column::AuthorId.eq(a));

@@ -263,6 +263,15 @@ pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64
     Ok(())
 }
 
+/// The opportunity to open when converting a lead (validated).
+#[derive(Debug, Clone)]
+pub struct OpportunityDraft {
+    pub name: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub expected_close_date: Option<chrono::NaiveDate>,
+}
+
 /// What converting a lead produced.
 #[derive(Debug, Clone)]
 pub struct Conversion {
@@ -280,6 +289,7 @@ pub async fn convert(
     actor: &Actor,
     id: Uuid,
     customer_id: Option<Uuid>,
+    opportunity: Option<OpportunityDraft>,
     allow_duplicate: bool,
 ) -> Result<Conversion> {
     let tx = db.begin_write().await?;
@@ -338,6 +348,26 @@ pub async fn convert(
         other => other,
     })?;
     let contact = contacts::create_in(&tx, actor, customer, contact).await?;
+    let opportunity_id = match opportunity {
+        Some(draft) => Some(
+            crate::pipeline::create_in(
+                &tx,
+                actor,
+                crate::pipeline::NewOpportunity {
+                    customer_id: customer,
+                    name: draft.name,
+                    amount_minor: draft.amount_minor,
+                    currency: draft.currency,
+                    stage_id: None,
+                    expected_close_date: draft.expected_close_date,
+                    owner_id: lead_owner,
+                },
+            )
+            .await?
+            .id,
+        ),
+        None => None,
+    };
     let m = leads::Entity::find_by_id(id)
         .one(&tx)
         .await?
@@ -345,6 +375,7 @@ pub async fn convert(
     let mut am = m.into_active_model();
     am.customer_id = Set(Some(customer));
     am.contact_id = Set(Some(contact.id));
+    am.opportunity_id = Set(opportunity_id);
     let lead = am.update(&tx).await?;
     audit::record(
         &tx,
@@ -361,6 +392,6 @@ pub async fn convert(
         lead,
         customer_id: customer,
         contact_id: contact.id,
-        opportunity_id: None,
+        opportunity_id,
     })
 }

@@ -13,6 +13,7 @@ mod error;
 pub mod follow_ups;
 pub mod leads;
 pub mod listing;
+pub mod pipeline;
 pub mod pool;
 mod scope;
 pub mod teams;

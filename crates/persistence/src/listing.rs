@@ -62,6 +62,7 @@ impl<T> Page<T> {
 pub enum SortValue {
     Timestamp,
     Text,
+    Integer,
 }
 
 /// A whitelisted sort field of a resource and the column behind it.
@@ -77,6 +78,7 @@ pub struct SortColumn<C> {
 pub enum CursorValue {
     Timestamp(DateTime<Utc>),
     Text(String),
+    Integer(i64),
 }
 
 impl CursorValue {
@@ -86,6 +88,7 @@ impl CursorValue {
                 serde_json::Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
             }
             CursorValue::Text(s) => serde_json::Value::from(s.as_str()),
+            CursorValue::Integer(n) => serde_json::Value::from(n.to_string()),
         }
     }
 }
@@ -122,6 +125,7 @@ fn decode_cursor(cursor: &str, kinds: &[SortValue]) -> Result<(Vec<Value>, Uuid)
                 Value::from(t)
             }
             SortValue::Text => Value::from(s.to_owned()),
+            SortValue::Integer => Value::from(s.parse::<i64>().map_err(|_| bad_cursor())?),
         });
     }
     let id = arr

@@ -1,4 +1,4 @@
-//! A customer's timeline: follow-ups and ownership changes merged, newest first, paged
+//! A customer's timeline: follow-ups, ownership changes and opportunity stage moves merged, newest first, paged
 //! by a keyset on `(at, id)` across every source.
 
 use base64::Engine;
@@ -11,7 +11,7 @@ use sea_orm::{
 use sims_domain::Scope;
 use uuid::Uuid;
 
-use crate::entities::{customer_events, follow_ups};
+use crate::entities::{customer_events, follow_ups, opportunity_stage_changes};
 use crate::{PersistenceError, Result, customers as customer_repo};
 
 /// One entry of a timeline.
@@ -19,6 +19,7 @@ use crate::{PersistenceError, Result, customers as customer_repo};
 pub enum TimelineItem {
     FollowUp(follow_ups::Model),
     OwnerChanged(customer_events::Model),
+    StageChanged(opportunity_stage_changes::Model),
 }
 
 impl TimelineItem {
@@ -27,6 +28,7 @@ impl TimelineItem {
         match self {
             TimelineItem::FollowUp(f) => f.occurred_at,
             TimelineItem::OwnerChanged(e) => e.at,
+            TimelineItem::StageChanged(c) => c.at,
         }
     }
 
@@ -35,6 +37,7 @@ impl TimelineItem {
         match self {
             TimelineItem::FollowUp(f) => f.id,
             TimelineItem::OwnerChanged(e) => e.id,
+            TimelineItem::StageChanged(c) => c.id,
         }
     }
 }
@@ -123,10 +126,29 @@ pub async fn customer_timeline<C: ConnectionTrait>(
         .all(conn)
         .await?;
 
+    let mut sq = opportunity_stage_changes::Entity::find()
+        .filter(opportunity_stage_changes::Column::CustomerId.eq(customer_id));
+    if let Some((at, id)) = after {
+        sq = sq.filter(
+            Expr::tuple([
+                Expr::col(opportunity_stage_changes::Column::At),
+                Expr::col(opportunity_stage_changes::Column::Id),
+            ])
+            .lt(Expr::tuple([Expr::val(at), Expr::val(id)])),
+        );
+    }
+    let stages = sq
+        .order_by_desc(opportunity_stage_changes::Column::At)
+        .order_by_desc(opportunity_stage_changes::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+
     let mut items: Vec<TimelineItem> = follow
         .into_iter()
         .map(TimelineItem::FollowUp)
         .chain(events.into_iter().map(TimelineItem::OwnerChanged))
+        .chain(stages.into_iter().map(TimelineItem::StageChanged))
         .collect();
     items.sort_by_key(|i| std::cmp::Reverse((i.at(), i.id())));
     let has_more = items.len() > per_page as usize;

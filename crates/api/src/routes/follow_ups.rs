@@ -68,6 +68,8 @@ pub struct CreateFollowUp {
     pub occurred_at: Option<DateTime<Utc>>,
     /// When to follow up next; becomes the customer's `next_follow_up_at`.
     pub next_follow_up_at: Option<DateTime<Utc>>,
+    /// An opportunity of this customer the follow-up is about.
+    pub opportunity_id: Option<Uuid>,
 }
 
 /// A change to a follow-up by its author.
@@ -87,6 +89,7 @@ pub struct UpdateFollowUp {
 #[into_params(parameter_in = Query)]
 pub struct FollowUpQuery {
     pub customer_id: Option<Uuid>,
+    pub opportunity_id: Option<Uuid>,
     pub author_id: Option<Uuid>,
     pub kind: Option<FollowUpKind>,
     /// Happened at or after (RFC 3339).
@@ -127,7 +130,7 @@ pub async fn create_follow_up(
         b.next_follow_up_at,
         now,
     )?;
-    let m = follow_ups::create(&state.db, &caller.actor(), id.0, f).await?;
+    let m = follow_ups::create(&state.db, &caller.actor(), id.0, b.opportunity_id, f).await?;
     let mut res = HttpResponse::Created();
     res.insert_header(("Location", format!("/api/v1/follow-ups/{}", m.id)));
     Ok(respond(res, m))
@@ -174,6 +177,7 @@ pub async fn list_follow_ups(
     let q = query.0;
     let filter = FollowUpFilter {
         customer_id: q.customer_id,
+        opportunity_id: q.opportunity_id,
         author_id: q.author_id,
         kind: q.kind,
         occurred_after: q.occurred_after,
@@ -280,13 +284,24 @@ impl From<customer_events::Model> for OwnerChange {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntry {
     pub id: Uuid,
-    /// `follow_up` or `owner_changed` (stage changes and orders join as those arrive).
+    /// `follow_up`, `owner_changed` or `stage_changed` (orders join as they arrive).
     pub kind: String,
     pub at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_up: Option<FollowUpView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_change: Option<OwnerChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_change: Option<TimelineStageChange>,
+}
+
+/// An opportunity's stage move on a timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineStageChange {
+    pub opportunity_id: Uuid,
+    pub from_stage_id: Option<Uuid>,
+    pub to_stage_id: Uuid,
+    pub by: Uuid,
 }
 
 /// A page of a timeline.
@@ -344,6 +359,7 @@ pub async fn get_customer_timeline(
                 at: f.occurred_at,
                 follow_up: Some(f.into()),
                 owner_change: None,
+                stage_change: None,
             },
             TimelineItem::OwnerChanged(e) => TimelineEntry {
                 id: e.id,
@@ -351,6 +367,20 @@ pub async fn get_customer_timeline(
                 at: e.at,
                 follow_up: None,
                 owner_change: Some(e.into()),
+                stage_change: None,
+            },
+            TimelineItem::StageChanged(c) => TimelineEntry {
+                id: c.id,
+                kind: "stage_changed".into(),
+                at: c.at,
+                follow_up: None,
+                owner_change: None,
+                stage_change: Some(TimelineStageChange {
+                    opportunity_id: c.opportunity_id,
+                    from_stage_id: c.from_stage_id,
+                    to_stage_id: c.to_stage_id,
+                    by: c.by_user_id,
+                }),
             },
         })
         .collect();
@@ -362,6 +392,29 @@ pub async fn get_customer_timeline(
     }))
 }
 
+/// The follow-ups about one opportunity, newest first.
+#[utoipa::path(tag = "follow_ups", operation_id = "list_opportunity_follow_ups", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The opportunity"), PageParams), responses(
+    (status = 200, body = PageOf<FollowUpView>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/opportunities/{id}/follow-ups")]
+pub async fn list_opportunity_follow_ups(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<FollowUpView>>> {
+    let req = paging.0.to_request(follow_ups::SORT_FIELDS, NEWEST)?;
+    let filter = FollowUpFilter {
+        opportunity_id: Some(id.0),
+        ..Default::default()
+    };
+    let page = follow_ups::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    Ok(web::Json(PageOf::from_page(page, FollowUpView::from)))
+}
+
 /// Registers the follow-up and timeline routes.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_follow_up)
@@ -370,5 +423,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get_follow_up)
         .service(update_follow_up)
         .service(delete_follow_up)
-        .service(get_customer_timeline);
+        .service(get_customer_timeline)
+        .service(list_opportunity_follow_ups);
 }

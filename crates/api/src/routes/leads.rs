@@ -4,9 +4,12 @@ use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::DomainError;
+use sims_domain::Violations;
 use sims_domain::lead::{Lead, LeadInput, LeadPatch, LeadStatus};
+use sims_domain::pipeline::parse_currency;
+use sims_domain::values::{NAME_MAX, bounded_text};
 use sims_persistence::entities::leads as lead_rows;
-use sims_persistence::leads::{self, LeadChange, LeadFilter};
+use sims_persistence::leads::{self, LeadChange, LeadFilter, OpportunityDraft};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -120,6 +123,20 @@ pub struct LeadQuery {
 pub struct ConvertLead {
     /// Link this existing customer instead of creating one.
     pub customer_id: Option<Uuid>,
+    /// Also open an opportunity on the customer, in the first open stage.
+    pub opportunity: Option<ConvertOpportunity>,
+}
+
+/// The opportunity a conversion opens.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertOpportunity {
+    pub name: String,
+    #[schema(value_type = String, example = "50000.00")]
+    pub amount: rust_decimal::Decimal,
+    /// ISO 4217, default `CNY`.
+    pub currency: Option<String>,
+    pub expected_close_date: Option<chrono::NaiveDate>,
 }
 
 /// What a conversion produced.
@@ -128,7 +145,7 @@ pub struct LeadConversion {
     pub lead: LeadView,
     pub customer_id: Uuid,
     pub contact_id: Uuid,
-    /// The opportunity created with it (opportunities arrive with the pipeline).
+    /// The opportunity opened with it, when asked for.
     pub opportunity_id: Option<Uuid>,
 }
 
@@ -289,11 +306,38 @@ pub async fn convert_lead(
     policy: Query<DuplicatePolicy>,
     body: Json<ConvertLead>,
 ) -> ApiResult<web::Json<LeadConversion>> {
+    let b = body.0;
+    let opportunity = match b.opportunity {
+        Some(o) => {
+            let mut v = Violations::new();
+            let name = v.check(bounded_text("opportunity.name", &o.name, NAME_MAX));
+            let amount = v.check(crate::routes::pipeline::amount_minor(
+                "opportunity.amount",
+                o.amount,
+            ));
+            let currency = v.check(parse_currency(
+                "opportunity.currency",
+                o.currency.as_deref().unwrap_or("CNY"),
+            ));
+            v.finish()?;
+            match (name, amount, currency) {
+                (Some(name), Some(amount_minor), Some(currency)) => Some(OpportunityDraft {
+                    name,
+                    amount_minor,
+                    currency,
+                    expected_close_date: o.expected_close_date,
+                }),
+                _ => return Err(crate::error::ApiError::validation(vec![])),
+            }
+        }
+        None => None,
+    };
     let c = leads::convert(
         &state.db,
         &caller.actor(),
         id.0,
-        body.0.customer_id,
+        b.customer_id,
+        opportunity,
         policy.0.allow_duplicate.unwrap_or(false),
     )
     .await?;

@@ -9,6 +9,7 @@ pub mod customer_files;
 pub mod customers;
 pub mod follow_ups;
 pub mod leads;
+pub mod pipeline;
 pub mod pool;
 pub mod system;
 pub mod teams;
@@ -24,6 +25,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .configure(customers::configure)
         .configure(follow_ups::configure)
         .configure(leads::configure)
+        .configure(pipeline::configure)
         .configure(contacts::configure)
         .configure(audit::configure);
 }

@@ -1,0 +1,593 @@
+//! The sales pipeline (商机): stages, opportunities, stage moves and their history.
+
+use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sims_domain::money::Money;
+use sims_domain::pipeline::{Stage, StageKind, parse_currency};
+use sims_domain::values::{NAME_MAX, SHORT_TEXT_MAX, bounded_text, optional_text};
+use sims_domain::{DomainError, FieldViolation, Violations};
+use sims_persistence::entities::{
+    opportunities as opp_rows, opportunity_stage_changes, pipeline_stages,
+};
+use sims_persistence::pipeline::{
+    self, NewOpportunity, OpportunityFilter, OpportunityPatch, StagePatch,
+};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::state::AppState;
+
+/// A pipeline stage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageView {
+    pub id: Uuid,
+    pub name: String,
+    pub position: i32,
+    /// Win probability in percent.
+    pub probability: i32,
+    pub kind: StageKind,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<pipeline_stages::Model> for StageView {
+    fn from(m: pipeline_stages::Model) -> Self {
+        Self {
+            kind: pipeline::kind_of(&m),
+            id: m.id,
+            name: m.name,
+            position: m.position,
+            probability: m.probability,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// Every stage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageList {
+    pub items: Vec<StageView>,
+}
+
+/// A new (open) stage.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "样品测试 Trial", "position": 35, "probability": 40}))]
+pub struct CreateStage {
+    pub name: String,
+    pub position: i32,
+    /// 0 to 100.
+    pub probability: i32,
+    /// Only `open`: the pipeline has exactly one won and one lost stage.
+    pub kind: Option<StageKind>,
+}
+
+/// A change to a stage: rename, reorder, re-weight.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStage {
+    pub name: Option<String>,
+    pub position: Option<i32>,
+    pub probability: Option<i32>,
+}
+
+fn respond_stage(mut b: HttpResponseBuilder, m: pipeline_stages::Model) -> HttpResponse {
+    b.insert_header(etag(m.version)).json(StageView::from(m))
+}
+
+/// The pipeline's stages by position (every role).
+#[utoipa::path(tag = "pipeline", operation_id = "list_stages", security(("bearer" = [])), responses(
+    (status = 200, body = StageList),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/pipeline/stages")]
+pub async fn list_stages(
+    state: web::Data<AppState>,
+    _caller: Caller,
+) -> ApiResult<web::Json<StageList>> {
+    let items = pipeline::list_stages(state.db.conn())
+        .await?
+        .into_iter()
+        .map(StageView::from)
+        .collect();
+    Ok(web::Json(StageList { items }))
+}
+
+/// Adds an open stage (admins).
+#[utoipa::path(tag = "pipeline", operation_id = "create_stage", security(("bearer" = [])), request_body = CreateStage, responses(
+    (status = 201, body = StageView, headers(("Location" = String), ("ETag" = String))),
+    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "A second won or lost stage", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/pipeline/stages")]
+pub async fn create_stage(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateStage>,
+) -> ApiResult<HttpResponse> {
+    caller.principal.require_admin()?;
+    let b = body.0;
+    let stage = Stage::new(
+        &b.name,
+        b.position,
+        b.probability,
+        b.kind.unwrap_or(StageKind::Open),
+    )?;
+    let m = pipeline::create_stage(&state.db, &caller.actor(), stage).await?;
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", format!("/api/v1/pipeline/stages/{}", m.id)));
+    Ok(respond_stage(res, m))
+}
+
+/// Renames, reorders or re-weights a stage (admins).
+#[utoipa::path(tag = "pipeline", operation_id = "update_stage", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateStage, responses(
+    (status = 200, body = StageView, headers(("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such stage", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/pipeline/stages/{id}")]
+pub async fn update_stage(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+    body: Json<UpdateStage>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let m = pipeline::update_stage(
+        &state.db,
+        &caller.actor(),
+        id.0,
+        StagePatch {
+            name: b.name,
+            position: b.position,
+            probability: b.probability,
+        },
+        if_match.0,
+    )
+    .await?;
+    Ok(respond_stage(HttpResponse::Ok(), m))
+}
+
+/// Deletes an open stage no opportunity uses (admins); otherwise `409`.
+#[utoipa::path(tag = "pipeline", operation_id = "delete_stage", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    (status = 204, description = "Deleted"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such stage", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "`stage_in_use`, or the won/lost/last open stage", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/pipeline/stages/{id}")]
+pub async fn delete_stage(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    pipeline::delete_stage(&state.db, &caller.actor(), id.0, if_match.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// An opportunity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpportunityView {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub name: String,
+    /// Decimal string with two places.
+    #[schema(value_type = String, example = "128000.00")]
+    pub amount: Decimal,
+    /// ISO 4217.
+    pub currency: String,
+    pub stage_id: Uuid,
+    /// The kind of the current stage.
+    pub status: StageKind,
+    pub expected_close_date: Option<NaiveDate>,
+    pub owner_id: Uuid,
+    pub lost_reason: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<opp_rows::Model> for OpportunityView {
+    fn from(m: opp_rows::Model) -> Self {
+        Self {
+            status: StageKind::parse(&m.status).unwrap_or(StageKind::Open),
+            amount: Money::from_minor(m.amount_minor).to_decimal(),
+            id: m.id,
+            customer_id: m.customer_id,
+            name: m.name,
+            currency: m.currency,
+            stage_id: m.stage_id,
+            expected_close_date: m.expected_close_date,
+            owner_id: m.owner_id,
+            lost_reason: m.lost_reason,
+            closed_at: m.closed_at,
+            created_by: m.created_by,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+fn respond(mut b: HttpResponseBuilder, m: opp_rows::Model) -> HttpResponse {
+    b.insert_header(etag(m.version))
+        .json(OpportunityView::from(m))
+}
+
+/// An amount as sent (a decimal string) in minor units: at most two decimals, not
+/// negative, within range.
+pub fn amount_minor(field: &str, amount: Decimal) -> Result<i64, FieldViolation> {
+    if amount.is_sign_negative() && !amount.is_zero() {
+        return Err(FieldViolation::new(
+            field,
+            "out_of_range",
+            format!("{field} cannot be negative"),
+        ));
+    }
+    Money::from_decimal(amount)
+        .map(Money::minor)
+        .ok_or_else(|| {
+            FieldViolation::new(
+                field,
+                "invalid_amount",
+                format!("{field} must have at most two decimals and fit 18 digits"),
+            )
+        })
+}
+
+/// A new opportunity.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e", "name": "2027 年度框架采购", "amount": "128000.00", "currency": "CNY", "expected_close_date": "2027-03-31"}))]
+pub struct CreateOpportunity {
+    pub customer_id: Uuid,
+    pub name: String,
+    /// Decimal string, up to two decimals.
+    #[schema(value_type = String, example = "128000.00")]
+    pub amount: Decimal,
+    /// ISO 4217, default `CNY`.
+    pub currency: Option<String>,
+    /// An open stage (default: the first).
+    pub stage_id: Option<Uuid>,
+    pub expected_close_date: Option<NaiveDate>,
+    /// Owner other than the caller (managers and admins).
+    pub owner_id: Option<Uuid>,
+}
+
+/// A change to an opportunity (stage moves go through `POST /opportunities/{id}/stage`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOpportunity {
+    pub name: Option<String>,
+    #[schema(value_type = Option<String>, example = "99000.50")]
+    pub amount: Option<Decimal>,
+    pub currency: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub expected_close_date: Option<Option<NaiveDate>>,
+    pub owner_id: Option<Uuid>,
+}
+
+/// A stage move.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"stage_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e", "lost_reason": null}))]
+pub struct MoveStage {
+    pub stage_id: Uuid,
+    /// Required when moving to the lost stage.
+    pub lost_reason: Option<String>,
+}
+
+/// Filters of the opportunity list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OpportunityQuery {
+    pub stage_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+    pub customer_id: Option<Uuid>,
+    /// `open`, `won` or `lost`.
+    pub status: Option<StageKind>,
+    /// Expected to close on or after (YYYY-MM-DD).
+    pub expected_close_from: Option<NaiveDate>,
+    /// Expected to close on or before (YYYY-MM-DD).
+    pub expected_close_to: Option<NaiveDate>,
+    /// Smallest amount (decimal string).
+    #[param(value_type = Option<String>)]
+    pub amount_min: Option<Decimal>,
+    #[param(value_type = Option<String>)]
+    pub amount_max: Option<Decimal>,
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Search in the name.
+    pub q: Option<String>,
+}
+
+/// One stage move.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageChangeView {
+    pub id: Uuid,
+    /// `null` for the stage it was created in.
+    pub from_stage_id: Option<Uuid>,
+    pub to_stage_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub by: Uuid,
+}
+
+impl From<opportunity_stage_changes::Model> for StageChangeView {
+    fn from(m: opportunity_stage_changes::Model) -> Self {
+        Self {
+            id: m.id,
+            from_stage_id: m.from_stage_id,
+            to_stage_id: m.to_stage_id,
+            at: m.at,
+            by: m.by_user_id,
+        }
+    }
+}
+
+/// An opportunity's stage moves, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageHistory {
+    pub items: Vec<StageChangeView>,
+}
+
+/// Creates an opportunity on a customer the caller may change.
+#[utoipa::path(tag = "opportunities", operation_id = "create_opportunity", security(("bearer" = [])), request_body = CreateOpportunity, responses(
+    (status = 201, body = OpportunityView, headers(("Location" = String), ("ETag" = String))),
+    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep naming another owner, or a pool customer", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/opportunities")]
+pub async fn create_opportunity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateOpportunity>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let owner = b.owner_id.unwrap_or(caller.principal.user_id);
+    if !caller.principal.may_assign_owner(owner) {
+        return Err(DomainError::Forbidden(
+            "only managers and admins may create opportunities for someone else".into(),
+        )
+        .into());
+    }
+    let mut v = Violations::new();
+    let name = v.check(bounded_text("name", &b.name, NAME_MAX));
+    let amount = v.check(amount_minor("amount", b.amount));
+    let currency = v.check(parse_currency(
+        "currency",
+        b.currency.as_deref().unwrap_or("CNY"),
+    ));
+    v.finish()?;
+    let (Some(name), Some(amount_minor), Some(currency)) = (name, amount, currency) else {
+        return Err(ApiError::validation(vec![]));
+    };
+    let new = NewOpportunity {
+        customer_id: b.customer_id,
+        name,
+        amount_minor,
+        currency,
+        stage_id: b.stage_id,
+        expected_close_date: b.expected_close_date,
+        owner_id: owner,
+    };
+    let m = pipeline::create(&state.db, &caller.actor(), new).await?;
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", format!("/api/v1/opportunities/{}", m.id)));
+    Ok(respond(res, m))
+}
+
+/// Lists the opportunities the caller may see (sort: `created_at`, `updated_at`, `name`,
+/// `amount`).
+#[utoipa::path(tag = "opportunities", operation_id = "list_opportunities", security(("bearer" = [])), params(OpportunityQuery, PageParams), responses(
+    (status = 200, body = PageOf<OpportunityView>),
+    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/opportunities")]
+pub async fn list_opportunities(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<OpportunityQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<OpportunityView>>> {
+    let req = paging.0.to_request(pipeline::SORT_FIELDS, NEWEST_FIRST)?;
+    let q = query.0;
+    let bound = |field: &str, d: Option<Decimal>| -> ApiResult<Option<i64>> {
+        d.map(|d| amount_minor(field, d))
+            .transpose()
+            .map_err(|v| ApiError::fields(ErrorCode::InvalidParameter, vec![v]))
+    };
+    let filter = OpportunityFilter {
+        stage_id: q.stage_id,
+        owner_id: q.owner_id,
+        customer_id: q.customer_id,
+        status: q.status,
+        expected_close_from: q.expected_close_from,
+        expected_close_to: q.expected_close_to,
+        amount_min: bound("amount_min", q.amount_min)?,
+        amount_max: bound("amount_max", q.amount_max)?,
+        updated_after: q.updated_after,
+        q: q.q,
+    };
+    let page = pipeline::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    Ok(web::Json(PageOf::from_page(page, OpportunityView::from)))
+}
+
+/// One opportunity.
+#[utoipa::path(tag = "opportunities", operation_id = "get_opportunity", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = OpportunityView, headers(("ETag" = String))),
+    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/opportunities/{id}")]
+pub async fn get_opportunity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> ApiResult<HttpResponse> {
+    Ok(respond(
+        HttpResponse::Ok(),
+        pipeline::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+    ))
+}
+
+/// Changes an opportunity's fields.
+#[utoipa::path(tag = "opportunities", operation_id = "update_opportunity", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateOpportunity, responses(
+    (status = 200, body = OpportunityView, headers(("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep reassigning", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/opportunities/{id}")]
+pub async fn update_opportunity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+    body: Json<UpdateOpportunity>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let mut v = Violations::new();
+    let name = b
+        .name
+        .as_deref()
+        .and_then(|n| v.check(bounded_text("name", n, NAME_MAX)));
+    let amount = b.amount.and_then(|a| v.check(amount_minor("amount", a)));
+    let currency = b
+        .currency
+        .as_deref()
+        .and_then(|c| v.check(parse_currency("currency", c)));
+    v.finish()?;
+    let patch = OpportunityPatch {
+        name,
+        amount_minor: amount,
+        currency,
+        expected_close_date: b.expected_close_date,
+        owner_id: b.owner_id,
+    };
+    Ok(respond(
+        HttpResponse::Ok(),
+        pipeline::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?,
+    ))
+}
+
+/// Deletes an opportunity.
+#[utoipa::path(tag = "opportunities", operation_id = "delete_opportunity", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    (status = 204, description = "Deleted"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+))]
+#[delete("/opportunities/{id}")]
+pub async fn delete_opportunity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
+    pipeline::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Moves an opportunity to another stage: the won stage needs a positive amount, the
+/// lost stage a `lost_reason`, and reopening a won or lost opportunity is for managers
+/// and admins. Recorded in its history and its customer's timeline. With `If-Match`, of
+/// two concurrent moves one wins and the other gets `412`.
+#[utoipa::path(tag = "opportunities", operation_id = "move_opportunity_stage", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = MoveStage, responses(
+    (status = 200, body = OpportunityView, headers(("ETag" = String))),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A rep reopening a closed opportunity", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "Already in that stage (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
+    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Unknown stage, no amount for won, no reason for lost", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/opportunities/{id}/stage")]
+pub async fn move_opportunity_stage(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+    body: Json<MoveStage>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let reason = optional_text("lost_reason", b.lost_reason.as_deref(), SHORT_TEXT_MAX * 10)
+        .map_err(|v| ApiError::validation(vec![v]))?;
+    let m = pipeline::move_stage(
+        &state.db,
+        &caller.actor(),
+        id.0,
+        b.stage_id,
+        reason,
+        if_match.0,
+    )
+    .await?;
+    Ok(respond(HttpResponse::Ok(), m))
+}
+
+/// An opportunity's stage history `(from, to, at, by)`, oldest first.
+#[utoipa::path(tag = "opportunities", operation_id = "get_opportunity_history", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = StageHistory),
+    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/opportunities/{id}/history")]
+pub async fn get_opportunity_history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> ApiResult<web::Json<StageHistory>> {
+    let items = pipeline::history(state.db.conn(), &caller.principal.scope(), id.0)
+        .await?
+        .into_iter()
+        .map(StageChangeView::from)
+        .collect();
+    Ok(web::Json(StageHistory { items }))
+}
+
+/// Registers the pipeline routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_stages)
+        .service(create_stage)
+        .service(update_stage)
+        .service(delete_stage)
+        .service(create_opportunity)
+        .service(list_opportunities)
+        .service(get_opportunity)
+        .service(update_opportunity)
+        .service(delete_opportunity)
+        .service(move_opportunity_stage)
+        .service(get_opportunity_history);
+}
