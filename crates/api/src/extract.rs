@@ -59,7 +59,7 @@ fn describe(path: &str, message: &str) -> (String, &'static str, String) {
         "invalid_type"
     } else if clean.contains("too large")
         || clean.contains("too small")
-        || clean.contains("invalid value")
+        || clean.starts_with("invalid value: integer")
     {
         "out_of_range"
     } else {
