@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_foundation;
 mod m20261125_000002_customer_management;
 mod m20261125_000003_pipeline;
+mod m20261125_000004_stock;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261125_000002_customer_management::Migration),
             Box::new(m20261125_000003_pipeline::Migration),
+            Box::new(m20261125_000004_stock::Migration),
         ]
     }
 }

@@ -17,4 +17,5 @@ mod openapi;
 mod pipeline;
 mod pool;
 mod scope;
+mod stock;
 mod users_teams;

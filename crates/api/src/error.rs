@@ -44,6 +44,7 @@ error_codes! {
     NotOwned => (StatusCode::CONFLICT, "not_owned", "The customer is already in the pool"),
     ClaimCooldown => (StatusCode::CONFLICT, "claim_cooldown", "You may not claim this customer back yet"),
     StageInUse => (StatusCode::CONFLICT, "stage_in_use", "Opportunities are still in this stage"),
+    InsufficientStock => (StatusCode::CONFLICT, "insufficient_stock", "Not enough stock is available"),
     OwnedLimitReached => (StatusCode::CONFLICT, "owned_limit_reached", "You own as many customers as allowed"),
     VersionMismatch => (StatusCode::PRECONDITION_FAILED, "version_mismatch", "The record has changed since you read it"),
     PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large"),

@@ -5,6 +5,7 @@
 //! unit-tested without either.
 
 pub mod access;
+pub mod catalog;
 pub mod customer;
 pub mod error;
 pub mod follow_up;

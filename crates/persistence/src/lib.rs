@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod contacts;
 pub mod customers;
 mod db;
@@ -16,6 +17,7 @@ pub mod listing;
 pub mod pipeline;
 pub mod pool;
 mod scope;
+pub mod stock;
 pub mod teams;
 pub mod timeline;
 pub mod users;

@@ -11,6 +11,7 @@ pub mod follow_ups;
 pub mod leads;
 pub mod pipeline;
 pub mod pool;
+pub mod stock;
 pub mod system;
 pub mod teams;
 pub mod users;
@@ -26,6 +27,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .configure(follow_ups::configure)
         .configure(leads::configure)
         .configure(pipeline::configure)
+        .configure(stock::configure)
         .configure(contacts::configure)
         .configure(audit::configure);
 }

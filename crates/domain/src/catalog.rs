@@ -1,0 +1,354 @@
+//! Products and stock quantities: exact decimal values held as integers.
+//!
+//! Quantities keep up to 3 decimals (stored in thousandths), prices up to 4 (stored in
+//! ten-thousandths), tax rates are percents with up to 2 decimals (stored in basis
+//! points). None of them ever passes through a float.
+
+use rust_decimal::Decimal;
+
+use crate::error::{DomainError, FieldViolation, Violations};
+use crate::values::{NAME_MAX, SHORT_TEXT_MAX, bounded_text, optional_text};
+
+fn scaled(
+    field: &str,
+    value: Decimal,
+    scale: u32,
+    what: &str,
+    allow_negative: bool,
+) -> Result<i64, FieldViolation> {
+    if !allow_negative && value.is_sign_negative() && !value.is_zero() {
+        return Err(FieldViolation::new(
+            field,
+            "out_of_range",
+            format!("{field} cannot be negative"),
+        ));
+    }
+    if value.normalize().scale() > scale {
+        return Err(FieldViolation::new(
+            field,
+            "too_precise",
+            format!("{field} takes at most {scale} decimals ({what})"),
+        ));
+    }
+    let factor = Decimal::from(10i64.pow(scale));
+    value
+        .checked_mul(factor)
+        .and_then(|v| i64::try_from(v.trunc()).ok())
+        .filter(|v| v.unsigned_abs() < 1_000_000_000_000_000)
+        .ok_or_else(|| FieldViolation::new(field, "out_of_range", format!("{field} is too large")))
+}
+
+/// A quantity in thousandths, e.g. `2.5` kg → 2500. Must be positive.
+pub fn quantity(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
+    let q = scaled(field, value, 3, "quantities", false)?;
+    if q == 0 {
+        return Err(FieldViolation::new(
+            field,
+            "out_of_range",
+            format!("{field} must be greater than 0"),
+        ));
+    }
+    Ok(q)
+}
+
+/// A signed quantity change in thousandths (stock adjustments); not zero.
+pub fn quantity_change(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
+    let q = scaled(field, value, 3, "quantities", true)?;
+    if q == 0 {
+        return Err(FieldViolation::new(
+            field,
+            "out_of_range",
+            format!("{field} must not be 0"),
+        ));
+    }
+    Ok(q)
+}
+
+/// A quantity that may be zero (reorder points).
+pub fn quantity_or_zero(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
+    scaled(field, value, 3, "quantities", false)
+}
+
+/// A price in ten-thousandths, e.g. `12.3456` → 123456. Zero is allowed (free goods).
+pub fn price(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
+    scaled(field, value, 4, "prices", false)
+}
+
+/// A percentage 0..=100 with up to 2 decimals, in basis points (`"13"` → 1300).
+pub fn percent(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
+    let bp = scaled(field, value, 2, "percentages", false)?;
+    if bp > 10_000 {
+        return Err(FieldViolation::new(
+            field,
+            "out_of_range",
+            format!("{field} must be between 0 and 100"),
+        ));
+    }
+    Ok(bp)
+}
+
+/// Thousandths back to a decimal, without trailing zeros (`2500` → `2.5`).
+pub fn quantity_decimal(milli: i64) -> Decimal {
+    Decimal::new(milli, 3).normalize()
+}
+
+/// Ten-thousandths back to a decimal with at least two places (`125000` → `12.50`).
+pub fn price_decimal(e4: i64) -> Decimal {
+    let mut d = Decimal::new(e4, 4).normalize();
+    if d.scale() < 2 {
+        d.rescale(2);
+    }
+    d
+}
+
+/// Basis points back to a percent without trailing zeros (`1300` → `13`).
+pub fn percent_decimal(bp: i64) -> Decimal {
+    Decimal::new(bp, 2).normalize()
+}
+
+/// A product's attributes, validated and scaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub sku: String,
+    pub name: String,
+    pub unit: String,
+    pub category: Option<String>,
+    pub list_price_e4: i64,
+    pub cost_e4: Option<i64>,
+    pub tax_rate_bp: i64,
+    pub reorder_point_milli: Option<i64>,
+    pub active: bool,
+}
+
+/// A product as sent.
+#[derive(Debug, Clone, Default)]
+pub struct ProductInput {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub category: Option<String>,
+    pub list_price: Option<Decimal>,
+    pub cost: Option<Decimal>,
+    pub tax_rate: Option<Decimal>,
+    pub reorder_point: Option<Decimal>,
+    pub active: Option<bool>,
+}
+
+/// Checks a SKU: 1–64 characters of letters, digits, `-`, `_`, `.` and `/`.
+pub fn sku(field: &str, input: &str) -> Result<String, FieldViolation> {
+    let s = bounded_text(field, input, 64)?;
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    {
+        Ok(s)
+    } else {
+        Err(FieldViolation::new(
+            field,
+            "invalid_sku",
+            format!("{field} takes letters, digits, '-', '_', '.' and '/'"),
+        ))
+    }
+}
+
+impl Product {
+    /// Validates a new product: sku, name, unit, list price and tax rate are required.
+    pub fn create(input: ProductInput) -> Result<Self, DomainError> {
+        let mut v = Violations::new();
+        let mut required = |field: &str, present: bool| {
+            if !present {
+                v.push(FieldViolation::new(
+                    field,
+                    "required",
+                    format!("{field} is required"),
+                ));
+            }
+        };
+        required("sku", input.sku.is_some());
+        required("name", input.name.is_some());
+        required("unit", input.unit.is_some());
+        required("list_price", input.list_price.is_some());
+        required("tax_rate", input.tax_rate.is_some());
+        let sku = input.sku.as_deref().and_then(|s| v.check(sku("sku", s)));
+        let name = input
+            .name
+            .as_deref()
+            .and_then(|s| v.check(bounded_text("name", s, NAME_MAX)));
+        let unit = input
+            .unit
+            .as_deref()
+            .and_then(|s| v.check(bounded_text("unit", s, 20)));
+        let category = v.check(optional_text(
+            "category",
+            input.category.as_deref(),
+            SHORT_TEXT_MAX,
+        ));
+        let list_price = input
+            .list_price
+            .and_then(|p| v.check(price("list_price", p)));
+        let cost = match input.cost {
+            Some(c) => v.check(price("cost", c)).map(Some),
+            None => Some(None),
+        };
+        let tax = input.tax_rate.and_then(|t| v.check(percent("tax_rate", t)));
+        let reorder = match input.reorder_point {
+            Some(r) => v.check(quantity_or_zero("reorder_point", r)).map(Some),
+            None => Some(None),
+        };
+        v.finish()?;
+        match (sku, name, unit, category, list_price, cost, tax, reorder) {
+            (
+                Some(sku),
+                Some(name),
+                Some(unit),
+                Some(category),
+                Some(list_price_e4),
+                Some(cost_e4),
+                Some(tax_rate_bp),
+                Some(reorder_point_milli),
+            ) => Ok(Self {
+                sku,
+                name,
+                unit,
+                category,
+                list_price_e4,
+                cost_e4,
+                tax_rate_bp,
+                reorder_point_milli,
+                active: input.active.unwrap_or(true),
+            }),
+            _ => Err(DomainError::Validation(vec![])),
+        }
+    }
+}
+
+/// Stock arithmetic: what a level becomes after a movement, refusing any state where
+/// reserved or available stock would go below zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Level {
+    pub on_hand: i64,
+    pub reserved: i64,
+}
+
+impl Level {
+    /// `on_hand − reserved`.
+    pub fn available(self) -> i64 {
+        self.on_hand - self.reserved
+    }
+
+    /// The level after adding `on_hand_delta` and `reserved_delta`, if it stays valid
+    /// (available ≥ 0 and reserved ≥ 0).
+    pub fn apply(self, on_hand_delta: i64, reserved_delta: i64) -> Option<Level> {
+        let next = Level {
+            on_hand: self.on_hand.checked_add(on_hand_delta)?,
+            reserved: self.reserved.checked_add(reserved_delta)?,
+        };
+        (next.reserved >= 0 && next.available() >= 0).then_some(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn values_scale_exactly() {
+        assert_eq!(quantity("q", d("2.5")), Ok(2500));
+        assert_eq!(quantity("q", d("0.001")), Ok(1));
+        assert_eq!(
+            quantity("q", d("1.0005")).map_err(|e| e.code),
+            Err("too_precise".into())
+        );
+        assert_eq!(
+            quantity("q", d("0")).map_err(|e| e.code),
+            Err("out_of_range".into())
+        );
+        assert_eq!(
+            quantity("q", d("-1")).map_err(|e| e.code),
+            Err("out_of_range".into())
+        );
+        assert_eq!(quantity_change("q", d("-1.5")), Ok(-1500));
+        assert_eq!(price("p", d("12.3456")), Ok(123_456));
+        assert_eq!(
+            price("p", d("0.00001")).map_err(|e| e.code),
+            Err("too_precise".into())
+        );
+        assert_eq!(percent("t", d("13")), Ok(1300));
+        assert_eq!(
+            percent("t", d("100.01")).map_err(|e| e.code),
+            Err("out_of_range".into())
+        );
+        assert_eq!(quantity_decimal(2500).to_string(), "2.5");
+        assert_eq!(price_decimal(125_000).to_string(), "12.50");
+        assert_eq!(price_decimal(123_456).to_string(), "12.3456");
+        assert_eq!(percent_decimal(1300).to_string(), "13");
+        assert_eq!(
+            price("p", d("100000000000000")).map_err(|e| e.code),
+            Err("out_of_range".into())
+        );
+    }
+
+    #[test]
+    fn products_validate() {
+        let ok = Product::create(ProductInput {
+            sku: Some("SKU-001".into()),
+            name: Some("螺丝 M6".into()),
+            unit: Some("盒".into()),
+            list_price: Some(d("12.5")),
+            tax_rate: Some(d("13")),
+            ..Default::default()
+        });
+        assert!(
+            ok.as_ref()
+                .is_ok_and(|p| p.list_price_e4 == 125_000 && p.tax_rate_bp == 1300 && p.active)
+        );
+        match Product::create(ProductInput {
+            sku: Some("bad sku!".into()),
+            ..Default::default()
+        }) {
+            Err(DomainError::Validation(v)) => {
+                let fields: Vec<_> = v.iter().map(|f| f.field.as_str()).collect();
+                assert_eq!(
+                    fields,
+                    vec!["name", "unit", "list_price", "tax_rate", "sku"]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn levels_never_go_below_zero() {
+        let l = Level {
+            on_hand: 100,
+            reserved: 0,
+        };
+        assert_eq!(
+            l.apply(0, 100),
+            Some(Level {
+                on_hand: 100,
+                reserved: 100
+            })
+        );
+        assert_eq!(l.apply(0, 101), None, "cannot reserve more than available");
+        let r = Level {
+            on_hand: 100,
+            reserved: 60,
+        };
+        assert_eq!(r.apply(-50, 0), None, "cannot take away reserved stock");
+        assert_eq!(
+            r.apply(-60, -60),
+            Some(Level {
+                on_hand: 40,
+                reserved: 0
+            }),
+            "shipping moves reserved out"
+        );
+        assert_eq!(r.apply(0, -61), None);
+        assert_eq!(r.available(), 40);
+    }
+}
