@@ -7,6 +7,7 @@ mod m20261125_000001_foundation;
 mod m20261125_000002_customer_management;
 mod m20261125_000003_pipeline;
 mod m20261125_000004_stock;
+mod m20261125_000005_orders;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_customer_management::Migration),
             Box::new(m20261125_000003_pipeline::Migration),
             Box::new(m20261125_000004_stock::Migration),
+            Box::new(m20261125_000005_orders::Migration),
         ]
     }
 }

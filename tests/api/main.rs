@@ -14,6 +14,7 @@ mod follow_ups;
 mod leads;
 mod migrations;
 mod openapi;
+mod orders;
 mod pipeline;
 mod pool;
 mod scope;

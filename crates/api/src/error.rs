@@ -45,6 +45,7 @@ error_codes! {
     ClaimCooldown => (StatusCode::CONFLICT, "claim_cooldown", "You may not claim this customer back yet"),
     StageInUse => (StatusCode::CONFLICT, "stage_in_use", "Opportunities are still in this stage"),
     InsufficientStock => (StatusCode::CONFLICT, "insufficient_stock", "Not enough stock is available"),
+    Overpayment => (StatusCode::CONFLICT, "overpayment", "The payment exceeds what is owed"),
     OwnedLimitReached => (StatusCode::CONFLICT, "owned_limit_reached", "You own as many customers as allowed"),
     VersionMismatch => (StatusCode::PRECONDITION_FAILED, "version_mismatch", "The record has changed since you read it"),
     PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "The request body is too large"),
@@ -239,6 +240,30 @@ impl From<PersistenceError> for ApiError {
                     (ErrorCode::ValidationFailed, "invalid_reference")
                 };
                 ApiError::fields(code, vec![FieldViolation::new(field, rule, message)])
+            }
+            PersistenceError::InsufficientStock(lines) => {
+                let violations = lines
+                    .iter()
+                    .map(|l| {
+                        FieldViolation::new(
+                            format!("lines[{}].quantity", l.index),
+                            "insufficient_stock",
+                            format!(
+                                "line {} asks for {} of product {} but {} is available",
+                                l.line_id,
+                                sims_domain::catalog::quantity_decimal(l.requested_milli),
+                                l.product_id,
+                                sims_domain::catalog::quantity_decimal(l.available_milli)
+                            ),
+                        )
+                    })
+                    .collect();
+                let mut e = ApiError::fields(ErrorCode::InsufficientStock, violations);
+                e.detail = format!(
+                    "{} line(s) cannot be covered by available stock; nothing was reserved",
+                    lines.len()
+                );
+                e
             }
             PersistenceError::Domain(d) => d.into(),
             PersistenceError::Database(db) => ApiError::internal(db),

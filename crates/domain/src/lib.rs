@@ -12,6 +12,7 @@ pub mod follow_up;
 pub mod lead;
 pub mod listing;
 pub mod money;
+pub mod order;
 pub mod pipeline;
 pub mod pool;
 pub mod values;

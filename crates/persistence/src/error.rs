@@ -4,6 +4,18 @@ use sea_orm::{DbErr, SqlErr};
 use sims_domain::DomainError;
 use uuid::Uuid;
 
+/// An order line that stock could not cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShortLine {
+    /// Index of the line in the order.
+    pub index: usize,
+    pub line_id: Uuid,
+    pub product_id: Uuid,
+    /// Quantities in thousandths.
+    pub requested_milli: i64,
+    pub available_milli: i64,
+}
+
 /// What a repository call can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistenceError {
@@ -22,6 +34,9 @@ pub enum PersistenceError {
     /// A referenced record does not exist or may not be referenced.
     #[error("unprocessable: {field}: {message}")]
     Unprocessable { field: String, message: String },
+    /// Confirming an order found lines without enough available stock.
+    #[error("insufficient stock")]
+    InsufficientStock(Vec<ShortLine>),
     /// A business rule refused the change.
     #[error(transparent)]
     Domain(#[from] DomainError),

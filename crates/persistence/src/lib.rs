@@ -14,6 +14,7 @@ mod error;
 pub mod follow_ups;
 pub mod leads;
 pub mod listing;
+pub mod orders;
 pub mod pipeline;
 pub mod pool;
 mod scope;
@@ -23,6 +24,6 @@ pub mod timeline;
 pub mod users;
 
 pub use db::{Actor, Database, DbOptions, now};
-pub use error::{PersistenceError, Result};
+pub use error::{PersistenceError, Result, ShortLine};
 pub use listing::{ListRequest, Page};
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};

@@ -9,6 +9,7 @@ pub mod customer_files;
 pub mod customers;
 pub mod follow_ups;
 pub mod leads;
+pub mod orders;
 pub mod pipeline;
 pub mod pool;
 pub mod stock;
@@ -28,6 +29,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         .configure(leads::configure)
         .configure(pipeline::configure)
         .configure(stock::configure)
+        .configure(orders::configure)
         .configure(contacts::configure)
         .configure(audit::configure);
 }

@@ -1,0 +1,526 @@
+//! Orders: exact totals, confirmation reserving stock all or nothing (also under 200
+//! concurrent confirmations), shipments, cancellation, completion and payments.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+struct Shop {
+    app: TestApp,
+    rep: String,
+    customer: String,
+    warehouse: String,
+}
+
+async fn shop() -> Shop {
+    let app = spawn_app().await;
+    let (_, rep) = app.user("sales", None).await;
+    let customer = app.customer(&rep, "Buyer Co", json!({})).await;
+    let warehouse = app
+        .post(
+            "/api/v1/warehouses",
+            &app.admin,
+            json!({"code": "W1", "name": "主仓"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    Shop {
+        app,
+        rep,
+        customer,
+        warehouse,
+    }
+}
+
+impl Shop {
+    async fn product(&self, sku: &str, price: &str, tax: &str, stock: &str) -> String {
+        let id = self.app.post("/api/v1/products", &self.app.admin, json!({"sku": sku, "name": sku, "unit": "件", "list_price": price, "tax_rate": tax, "cost": "1"})).await.expect(201).id();
+        if stock != "0" {
+            self.app.post("/api/v1/stock/receipts", &self.app.admin, json!({"warehouse_id": self.warehouse, "lines": [{"product_id": id, "quantity": stock}]})).await.expect(201);
+        }
+        id
+    }
+
+    async fn order(&self, lines: Value) -> Value {
+        self.app.post("/api/v1/orders", &self.rep, json!({"customer_id": self.customer, "warehouse_id": self.warehouse, "lines": lines})).await.expect(201).body
+    }
+
+    async fn level(&self, product: &str) -> (String, String) {
+        let r = self
+            .app
+            .get(
+                &format!(
+                    "/api/v1/stock?product_id={product}&warehouse_id={}",
+                    self.warehouse
+                ),
+                &self.app.admin,
+            )
+            .await
+            .expect(200);
+        (
+            r.body["items"][0]["on_hand"]
+                .as_str()
+                .unwrap_or("0")
+                .to_owned(),
+            r.body["items"][0]["reserved"]
+                .as_str()
+                .unwrap_or("0")
+                .to_owned(),
+        )
+    }
+
+    /// The ledger's sums for a product, as (on_hand, reserved) in thousandths.
+    async fn ledger(&self, product: &str) -> (i64, i64) {
+        let mut sums = (0i64, 0i64);
+        let mut path = format!("/api/v1/stock/movements?product_id={product}&per_page=200");
+        loop {
+            let page = self.app.get(&path, &self.app.admin).await.expect(200);
+            for m in page.body["items"].as_array().unwrap() {
+                let milli = |s: &str| (s.parse::<f64>().unwrap() * 1000.0).round() as i64;
+                sums.0 += milli(m["quantity"].as_str().unwrap());
+                sums.1 += milli(m["reserved_change"].as_str().unwrap());
+            }
+            match page.body["next_cursor"].as_str() {
+                Some(c) => {
+                    path = format!(
+                        "/api/v1/stock/movements?product_id={product}&per_page=200&after={c}"
+                    )
+                }
+                None => return sums,
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn totals_are_exact_with_fractional_quantities_discounts_and_several_tax_rates() {
+    let s = shop().await;
+    let a = s.product("A", "0.335", "13", "100").await;
+    let b = s.product("B", "12.3456", "6", "100").await;
+    let o = s
+        .order(json!([
+            {"product_id": a, "quantity": "3"},
+            {"product_id": b, "quantity": "2.5", "discount_percent": "10"},
+            {"product_id": a, "quantity": "1", "unit_price": "99.99", "discount_percent": "100"},
+        ]))
+        .await;
+    let l = &o["lines"];
+    // 3 × 0.335 = 1.005 → 1.01 (a float says 1.00); tax 13% → 0.1313 → 0.13.
+    assert_eq!(
+        (
+            l[0]["gross"].as_str(),
+            l[0]["tax"].as_str(),
+            l[0]["total"].as_str()
+        ),
+        (Some("1.01"), Some("0.13"), Some("1.14"))
+    );
+    // 2.5 × 12.3456 = 30.864 → 30.86; −10% = 3.086 → 3.09; net 27.77; 6% → 1.6662 → 1.67.
+    assert_eq!(
+        (
+            l[1]["gross"].as_str(),
+            l[1]["discount"].as_str(),
+            l[1]["net"].as_str(),
+            l[1]["tax"].as_str(),
+            l[1]["total"].as_str()
+        ),
+        (
+            Some("30.86"),
+            Some("3.09"),
+            Some("27.77"),
+            Some("1.67"),
+            Some("29.44")
+        )
+    );
+    assert_eq!(
+        (l[2]["net"].as_str(), l[2]["total"].as_str()),
+        (Some("0.00"), Some("0.00")),
+        "100% discount"
+    );
+    assert_eq!(
+        l[0]["unit_price"], "0.335",
+        "price defaults to the list price"
+    );
+    assert_eq!(l[1]["tax_rate"], "6", "tax defaults to the product's");
+    assert_eq!(
+        (
+            o["subtotal"].as_str(),
+            o["discount_total"].as_str(),
+            o["tax_total"].as_str(),
+            o["total"].as_str()
+        ),
+        (Some("28.78"), Some("103.08"), Some("1.80"), Some("30.58"))
+    );
+    assert_eq!(
+        (
+            o["status"].as_str(),
+            o["payment_status"].as_str(),
+            o["paid_amount"].as_str()
+        ),
+        (Some("draft"), Some("unpaid"), Some("0.00"))
+    );
+    assert!(
+        o["number"].as_str().unwrap().starts_with("SO-")
+            && o["number"].as_str().unwrap().len() == 16,
+        "{}",
+        o["number"]
+    );
+}
+
+#[tokio::test]
+async fn the_whole_flow_keeps_stock_and_money_right() {
+    let s = shop().await;
+    let app = &s.app;
+    let p = s.product("FLOW", "10", "13", "10").await;
+    let o = s.order(json!([{"product_id": p, "quantity": "4"}])).await;
+    let id = o["id"].as_str().unwrap().to_owned();
+    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    // Draft: lines can change; payments cannot be taken.
+    let edited = app
+        .patch(
+            &format!("/api/v1/orders/{id}"),
+            &s.rep,
+            json!({"lines": [{"product_id": p, "quantity": "5"}]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(edited.body["total"], "56.50");
+    let line = edited.body["lines"][0]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or(line);
+    app.post(
+        &format!("/api/v1/orders/{id}/payments"),
+        &s.rep,
+        json!({"amount": "1", "received_at": "2026-11-25T00:00:00Z", "method": "cash"}),
+    )
+    .await
+    .expect_problem(409, "invalid_transition");
+    app.post(&format!("/api/v1/orders/{id}/complete"), &s.rep, json!({}))
+        .await
+        .expect_problem(409, "invalid_transition");
+    app.post(
+        &format!("/api/v1/orders/{id}/shipments"),
+        &s.rep,
+        json!({"lines": [{"line_id": line, "quantity": "1"}]}),
+    )
+    .await
+    .expect_problem(409, "invalid_transition");
+
+    let c = app
+        .post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(c.body["status"], "confirmed");
+    assert_eq!(s.level(&p).await, ("10".into(), "5".into()));
+    app.post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
+        .await
+        .expect_problem(409, "invalid_transition");
+    app.patch(
+        &format!("/api/v1/orders/{id}"),
+        &s.rep,
+        json!({"lines": [{"product_id": p, "quantity": "1"}]}),
+    )
+    .await
+    .expect_problem(409, "invalid_transition");
+
+    let r = app
+        .post(
+            &format!("/api/v1/orders/{id}/shipments"),
+            &s.rep,
+            json!({"lines": [{"line_id": line, "quantity": "6"}]}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["lines[0].quantity"], "more than ordered");
+    let part = app
+        .post(
+            &format!("/api/v1/orders/{id}/shipments"),
+            &s.rep,
+            json!({"lines": [{"line_id": line, "quantity": "2"}]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            part.body["status"].as_str(),
+            part.body["lines"][0]["shipped_quantity"].as_str()
+        ),
+        (Some("partially_shipped"), Some("2"))
+    );
+    assert_eq!(s.level(&p).await, ("8".into(), "3".into()));
+    app.post(&format!("/api/v1/orders/{id}/cancel"), &s.rep, json!({}))
+        .await
+        .expect_problem(409, "invalid_transition");
+    app.post(
+        &format!("/api/v1/orders/{id}/shipments"),
+        &s.rep,
+        json!({"lines": [{"line_id": line, "quantity": "3"}]}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(s.level(&p).await, ("5".into(), "0".into()));
+    let done = app
+        .post(&format!("/api/v1/orders/{id}/complete"), &s.rep, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(done.body["status"], "completed");
+
+    let pay = app.post(&format!("/api/v1/orders/{id}/payments"), &s.rep, json!({"amount": "50.00", "received_at": "2026-11-25T08:00:00Z", "method": "bank_transfer", "reference": "回单 1"})).await.expect(201);
+    assert_eq!(
+        (
+            pay.body["payment_status"].as_str(),
+            pay.body["paid_amount"].as_str()
+        ),
+        (Some("partial"), Some("50.00"))
+    );
+    let over = app
+        .post(
+            &format!("/api/v1/orders/{id}/payments"),
+            &s.rep,
+            json!({"amount": "6.51", "received_at": "2026-11-25T09:00:00Z", "method": "cash"}),
+        )
+        .await
+        .expect_problem(409, "overpayment");
+    assert!(over.body["detail"].as_str().unwrap().contains("6.50"));
+    app.post(
+        &format!("/api/v1/orders/{id}/payments"),
+        &s.rep,
+        json!({"amount": "6.50", "received_at": "2026-11-25T09:00:00Z", "method": "wire"}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    let paid = app
+        .post(
+            &format!("/api/v1/orders/{id}/payments"),
+            &s.rep,
+            json!({"amount": "6.50", "received_at": "2026-11-25T09:00:00Z", "method": "cash"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(paid.body["payment_status"], "paid");
+    assert_eq!(
+        app.get(&format!("/api/v1/orders/{id}/payments"), &s.rep)
+            .await
+            .expect(200)
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        s.ledger(&p).await,
+        (5000, 0),
+        "the ledger sums to the level"
+    );
+}
+
+#[tokio::test]
+async fn confirmation_is_all_or_nothing_and_names_short_lines() {
+    let s = shop().await;
+    let app = &s.app;
+    let plenty = s.product("PLENTY", "1", "0", "100").await;
+    let scarce = s.product("SCARCE", "1", "0", "2").await;
+    let o = s.order(json!([{"product_id": plenty, "quantity": "10"}, {"product_id": scarce, "quantity": "3"}])).await;
+    let id = o["id"].as_str().unwrap();
+    let r = app
+        .post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
+        .await
+        .expect_problem(409, "insufficient_stock");
+    assert_eq!(r.fields(), vec!["lines[1].quantity"]);
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 is available")
+    );
+    assert_eq!(
+        s.level(&plenty).await,
+        ("100".into(), "0".into()),
+        "nothing reserved"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/orders/{id}"), &s.rep)
+            .await
+            .expect(200)
+            .body["status"],
+        "draft"
+    );
+    // Cancelling a confirmed order releases its reservation.
+    let o2 = s
+        .order(json!([{"product_id": plenty, "quantity": "10"}]))
+        .await;
+    let id2 = o2["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/orders/{id2}/confirm"), &s.rep, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(s.level(&plenty).await, ("100".into(), "10".into()));
+    app.post(&format!("/api/v1/orders/{id2}/cancel"), &s.rep, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(s.level(&plenty).await, ("100".into(), "0".into()));
+    app.post(&format!("/api/v1/orders/{id2}/cancel"), &s.rep, json!({}))
+        .await
+        .expect_problem(409, "invalid_transition");
+    assert_eq!(s.ledger(&plenty).await, (100_000, 0));
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_confirmations_against_stock_for_one_hundred() {
+    let s = shop().await;
+    let app = &s.app;
+    let p = s.product("HOT", "1", "0", "100").await;
+    let mut ids = Vec::with_capacity(200);
+    for _ in 0..200 {
+        ids.push(
+            s.order(json!([{"product_id": p, "quantity": "1"}])).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let paths: Vec<String> = ids
+        .iter()
+        .map(|id| format!("/api/v1/orders/{id}/confirm"))
+        .collect();
+    let confirms = paths.iter().map(|path| app.post(path, &s.rep, json!({})));
+    let replies = futures_util::future::join_all(confirms).await;
+    let ok = replies.iter().filter(|r| r.status.as_u16() == 200).count();
+    let short = replies
+        .iter()
+        .filter(|r| r.status.as_u16() == 409 && r.code() == "insufficient_stock")
+        .count();
+    assert_eq!(
+        (ok, short),
+        (100, 100),
+        "{:?}",
+        replies
+            .iter()
+            .filter(|r| r.status.as_u16() != 200 && r.status.as_u16() != 409)
+            .map(|r| r.body.clone())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        s.level(&p).await,
+        ("100".into(), "100".into()),
+        "none oversold"
+    );
+    assert_eq!(
+        s.ledger(&p).await,
+        (100_000, 100_000),
+        "ledger sums equal the level"
+    );
+    let confirmed = app
+        .get("/api/v1/orders?status=confirmed&include_total=true", &s.rep)
+        .await
+        .expect(200);
+    assert_eq!(confirmed.body["total"], 100);
+}
+
+#[tokio::test]
+async fn concurrent_shipments_and_cancels_never_double_count() {
+    let s = shop().await;
+    let app = &s.app;
+    let p = s.product("RACE", "1", "0", "10").await;
+    let o = s.order(json!([{"product_id": p, "quantity": "4"}])).await;
+    let id = o["id"].as_str().unwrap().to_owned();
+    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
+        .await
+        .expect(200);
+    let ship_path = format!("/api/v1/orders/{id}/shipments");
+    let cancel_path = format!("/api/v1/orders/{id}/cancel");
+    let mut ops = vec![];
+    for i in 0..6 {
+        if i % 2 == 0 {
+            ops.push(app.post(
+                &ship_path,
+                &s.rep,
+                json!({"lines": [{"line_id": line, "quantity": "2"}]}),
+            ));
+        } else {
+            ops.push(app.post(&cancel_path, &s.rep, json!({})));
+        }
+    }
+    futures_util::future::join_all(ops).await;
+    let (on_hand, reserved) = s.level(&p).await;
+    let order = app
+        .get(&format!("/api/v1/orders/{id}"), &s.rep)
+        .await
+        .expect(200);
+    let shipped: f64 = order.body["lines"][0]["shipped_quantity"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let on_hand: f64 = on_hand.parse().unwrap();
+    let reserved: f64 = reserved.parse().unwrap();
+    assert_eq!(
+        on_hand + shipped,
+        10.0,
+        "every shipped unit left on-hand exactly once"
+    );
+    match order.body["status"].as_str().unwrap() {
+        "cancelled" => assert_eq!(reserved, 0.0, "a cancel released the rest exactly once"),
+        "shipped" => assert_eq!((shipped, reserved), (4.0, 0.0)),
+        other => panic!("unexpected status {other}"),
+    }
+    let (h, r) = s.ledger(&p).await;
+    assert_eq!((h as f64 / 1000.0, r as f64 / 1000.0), (on_hand, reserved));
+}
+
+#[tokio::test]
+async fn orders_are_scoped_and_validated() {
+    let s = shop().await;
+    let app = &s.app;
+    let (_, other) = app.user("sales", None).await;
+    let p = s.product("SCOPE", "1", "0", "5").await;
+    let o = s.order(json!([{"product_id": p, "quantity": "1"}])).await;
+    let id = o["id"].as_str().unwrap();
+    app.get(&format!("/api/v1/orders/{id}"), &other)
+        .await
+        .expect_problem(404, "not_found");
+    app.post(&format!("/api/v1/orders/{id}/confirm"), &other, json!({}))
+        .await
+        .expect_problem(404, "not_found");
+    assert!(
+        app.get("/api/v1/orders", &other)
+            .await
+            .expect(200)
+            .ids()
+            .is_empty()
+    );
+    for (lines, field) in [
+        (json!([]), "lines"),
+        (
+            json!([{"product_id": p, "quantity": "0"}]),
+            "lines[0].quantity",
+        ),
+        (
+            json!([{"product_id": p, "quantity": "1", "discount_percent": "101"}]),
+            "lines[0].discount_percent",
+        ),
+        (
+            json!([{"product_id": p, "quantity": "1", "unit_price": "0.00001"}]),
+            "lines[0].unit_price",
+        ),
+        (
+            json!([{"product_id": uuid::Uuid::now_v7(), "quantity": "1"}]),
+            "lines[0].product_id",
+        ),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/orders",
+                &s.rep,
+                json!({"customer_id": s.customer, "warehouse_id": s.warehouse, "lines": lines}),
+            )
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(r.fields(), vec![field.to_owned()], "{lines}");
+    }
+    let r = app.post("/api/v1/orders", &s.rep, json!({"customer_id": s.customer, "warehouse_id": uuid::Uuid::now_v7(), "lines": [{"product_id": p, "quantity": "1"}]})).await.expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["warehouse_id"]);
+    app.post("/api/v1/orders", &other, json!({"customer_id": s.customer, "warehouse_id": s.warehouse, "lines": [{"product_id": p, "quantity": "1"}]})).await.expect_problem(404, "not_found");
+}
