@@ -8,6 +8,7 @@ mod m20261125_000002_customer_management;
 mod m20261125_000003_pipeline;
 mod m20261125_000004_stock;
 mod m20261125_000005_orders;
+mod m20261125_000006_idempotency;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_pipeline::Migration),
             Box::new(m20261125_000004_stock::Migration),
             Box::new(m20261125_000005_orders::Migration),
+            Box::new(m20261125_000006_idempotency::Migration),
         ]
     }
 }

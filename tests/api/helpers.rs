@@ -332,6 +332,17 @@ impl TestApp {
         (id, token)
     }
 
+    /// Starts another server on the same database (a restart, or a second instance) and
+    /// returns its address.
+    pub async fn another_instance(&self) -> String {
+        let app = Application::build(test_settings(&self._db))
+            .await
+            .expect("build another instance");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     /// Ages a customer as if its owner got it `owned_days_ago` days ago and its last
     /// follow-up happened `followed_days_ago` days ago: the controlled clock of the pool
     /// tests.

@@ -112,54 +112,115 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
+/// Reads a JSON body of at most 1 MiB (checking the media type), without parsing it.
+fn read_json_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<Vec<u8>, ApiError>> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if let Some(ct) = content_type
+            && !(ct.starts_with("application/json") || ct.contains("+json"))
+        {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as application/json",
+            ));
+        }
+        let too_large = || {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body exceeds {JSON_LIMIT} bytes"),
+            )
+        };
+        if declared_len.is_some_and(|n| n > JSON_LIMIT) {
+            return Err(too_large());
+        }
+        let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(JSON_LIMIT));
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::new(
+                    ErrorCode::BadRequest,
+                    format!("could not read the body: {e}"),
+                )
+            })?;
+            if body.len() + chunk.len() > JSON_LIMIT {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    })
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type = req
+        let body = read_json_body(req, payload);
+        Box::pin(async move { parse_json(&body.await?).map(Json) })
+    }
+}
+
+/// A JSON body with the request's `Idempotency-Key` (if any) and a hash of the path and
+/// the raw body, for the creates that honour idempotency.
+#[derive(Debug)]
+pub struct KeyedJson<T> {
+    pub value: T,
+    pub key: Option<String>,
+    pub hash: String,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for KeyedJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let key = req
             .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_ascii_lowercase);
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+            .get("idempotency-key")
+            .map(|v| v.to_str().map(|s| s.trim().to_owned()));
+        let path = req.path().to_owned();
+        let body = read_json_body(req, payload);
         Box::pin(async move {
-            if let Some(ct) = content_type
-                && !(ct.starts_with("application/json") || ct.contains("+json"))
-            {
-                return Err(ApiError::new(
-                    ErrorCode::UnsupportedMediaType,
-                    "send the body as application/json",
-                ));
-            }
-            let too_large = || {
-                ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!("the body exceeds {JSON_LIMIT} bytes"),
-                )
-            };
-            if declared_len.is_some_and(|n| n > JSON_LIMIT) {
-                return Err(too_large());
-            }
-            let mut body = Vec::with_capacity(declared_len.unwrap_or(1024).min(JSON_LIMIT));
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::new(
-                        ErrorCode::BadRequest,
-                        format!("could not read the body: {e}"),
-                    )
-                })?;
-                if body.len() + chunk.len() > JSON_LIMIT {
-                    return Err(too_large());
+            let key = match key {
+                None => None,
+                Some(Ok(k))
+                    if !k.is_empty()
+                        && k.len() <= 255
+                        && k.chars().all(|c| c.is_ascii_graphic()) =>
+                {
+                    Some(k)
                 }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(Json)
+                Some(_) => {
+                    return Err(ApiError::fields(
+                        ErrorCode::InvalidParameter,
+                        vec![FieldViolation::new(
+                            "Idempotency-Key",
+                            "invalid",
+                            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                        )],
+                    ));
+                }
+            };
+            let body = body.await?;
+            let value = parse_json(&body)?;
+            let mut to_hash = path.into_bytes();
+            to_hash.push(b'\n');
+            to_hash.extend_from_slice(&body);
+            let hash = crate::auth::token_hash(&String::from_utf8_lossy(&to_hash));
+            Ok(KeyedJson { value, key, hash })
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod caller;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod listing;
 pub mod openapi;
 pub mod routes;

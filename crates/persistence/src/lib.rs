@@ -12,6 +12,7 @@ mod db;
 pub mod entities;
 mod error;
 pub mod follow_ups;
+pub mod idempotency;
 pub mod leads;
 pub mod listing;
 pub mod orders;

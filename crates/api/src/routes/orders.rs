@@ -20,10 +20,12 @@ use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, KeyedJson, Query, etag};
+use crate::idempotency::{Prepared, once};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams};
 use crate::routes::pipeline::amount_minor;
 use crate::state::AppState;
+use actix_web::http::StatusCode;
 
 fn money(minor: i64) -> Decimal {
     Money::from_minor(minor).to_decimal()
@@ -217,8 +219,9 @@ pub struct UpdateOrder {
 }
 
 /// Creates a draft order; line amounts and totals are computed by the server.
-#[utoipa::path(tag = "orders", operation_id = "create_order", security(("bearer" = [])), request_body = CreateOrder, responses(
+#[utoipa::path(tag = "orders", operation_id = "create_order", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateOrder, responses(
     (status = 201, body = OrderView, headers(("Location" = String), ("ETag" = String))),
+    (status = 409, description = "The first request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
     (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A pool customer", body = Problem, content_type = "application/problem+json"),
@@ -229,9 +232,13 @@ pub struct UpdateOrder {
 pub async fn create_order(
     state: web::Data<AppState>,
     caller: Caller,
-    body: Json<CreateOrder>,
+    body: KeyedJson<CreateOrder>,
 ) -> ApiResult<HttpResponse> {
-    let b = body.0;
+    let KeyedJson {
+        value: b,
+        key,
+        hash,
+    } = body;
     let mut v = Violations::new();
     let currency = v.check(parse_currency(
         "currency",
@@ -246,10 +253,22 @@ pub async fn create_order(
         opportunity_id: b.opportunity_id,
         lines,
     };
-    let o = orders::create(&state.db, &caller.actor(), new).await?;
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", format!("/api/v1/orders/{}", o.order.id)));
-    Ok(respond(res, o))
+    once(
+        &state,
+        caller.principal.user_id,
+        key.as_deref(),
+        &hash,
+        || async {
+            let o = orders::create(&state.db, &caller.actor(), new).await?;
+            let (id, version) = (o.order.id, o.order.version);
+            Ok(
+                Prepared::json(StatusCode::CREATED, &OrderView::new(o.order, o.lines))?
+                    .location(format!("/api/v1/orders/{id}"))
+                    .version(version),
+            )
+        },
+    )
+    .await
 }
 
 /// Filters of the order list.
@@ -524,7 +543,7 @@ pub struct PaymentResult {
 }
 
 /// Records a payment on a confirmed (or later) order; more than is owed is `409 overpayment`.
-#[utoipa::path(tag = "orders", operation_id = "create_payment", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = CreatePayment, responses(
+#[utoipa::path(tag = "orders", operation_id = "create_payment", security(("bearer" = [])), params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreatePayment, responses(
     (status = 201, body = PaymentResult),
     (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -537,9 +556,13 @@ pub async fn create_payment(
     state: web::Data<AppState>,
     caller: Caller,
     id: Id,
-    body: Json<CreatePayment>,
+    body: KeyedJson<CreatePayment>,
 ) -> ApiResult<HttpResponse> {
-    let b = body.0;
+    let KeyedJson {
+        value: b,
+        key,
+        hash,
+    } = body;
     let mut v = Violations::new();
     let amount = v.check(amount_minor("amount", b.amount));
     if amount == Some(0) {
@@ -561,13 +584,25 @@ pub async fn create_payment(
         method: b.method,
         reference: reference.flatten(),
     };
-    let (payment, order) = orders::add_payment(&state.db, &caller.actor(), id.0, p).await?;
-    Ok(HttpResponse::Created().json(PaymentResult {
-        payment: payment.into(),
-        payment_status: payment_status(order.total_minor, order.paid_minor),
-        paid_amount: money(order.paid_minor),
-        total: money(order.total_minor),
-    }))
+    once(
+        &state,
+        caller.principal.user_id,
+        key.as_deref(),
+        &hash,
+        || async {
+            let (payment, order) = orders::add_payment(&state.db, &caller.actor(), id.0, p).await?;
+            Prepared::json(
+                StatusCode::CREATED,
+                &PaymentResult {
+                    payment: payment.into(),
+                    payment_status: payment_status(order.total_minor, order.paid_minor),
+                    paid_amount: money(order.paid_minor),
+                    total: money(order.total_minor),
+                },
+            )
+        },
+    )
+    .await
 }
 
 /// An order's payments.

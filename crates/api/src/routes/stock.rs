@@ -19,9 +19,11 @@ use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, KeyedJson, Query, etag};
+use crate::idempotency::{Prepared, once};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams};
 use crate::state::AppState;
+use actix_web::http::StatusCode;
 
 /// A product. `cost` is shown to managers and admins only.
 #[derive(Debug, Serialize, ToSchema)]
@@ -564,7 +566,7 @@ pub struct ReceiptResult {
 }
 
 /// Receives stock (managers and admins): one `receipt` movement per line, all or nothing.
-#[utoipa::path(tag = "stock", operation_id = "create_stock_receipt", security(("bearer" = [])), request_body = CreateReceipt, responses(
+#[utoipa::path(tag = "stock", operation_id = "create_stock_receipt", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateReceipt, responses(
     (status = 201, body = ReceiptResult),
     (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -575,10 +577,14 @@ pub struct ReceiptResult {
 pub async fn create_stock_receipt(
     state: web::Data<AppState>,
     caller: Caller,
-    body: Json<CreateReceipt>,
+    body: KeyedJson<CreateReceipt>,
 ) -> ApiResult<HttpResponse> {
     caller.principal.require_manager()?;
-    let b = body.0;
+    let KeyedJson {
+        value: b,
+        key,
+        hash,
+    } = body;
     let mut v = Violations::new();
     if b.lines.is_empty() {
         v.push(sims_domain::FieldViolation::new(
@@ -607,11 +613,24 @@ pub async fn create_stock_receipt(
         })
         .collect();
     v.finish()?;
-    let written =
-        stock::receive(&state.db, &caller.actor(), b.warehouse_id, reference, lines).await?;
-    Ok(HttpResponse::Created().json(ReceiptResult {
-        movements: written.into_iter().map(MovementView::from).collect(),
-    }))
+    once(
+        &state,
+        caller.principal.user_id,
+        key.as_deref(),
+        &hash,
+        || async {
+            let written =
+                stock::receive(&state.db, &caller.actor(), b.warehouse_id, reference, lines)
+                    .await?;
+            Prepared::json(
+                StatusCode::CREATED,
+                &ReceiptResult {
+                    movements: written.into_iter().map(MovementView::from).collect(),
+                },
+            )
+        },
+    )
+    .await
 }
 
 /// A signed correction of on-hand stock.
@@ -629,7 +648,7 @@ pub struct CreateAdjustment {
 
 /// Adjusts stock (managers and admins). Taking away more than is available is
 /// `409 insufficient_stock`.
-#[utoipa::path(tag = "stock", operation_id = "create_stock_adjustment", security(("bearer" = [])), request_body = CreateAdjustment, responses(
+#[utoipa::path(tag = "stock", operation_id = "create_stock_adjustment", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateAdjustment, responses(
     (status = 201, body = StockLevelView),
     (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
@@ -641,10 +660,14 @@ pub struct CreateAdjustment {
 pub async fn create_stock_adjustment(
     state: web::Data<AppState>,
     caller: Caller,
-    body: Json<CreateAdjustment>,
+    body: KeyedJson<CreateAdjustment>,
 ) -> ApiResult<HttpResponse> {
     caller.principal.require_manager()?;
-    let b = body.0;
+    let KeyedJson {
+        value: b,
+        key,
+        hash,
+    } = body;
     let mut v = Violations::new();
     let q = v.check(catalog::quantity_change("quantity", b.quantity));
     let reason = v.check(bounded_text("reason", &b.reason, SHORT_TEXT_MAX * 5));
@@ -652,16 +675,25 @@ pub async fn create_stock_adjustment(
     let (Some(q), Some(reason)) = (q, reason) else {
         return Err(ApiError::validation(vec![]));
     };
-    let level = stock::adjust(
-        &state.db,
-        &caller.actor(),
-        b.warehouse_id,
-        b.product_id,
-        q,
-        reason,
+    once(
+        &state,
+        caller.principal.user_id,
+        key.as_deref(),
+        &hash,
+        || async {
+            let level = stock::adjust(
+                &state.db,
+                &caller.actor(),
+                b.warehouse_id,
+                b.product_id,
+                q,
+                reason,
+            )
+            .await?;
+            Prepared::json(StatusCode::CREATED, &StockLevelView::from(level))
+        },
     )
-    .await?;
-    Ok(HttpResponse::Created().json(StockLevelView::from(level)))
+    .await
 }
 
 /// A product at or below its reorder point.

@@ -6,6 +6,7 @@ pub mod customer_events;
 pub mod customer_tags;
 pub mod customers;
 pub mod follow_ups;
+pub mod idempotency_keys;
 pub mod job_leases;
 pub mod leads;
 pub mod login_failures;
