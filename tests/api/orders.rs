@@ -524,3 +524,27 @@ async fn orders_are_scoped_and_validated() {
     assert_eq!(r.fields(), vec!["warehouse_id"]);
     app.post("/api/v1/orders", &other, json!({"customer_id": s.customer, "warehouse_id": s.warehouse, "lines": [{"product_id": p, "quantity": "1"}]})).await.expect_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn orders_appear_in_the_customers_timeline() {
+    let s = shop().await;
+    let p = s.product("TL", "2", "0", "5").await;
+    let o = s.order(json!([{"product_id": p, "quantity": "1"}])).await;
+    let t = s
+        .app
+        .get(
+            &format!("/api/v1/customers/{}/timeline", s.customer),
+            &s.rep,
+        )
+        .await
+        .expect(200);
+    let entry = &t.body["items"][0];
+    assert_eq!(
+        (
+            entry["kind"].as_str(),
+            entry["order"]["number"].as_str(),
+            entry["order"]["total"].as_str()
+        ),
+        (Some("order"), o["number"].as_str(), Some("2.00"))
+    );
+}

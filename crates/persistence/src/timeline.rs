@@ -1,4 +1,4 @@
-//! A customer's timeline: follow-ups, ownership changes and opportunity stage moves merged, newest first, paged
+//! A customer's timeline: follow-ups, ownership changes, opportunity stage moves and orders merged, newest first, paged
 //! by a keyset on `(at, id)` across every source.
 
 use base64::Engine;
@@ -11,7 +11,7 @@ use sea_orm::{
 use sims_domain::Scope;
 use uuid::Uuid;
 
-use crate::entities::{customer_events, follow_ups, opportunity_stage_changes};
+use crate::entities::{customer_events, follow_ups, opportunity_stage_changes, orders};
 use crate::{PersistenceError, Result, customers as customer_repo};
 
 /// One entry of a timeline.
@@ -20,6 +20,7 @@ pub enum TimelineItem {
     FollowUp(follow_ups::Model),
     OwnerChanged(customer_events::Model),
     StageChanged(opportunity_stage_changes::Model),
+    Order(orders::Model),
 }
 
 impl TimelineItem {
@@ -29,6 +30,7 @@ impl TimelineItem {
             TimelineItem::FollowUp(f) => f.occurred_at,
             TimelineItem::OwnerChanged(e) => e.at,
             TimelineItem::StageChanged(c) => c.at,
+            TimelineItem::Order(o) => o.created_at,
         }
     }
 
@@ -38,6 +40,7 @@ impl TimelineItem {
             TimelineItem::FollowUp(f) => f.id,
             TimelineItem::OwnerChanged(e) => e.id,
             TimelineItem::StageChanged(c) => c.id,
+            TimelineItem::Order(o) => o.id,
         }
     }
 }
@@ -144,11 +147,29 @@ pub async fn customer_timeline<C: ConnectionTrait>(
         .all(conn)
         .await?;
 
+    let mut oq = orders::Entity::find().filter(orders::Column::CustomerId.eq(customer_id));
+    if let Some((at, id)) = after {
+        oq = oq.filter(
+            Expr::tuple([
+                Expr::col(orders::Column::CreatedAt),
+                Expr::col(orders::Column::Id),
+            ])
+            .lt(Expr::tuple([Expr::val(at), Expr::val(id)])),
+        );
+    }
+    let placed = oq
+        .order_by_desc(orders::Column::CreatedAt)
+        .order_by_desc(orders::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+
     let mut items: Vec<TimelineItem> = follow
         .into_iter()
         .map(TimelineItem::FollowUp)
         .chain(events.into_iter().map(TimelineItem::OwnerChanged))
         .chain(stages.into_iter().map(TimelineItem::StageChanged))
+        .chain(placed.into_iter().map(TimelineItem::Order))
         .collect();
     items.sort_by_key(|i| std::cmp::Reverse((i.at(), i.id())));
     let has_more = items.len() > per_page as usize;

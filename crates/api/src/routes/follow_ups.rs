@@ -284,7 +284,7 @@ impl From<customer_events::Model> for OwnerChange {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntry {
     pub id: Uuid,
-    /// `follow_up`, `owner_changed` or `stage_changed` (orders join as they arrive).
+    /// `follow_up`, `owner_changed`, `stage_changed` or `order`.
     pub kind: String,
     pub at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,6 +293,19 @@ pub struct TimelineEntry {
     pub owner_change: Option<OwnerChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage_change: Option<TimelineStageChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<TimelineOrder>,
+}
+
+/// An order on a timeline (its current state).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineOrder {
+    pub order_id: Uuid,
+    pub number: String,
+    pub status: sims_domain::order::OrderStatus,
+    #[schema(value_type = String, example = "35.31")]
+    pub total: rust_decimal::Decimal,
+    pub currency: String,
 }
 
 /// An opportunity's stage move on a timeline.
@@ -360,6 +373,7 @@ pub async fn get_customer_timeline(
                 follow_up: Some(f.into()),
                 owner_change: None,
                 stage_change: None,
+                order: None,
             },
             TimelineItem::OwnerChanged(e) => TimelineEntry {
                 id: e.id,
@@ -368,6 +382,7 @@ pub async fn get_customer_timeline(
                 follow_up: None,
                 owner_change: Some(e.into()),
                 stage_change: None,
+                order: None,
             },
             TimelineItem::StageChanged(c) => TimelineEntry {
                 id: c.id,
@@ -380,6 +395,23 @@ pub async fn get_customer_timeline(
                     from_stage_id: c.from_stage_id,
                     to_stage_id: c.to_stage_id,
                     by: c.by_user_id,
+                }),
+                order: None,
+            },
+            TimelineItem::Order(o) => TimelineEntry {
+                id: o.id,
+                kind: "order".into(),
+                at: o.created_at,
+                follow_up: None,
+                owner_change: None,
+                stage_change: None,
+                order: Some(TimelineOrder {
+                    order_id: o.id,
+                    status: sims_domain::order::OrderStatus::parse(&o.status)
+                        .unwrap_or(sims_domain::order::OrderStatus::Draft),
+                    total: sims_domain::Money::from_minor(o.total_minor).to_decimal(),
+                    number: o.number,
+                    currency: o.currency,
                 }),
             },
         })
