@@ -9,6 +9,7 @@ mod m20261125_000003_pipeline;
 mod m20261125_000004_stock;
 mod m20261125_000005_orders;
 mod m20261125_000006_idempotency;
+mod m20261125_000007_payment_plans;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_stock::Migration),
             Box::new(m20261125_000005_orders::Migration),
             Box::new(m20261125_000006_idempotency::Migration),
+            Box::new(m20261125_000007_payment_plans::Migration),
         ]
     }
 }

@@ -548,3 +548,32 @@ async fn orders_appear_in_the_customers_timeline() {
         (Some("order"), o["number"].as_str(), Some("2.00"))
     );
 }
+
+#[tokio::test]
+async fn payment_plans_add_up_to_the_order_total() {
+    let s = shop().await;
+    let p = s.product("PLAN", "100", "13", "5").await;
+    let o = s.order(json!([{"product_id": p, "quantity": "3"}])).await;
+    let id = o["id"].as_str().unwrap();
+    assert_eq!(o["total"], "339.00");
+    let path = format!("/api/v1/orders/{id}/payment-plan");
+    let rb = |body: serde_json::Value| {
+        s.app
+            .client
+            .put(format!("{}{path}", s.app.address))
+            .bearer_auth(&s.rep)
+            .json(&body)
+    };
+    let r = s.app.send(rb(json!({"instalments": [{"due_date": "2026-12-31", "amount": "100.00"}, {"due_date": "2027-01-31", "amount": "239.01"}]}))).await.expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["instalments"]);
+    s.app.send(rb(json!({"instalments": [{"due_date": "2027-01-31", "amount": "100.00"}, {"due_date": "2026-12-31", "amount": "239.00"}]}))).await.expect_problem(422, "validation_failed");
+    let ok = s.app.send(rb(json!({"instalments": [{"due_date": "2026-12-31", "amount": "100.00"}, {"due_date": "2027-01-31", "amount": "239.00"}]}))).await.expect(200);
+    assert_eq!(ok.body["instalments"][1]["amount"], "239.00");
+    let got = s.app.get(&path, &s.rep).await.expect(200);
+    assert_eq!(got.body["instalments"].as_array().unwrap().len(), 2);
+    let (_, other) = s.app.user("sales", None).await;
+    s.app
+        .get(&path, &other)
+        .await
+        .expect_problem(404, "not_found");
+}

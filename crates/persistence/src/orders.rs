@@ -705,3 +705,91 @@ pub async fn payments_of<C: ConnectionTrait>(
         .all(conn)
         .await?)
 }
+
+/// An order's payment plan, by due date.
+pub async fn payment_plan<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<(
+    orders::Model,
+    Vec<crate::entities::payment_plan_instalments::Model>,
+)> {
+    use crate::entities::payment_plan_instalments as plan;
+    let o = get(conn, scope, id).await?.order;
+    let items = plan::Entity::find()
+        .filter(plan::Column::OrderId.eq(id))
+        .order_by_asc(plan::Column::Position)
+        .all(conn)
+        .await?;
+    Ok((o, items))
+}
+
+/// Replaces an order's payment plan. The instalments must add up to the order total
+/// exactly, in date order; a cancelled order has no plan.
+pub async fn set_payment_plan(
+    db: &Database,
+    actor: &Actor,
+    id: Uuid,
+    instalments: Vec<(NaiveDate, i64)>,
+) -> Result<(
+    orders::Model,
+    Vec<crate::entities::payment_plan_instalments::Model>,
+)> {
+    use crate::entities::payment_plan_instalments as plan;
+    let tx = db.begin_write().await?;
+    let o = locked(&tx, actor, id, None).await?;
+    if status_of(&o) == OrderStatus::Cancelled {
+        return Err(DomainError::InvalidTransition {
+            from: o.status.clone(),
+            to: "planned".into(),
+        }
+        .into());
+    }
+    let sum = instalments
+        .iter()
+        .try_fold(0i64, |acc, (_, a)| acc.checked_add(*a));
+    if sum != Some(o.total_minor) {
+        return Err(DomainError::field(
+            "instalments",
+            "sum_mismatch",
+            format!(
+                "the instalments must add up to the order total {}",
+                sims_domain::Money::from_minor(o.total_minor)
+            ),
+        )
+        .into());
+    }
+    if instalments.windows(2).any(|w| w[0].0 > w[1].0) {
+        return Err(DomainError::field(
+            "instalments",
+            "not_in_order",
+            "list the instalments by due date",
+        )
+        .into());
+    }
+    plan::Entity::delete_many()
+        .filter(plan::Column::OrderId.eq(id))
+        .exec(&tx)
+        .await?;
+    let rows: Vec<plan::ActiveModel> = instalments
+        .iter()
+        .enumerate()
+        .map(|(i, (due, amount))| plan::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            order_id: Set(id),
+            position: Set(i as i32),
+            due_date: Set(*due),
+            amount_minor: Set(*amount),
+        })
+        .collect();
+    plan::Entity::insert_many(rows).exec(&tx).await?;
+    audit::record(&tx, actor, "payment_plan", "order", id, None, Some(&json!({"instalments": instalments.iter().map(|(d, a)| json!({"due_date": d, "amount_minor": a})).collect::<Vec<_>>()}))).await?;
+    let items = plan::Entity::find()
+        .filter(plan::Column::OrderId.eq(id))
+        .order_by_asc(plan::Column::Position)
+        .all(&tx)
+        .await?;
+    tx.commit().await?;
+    Ok((o, items))
+}

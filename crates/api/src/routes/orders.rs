@@ -1,6 +1,6 @@
 //! Sales orders (订单) and payments (回款).
 
-use actix_web::{HttpResponse, HttpResponseBuilder, get, patch, post, web};
+use actix_web::{HttpResponse, HttpResponseBuilder, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -631,6 +631,107 @@ pub async fn list_payments(
     Ok(web::Json(PaymentList { items }))
 }
 
+/// One dated instalment.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Instalment {
+    pub due_date: NaiveDate,
+    #[schema(value_type = String, example = "500.00")]
+    pub amount: Decimal,
+}
+
+/// An order's payment plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentPlan {
+    pub order_id: Uuid,
+    pub instalments: Vec<Instalment>,
+    #[schema(value_type = String)]
+    pub total: Decimal,
+    #[schema(value_type = String)]
+    pub paid_amount: Decimal,
+}
+
+/// New instalments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPaymentPlan {
+    pub instalments: Vec<Instalment>,
+}
+
+fn plan_view(
+    o: order_rows::Model,
+    items: Vec<sims_persistence::entities::payment_plan_instalments::Model>,
+) -> PaymentPlan {
+    PaymentPlan {
+        order_id: o.id,
+        instalments: items
+            .into_iter()
+            .map(|i| Instalment {
+                due_date: i.due_date,
+                amount: money(i.amount_minor),
+            })
+            .collect(),
+        total: money(o.total_minor),
+        paid_amount: money(o.paid_minor),
+    }
+}
+
+/// An order's payment plan (dated instalments), which feeds the receivables report.
+#[utoipa::path(tag = "orders", operation_id = "get_payment_plan", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    (status = 200, body = PaymentPlan),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such order in your scope", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/orders/{id}/payment-plan")]
+pub async fn get_payment_plan(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> ApiResult<web::Json<PaymentPlan>> {
+    let (o, items) = orders::payment_plan(state.db.conn(), &caller.principal.scope(), id.0).await?;
+    Ok(web::Json(plan_view(o, items)))
+}
+
+/// Replaces an order's payment plan; the instalments, in date order, add up to the
+/// order total exactly.
+#[utoipa::path(tag = "orders", operation_id = "set_payment_plan", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = SetPaymentPlan, responses(
+    (status = 200, body = PaymentPlan),
+    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such order in your scope", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "A cancelled order", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Amounts that do not add up, or out of date order", body = Problem, content_type = "application/problem+json"),
+))]
+#[put("/orders/{id}/payment-plan")]
+pub async fn set_payment_plan(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    body: Json<SetPaymentPlan>,
+) -> ApiResult<web::Json<PaymentPlan>> {
+    let mut v = Violations::new();
+    if body.0.instalments.is_empty() {
+        v.push(FieldViolation::new(
+            "instalments",
+            "required",
+            "a plan has at least one instalment",
+        ));
+    }
+    let items: Vec<(NaiveDate, i64)> = body
+        .0
+        .instalments
+        .iter()
+        .enumerate()
+        .filter_map(|(i, it)| {
+            v.check(amount_minor(&format!("instalments[{i}].amount"), it.amount))
+                .map(|a| (it.due_date, a))
+        })
+        .collect();
+    v.finish()?;
+    let (o, items) = orders::set_payment_plan(&state.db, &caller.actor(), id.0, items).await?;
+    Ok(web::Json(plan_view(o, items)))
+}
+
 /// Registers the order routes.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_order)
@@ -642,5 +743,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(complete_order)
         .service(create_shipment)
         .service(create_payment)
-        .service(list_payments);
+        .service(list_payments)
+        .service(get_payment_plan)
+        .service(set_payment_plan);
 }

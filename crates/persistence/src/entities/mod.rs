@@ -15,6 +15,7 @@ pub mod opportunity_stage_changes;
 pub mod order_counters;
 pub mod order_lines;
 pub mod orders;
+pub mod payment_plan_instalments;
 pub mod payments;
 pub mod pipeline_stages;
 pub mod pool_cooldowns;
