@@ -284,3 +284,32 @@ async fn concurrent_adjustments_never_take_stock_below_zero() {
         "one receipt, ten adjustments"
     );
 }
+
+#[tokio::test]
+async fn returns_come_back_into_stock() {
+    let app = spawn_app().await;
+    let p = product(&app, "RET", json!({})).await;
+    let w = warehouse(&app, "RW").await;
+    let r = app.post("/api/v1/stock/returns", &app.admin, json!({"warehouse_id": w, "reference": "RMA-7", "lines": [{"product_id": p, "quantity": "1.5"}]})).await.expect(201);
+    assert_eq!(
+        (
+            r.body["movements"][0]["kind"].as_str(),
+            r.body["movements"][0]["quantity"].as_str()
+        ),
+        (Some("return"), Some("1.5"))
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/stock?product_id={p}"), &app.admin)
+            .await
+            .expect(200)
+            .body["items"][0]["on_hand"],
+        "1.5"
+    );
+    app.post(
+        "/api/v1/stock/returns",
+        &app.admin,
+        json!({"warehouse_id": w, "lines": []}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+}

@@ -165,6 +165,49 @@ pub async fn receive(
     reference: Option<String>,
     lines: Vec<(Uuid, i64)>,
 ) -> Result<Vec<stock_movements::Model>> {
+    inbound(
+        db,
+        actor,
+        MovementKind::Receipt,
+        warehouse_id,
+        reference,
+        None,
+        lines,
+    )
+    .await
+}
+
+/// Takes back goods a customer returned: one `return` movement per line (optionally
+/// linked to the order they were shipped on), all or nothing.
+pub async fn take_return(
+    db: &Database,
+    actor: &Actor,
+    warehouse_id: Uuid,
+    reference: Option<String>,
+    order_id: Option<Uuid>,
+    lines: Vec<(Uuid, i64)>,
+) -> Result<Vec<stock_movements::Model>> {
+    inbound(
+        db,
+        actor,
+        MovementKind::Return,
+        warehouse_id,
+        reference,
+        order_id,
+        lines,
+    )
+    .await
+}
+
+async fn inbound(
+    db: &Database,
+    actor: &Actor,
+    kind: MovementKind,
+    warehouse_id: Uuid,
+    reference: Option<String>,
+    order_id: Option<Uuid>,
+    lines: Vec<(Uuid, i64)>,
+) -> Result<Vec<stock_movements::Model>> {
     actor.principal.require_manager()?;
     let tx = db.begin_write().await?;
     let fields: Vec<(Uuid, String)> = lines
@@ -173,30 +216,35 @@ pub async fn receive(
         .map(|(i, (p, _))| (*p, format!("lines[{i}].product_id")))
         .collect();
     check_refs(&tx, warehouse_id, &fields).await?;
-    let receipt = Uuid::now_v7();
+    let batch = Uuid::now_v7();
+    let mut written = Vec::with_capacity(lines.len());
     for (product_id, q) in &lines {
         let m = Movement {
             product_id: *product_id,
             warehouse_id,
-            kind: MovementKind::Receipt,
+            kind,
             on_hand_delta: *q,
             reserved_delta: 0,
             reference: reference.clone(),
             reason: None,
-            order_id: None,
+            order_id,
         };
         apply_movement(&tx, actor.principal.user_id, &m).await?;
+        let last = stock_movements::Entity::find()
+            .filter(stock_movements::Column::ProductId.eq(*product_id))
+            .filter(stock_movements::Column::WarehouseId.eq(warehouse_id))
+            .order_by_desc(stock_movements::Column::Id)
+            .one(&tx)
+            .await?;
+        written.extend(last);
     }
-    let written = stock_movements::Entity::find()
-        .filter(stock_movements::Column::CreatedBy.eq(actor.principal.user_id))
-        .filter(stock_movements::Column::WarehouseId.eq(warehouse_id))
-        .order_by_desc(stock_movements::Column::Id)
-        .limit(lines.len() as u64)
-        .all(&tx)
-        .await?;
-    audit::record(&tx, actor, "receipt", "stock", receipt, None, Some(&json!({"warehouse_id": warehouse_id, "reference": reference, "lines": lines.iter().map(|(p, q)| json!({"product_id": p, "quantity_milli": q})).collect::<Vec<_>>()}))).await?;
+    let lines_json: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|(p, q)| json!({"product_id": p, "quantity_milli": q}))
+        .collect();
+    audit::record(&tx, actor, kind.as_str(), "stock", batch, None, Some(&json!({"warehouse_id": warehouse_id, "reference": reference, "order_id": order_id, "lines": lines_json}))).await?;
     tx.commit().await?;
-    Ok(written.into_iter().rev().collect())
+    Ok(written)
 }
 
 /// Adjusts on-hand stock by a signed amount with a reason; refusing to take away stock

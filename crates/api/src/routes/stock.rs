@@ -633,6 +633,92 @@ pub async fn create_stock_receipt(
     .await
 }
 
+/// Goods a customer sent back.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReturn {
+    pub warehouse_id: Uuid,
+    /// The order the goods were shipped on, if known.
+    pub order_id: Option<Uuid>,
+    pub reference: Option<String>,
+    pub lines: Vec<ReceiptLine>,
+}
+
+/// Takes returned goods back into stock (managers and admins): one `return` movement
+/// per line, all or nothing.
+#[utoipa::path(tag = "stock", operation_id = "create_stock_return", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateReturn, responses(
+    (status = 201, body = ReceiptResult),
+    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A sales rep", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid line, unknown product or warehouse", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/stock/returns")]
+pub async fn create_stock_return(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: KeyedJson<CreateReturn>,
+) -> ApiResult<HttpResponse> {
+    caller.principal.require_manager()?;
+    let KeyedJson {
+        value: b,
+        key,
+        hash,
+    } = body;
+    let mut v = Violations::new();
+    if b.lines.is_empty() {
+        v.push(sims_domain::FieldViolation::new(
+            "lines",
+            "required",
+            "a return has at least one line",
+        ));
+    }
+    let reference = v
+        .check(optional_text(
+            "reference",
+            b.reference.as_deref(),
+            SHORT_TEXT_MAX,
+        ))
+        .flatten();
+    let lines: Vec<(Uuid, i64)> = b
+        .lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            v.check(catalog::quantity(
+                &format!("lines[{i}].quantity"),
+                l.quantity,
+            ))
+            .map(|q| (l.product_id, q))
+        })
+        .collect();
+    v.finish()?;
+    once(
+        &state,
+        caller.principal.user_id,
+        key.as_deref(),
+        &hash,
+        || async {
+            let written = stock::take_return(
+                &state.db,
+                &caller.actor(),
+                b.warehouse_id,
+                reference,
+                b.order_id,
+                lines,
+            )
+            .await?;
+            Prepared::json(
+                StatusCode::CREATED,
+                &ReceiptResult {
+                    movements: written.into_iter().map(MovementView::from).collect(),
+                },
+            )
+        },
+    )
+    .await
+}
+
 /// A signed correction of on-hand stock.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -744,5 +830,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_stock_movements)
         .service(create_stock_receipt)
         .service(create_stock_adjustment)
+        .service(create_stock_return)
         .service(list_low_stock);
 }
