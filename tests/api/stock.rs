@@ -313,3 +313,75 @@ async fn returns_come_back_into_stock() {
     .await
     .expect_problem(422, "validation_failed");
 }
+
+#[tokio::test]
+async fn products_import_from_csv() {
+    let app = spawn_app().await;
+    let (_, rep) = app.user("sales", None).await;
+    product(&app, "TAKEN", json!({})).await;
+    let csv = "\u{feff}商品编码,商品名称,单位,单价,税率,成本,分类\nNEW-1,螺母 M6,盒,3.5,13,2.1,五金\nNEW-2,垫片,包,0.8,13,,五金\nNEW-1,重复,盒,1,13,,\nTAKEN,已存在,个,1,13,,\nBAD,坏价格,个,abc,13,,\n";
+    let post = |token: &str, query: &str| {
+        let rb = app
+            .client
+            .post(format!("{}/api/v1/products/import{query}", app.address))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv.to_owned());
+        app.send(rb)
+    };
+    post(&rep, "").await.expect_problem(403, "forbidden");
+    let dry = post(&app.admin, "?dry_run=true").await.expect(200);
+    assert_eq!(
+        (dry.body["valid"].as_u64(), dry.body["invalid"].as_u64()),
+        (Some(2), Some(3)),
+        "{}",
+        dry.body
+    );
+    let mut codes: Vec<(u64, String)> = dry.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        vec![
+            (4, "duplicate_in_file".to_owned()),
+            (5, "duplicate_sku".to_owned()),
+            (6, "invalid".to_owned())
+        ]
+    );
+    post(&app.admin, "")
+        .await
+        .expect_problem(422, "validation_failed");
+    let done = post(&app.admin, "?skip_invalid=true").await.expect(200);
+    assert_eq!(done.body["created"], 2);
+    let listed = app
+        .get("/api/v1/products?q=NEW&sort=sku", &app.admin)
+        .await
+        .expect(200);
+    let got: Vec<(String, String)> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["sku"].as_str().unwrap().to_owned(),
+                p["list_price"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("NEW-1".into(), "3.50".into()),
+            ("NEW-2".into(), "0.80".into())
+        ]
+    );
+}

@@ -298,3 +298,61 @@ pub async fn list_warehouses<C: ConnectionTrait>(
     )
     .await
 }
+
+/// Of `skus`, the ones already in use.
+pub async fn existing_skus<C: ConnectionTrait>(conn: &C, skus: Vec<String>) -> Result<Vec<String>> {
+    if skus.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(products::Entity::find()
+        .select_only()
+        .column(products::Column::Sku)
+        .filter(products::Column::Sku.is_in(skus))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Inserts validated products inside the caller's transaction, with audit entries.
+pub async fn insert_products<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    batch: Vec<Product>,
+) -> Result<u64> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let t = now();
+    let n = batch.len() as u64;
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut audits = Vec::with_capacity(batch.len());
+    for p in &batch {
+        let id = Uuid::now_v7();
+        let mut am = products::ActiveModel {
+            id: Set(id),
+            version: Set(1),
+            created_at: Set(t),
+            updated_at: Set(t),
+            ..Default::default()
+        };
+        apply(&mut am, p);
+        rows.push(am);
+        audits.push(crate::entities::audit_log::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            actor_id: Set(Some(actor.principal.user_id)),
+            action: Set("import".into()),
+            entity: Set("product".into()),
+            entity_id: Set(id),
+            changes: Set(
+                audit::diff(None, Some(&json!({"sku": p.sku, "name": p.name}))).to_string(),
+            ),
+            request_id: Set(actor.request_id.clone()),
+            at: Set(t),
+        });
+    }
+    products::Entity::insert_many(rows).exec(conn).await?;
+    crate::entities::audit_log::Entity::insert_many(audits)
+        .exec(conn)
+        .await?;
+    Ok(n)
+}

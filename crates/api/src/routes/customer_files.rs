@@ -1041,11 +1041,289 @@ pub async fn export_contacts(
     ))
 }
 
+fn product_column(h: &str) -> Option<&'static str> {
+    Some(match h.trim().to_lowercase().as_str() {
+        "sku" | "编码" | "商品编码" | "货号" => "sku",
+        "name" | "名称" | "商品名称" | "产品名称" => "name",
+        "unit" | "单位" => "unit",
+        "list_price" | "price" | "价格" | "单价" | "售价" => "list_price",
+        "cost" | "成本" => "cost",
+        "tax_rate" | "税率" => "tax_rate",
+        "category" | "分类" | "类别" => "category",
+        "reorder_point" | "安全库存" | "补货点" => "reorder_point",
+        "active" | "启用" => "active",
+        _ => return None,
+    })
+}
+
+fn parse_product_row(
+    columns: &[Option<&'static str>],
+    record: &csv::ByteRecord,
+    line: u64,
+) -> Result<sims_domain::catalog::Product, Vec<RowError>> {
+    use std::str::FromStr;
+    let mut input = sims_domain::catalog::ProductInput::default();
+    let mut errors = Vec::new();
+    for (i, raw) in record.iter().enumerate() {
+        let Some(col) = columns.get(i).copied().flatten() else {
+            continue;
+        };
+        let Ok(text) = std::str::from_utf8(raw) else {
+            errors.push(row_error(
+                line,
+                Some(col),
+                "invalid_utf8",
+                format!("{col} is not valid UTF-8"),
+            ));
+            continue;
+        };
+        let value = text.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let mut decimal = |field: &str| match rust_decimal::Decimal::from_str(value) {
+            Ok(d) => Some(d),
+            Err(_) => {
+                errors.push(row_error(
+                    line,
+                    Some(field),
+                    "invalid",
+                    format!("{field} must be a decimal number"),
+                ));
+                None
+            }
+        };
+        match col {
+            "sku" => input.sku = Some(value.to_owned()),
+            "name" => input.name = Some(value.to_owned()),
+            "unit" => input.unit = Some(value.to_owned()),
+            "category" => input.category = Some(value.to_owned()),
+            "list_price" => input.list_price = decimal("list_price"),
+            "cost" => input.cost = decimal("cost"),
+            "tax_rate" => input.tax_rate = decimal("tax_rate"),
+            "reorder_point" => input.reorder_point = decimal("reorder_point"),
+            _ => match value.to_lowercase().as_str() {
+                "true" | "yes" | "1" | "是" => input.active = Some(true),
+                "false" | "no" | "0" | "否" => input.active = Some(false),
+                _ => errors.push(row_error(
+                    line,
+                    Some(col),
+                    "invalid_type",
+                    "active must be true or false",
+                )),
+            },
+        }
+    }
+    match sims_domain::catalog::Product::create(input) {
+        Ok(p) if errors.is_empty() => Ok(p),
+        Ok(_) => Err(errors),
+        Err(sims_domain::DomainError::Validation(v)) => {
+            // A value that did not parse is reported once, not again as missing.
+            let already: Vec<String> = errors.iter().filter_map(|e| e.field.clone()).collect();
+            errors.extend(
+                v.into_iter()
+                    .filter(|f| !already.contains(&f.field))
+                    .map(|f: FieldViolation| row_error(line, Some(&f.field), &f.code, f.message)),
+            );
+            Err(errors)
+        }
+        Err(other) => Err(vec![row_error(line, None, "invalid", other.to_string())]),
+    }
+}
+
+async fn run_product_pass<C: sims_persistence::ConnectionTrait>(
+    conn: &C,
+    actor: &sims_persistence::Actor,
+    body: &[u8],
+    write: bool,
+) -> Result<Pass, ApiError> {
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(body);
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| {
+            ApiError::validation(vec![FieldViolation::new(
+                "file",
+                "unreadable",
+                format!("cannot read the header row: {e}"),
+            )])
+        })?
+        .clone();
+    let mut columns = Vec::with_capacity(headers.len());
+    let mut ignored = Vec::new();
+    for h in headers.iter() {
+        let name = String::from_utf8_lossy(h).into_owned();
+        let col = product_column(&name);
+        if col.is_none() {
+            ignored.push(name);
+        }
+        columns.push(col);
+    }
+    for required in ["sku", "name", "unit", "list_price", "tax_rate"] {
+        if !columns.contains(&Some(required)) {
+            return Err(ApiError::validation(vec![FieldViolation::new(
+                "file",
+                "missing_column",
+                format!("the header row has no {required} column"),
+            )]));
+        }
+    }
+    let mut report = ImportReport {
+        dry_run: !write,
+        rows: 0,
+        valid: 0,
+        invalid: 0,
+        created: 0,
+        errors: vec![],
+        errors_truncated: false,
+        ignored_columns: ignored,
+    };
+    let mut written = 0;
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut batch: Vec<(u64, sims_domain::catalog::Product)> = Vec::with_capacity(BATCH);
+    let mut record = csv::ByteRecord::new();
+    let push_errors = |report: &mut ImportReport, errs: Vec<RowError>| {
+        report.invalid += 1;
+        for e in errs {
+            if report.errors.len() < MAX_REPORTED {
+                report.errors.push(e);
+            } else {
+                report.errors_truncated = true;
+            }
+        }
+    };
+    loop {
+        let line = reader.position().line();
+        let more = match reader.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                report.rows += 1;
+                let code = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { .. } => "wrong_column_count",
+                    csv::ErrorKind::Utf8 { .. } => "invalid_utf8",
+                    _ => "unreadable",
+                };
+                push_errors(
+                    &mut report,
+                    vec![row_error(
+                        e.position().map_or(line, |p| p.line()),
+                        None,
+                        code,
+                        e.to_string(),
+                    )],
+                );
+                continue;
+            }
+        };
+        if more {
+            report.rows += 1;
+            let at = record.position().map_or(line, |p| p.line());
+            match parse_product_row(&columns, &record, at) {
+                Ok(p) => match seen.get(&p.sku) {
+                    Some(first) => {
+                        let mut e = row_error(
+                            at,
+                            Some("sku"),
+                            "duplicate_in_file",
+                            format!("repeats the sku of line {first}"),
+                        );
+                        e.duplicate_of_line = Some(*first);
+                        push_errors(&mut report, vec![e]);
+                    }
+                    None => {
+                        seen.insert(p.sku.clone(), at);
+                        batch.push((at, p));
+                    }
+                },
+                Err(errs) => push_errors(&mut report, errs),
+            }
+        }
+        if batch.len() >= BATCH || (!more && !batch.is_empty()) {
+            let taken = sims_persistence::catalog::existing_skus(
+                conn,
+                batch.iter().map(|(_, p)| p.sku.clone()).collect(),
+            )
+            .await?;
+            let mut valid = Vec::with_capacity(batch.len());
+            for (at, p) in batch.drain(..) {
+                if taken.contains(&p.sku) {
+                    push_errors(
+                        &mut report,
+                        vec![row_error(
+                            at,
+                            Some("sku"),
+                            "duplicate_sku",
+                            format!("sku {} is already in use", p.sku),
+                        )],
+                    );
+                } else {
+                    valid.push(p);
+                }
+            }
+            report.valid += valid.len() as u64;
+            if write {
+                written += sims_persistence::catalog::insert_products(conn, actor, valid).await?;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok(Pass {
+        report,
+        written,
+        db_duplicates: Default::default(),
+    })
+}
+
+/// Imports products from CSV (managers and admins; columns `sku`, `name`, `unit`,
+/// `list_price`, `tax_rate`, `cost`, `category`, `reorder_point`, `active`, or their
+/// Chinese names). Same rules as the customer import; SKUs must be new.
+#[utoipa::path(tag = "products", operation_id = "import_products", security(("bearer" = [])), params(ImportOptions), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
+    (status = 200, body = ImportReport),
+    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "A sales rep", body = Problem, content_type = "application/problem+json"),
+    (status = 413, description = "Over `import.max_bytes`", body = Problem, content_type = "application/problem+json"),
+    (status = 415, description = "Not CSV", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Bad rows (all or nothing) or missing columns", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/products/import")]
+pub async fn import_products(
+    state: web::Data<AppState>,
+    caller: Caller,
+    options: Query<ImportOptions>,
+    body: CsvBody,
+) -> ApiResult<web::Json<ImportReport>> {
+    caller.principal.require_manager()?;
+    let o = options.0;
+    let actor = caller.actor();
+    if o.dry_run.unwrap_or(false) {
+        return Ok(web::Json(
+            run_product_pass(state.db.conn(), &actor, &body.0, false)
+                .await?
+                .report,
+        ));
+    }
+    let tx = state.db.begin_write().await.map_err(ApiError::internal)?;
+    let checked = run_product_pass(&tx, &actor, &body.0, false).await?;
+    refuse_invalid(&checked.report, o.skip_invalid.unwrap_or(false))?;
+    let pass = run_product_pass(&tx, &actor, &body.0, true).await?;
+    tx.commit().await.map_err(ApiError::internal)?;
+    let mut report = checked.report;
+    report.created = pass.written;
+    report.dry_run = false;
+    Ok(web::Json(report))
+}
+
 /// Registers the CSV routes (before `/customers/{id}` and `/contacts/{id}`).
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(import_customers)
         .service(export_customers)
         .service(import_contacts)
+        .service(import_products)
         .service(export_contacts);
 }
 
