@@ -577,3 +577,28 @@ async fn payment_plans_add_up_to_the_order_total() {
         .await
         .expect_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn concurrent_first_orders_of_a_month_get_distinct_numbers() {
+    let s = shop().await;
+    let p = s.product("NUM", "1", "0", "0").await;
+    let body = json!({"customer_id": s.customer, "warehouse_id": s.warehouse, "lines": [{"product_id": p, "quantity": "1"}]});
+    let creates = (0..12).map(|_| s.app.post("/api/v1/orders", &s.rep, body.clone()));
+    let replies = futures_util::future::join_all(creates).await;
+    let mut numbers: Vec<String> = replies
+        .iter()
+        .map(|r| {
+            r.body["number"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{}", r.body))
+                .to_owned()
+        })
+        .collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 12);
+    assert!(
+        numbers[0].ends_with("-000001") && numbers[11].ends_with("-000012"),
+        "{numbers:?}"
+    );
+}

@@ -292,6 +292,23 @@ pub async fn get<C: ConnectionTrait>(
         .ok_or(PersistenceError::NotFound)
 }
 
+/// Checks, without locking it, that the caller may change this customer (in scope; not
+/// the pool for a rep): for records that hang off a customer without changing it.
+pub(crate) async fn check_writable<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<customers::Model> {
+    let m = get(conn, &actor.principal.scope(), id).await?;
+    if m.owner_id.is_none() && !actor.principal.may_edit_pool() {
+        return Err(DomainError::Forbidden(
+            "pool customers are changed by managers and admins; claim it first".into(),
+        )
+        .into());
+    }
+    Ok(m)
+}
+
 /// Loads a customer the caller may change: in scope, and not in the pool for a rep.
 pub(crate) async fn get_writable<C: ConnectionTrait>(
     conn: &C,

@@ -2,6 +2,7 @@
 //! or nothing, shipments, cancellation, completion and payments (回款).
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sea_orm::TryIntoModel;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
@@ -71,16 +72,20 @@ async fn price_lines<C: ConnectionTrait>(
             DomainError::field("lines", "required", "an order has at least one line").into(),
         );
     }
+    let ids: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
+    let found = products::Entity::find()
+        .filter(products::Column::Id.is_in(ids))
+        .filter(products::Column::Active.eq(true))
+        .all(conn)
+        .await?;
     let mut out = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
-        let product = products::Entity::find_by_id(l.product_id)
-            .one(conn)
-            .await?
-            .filter(|p| p.active)
-            .ok_or_else(|| PersistenceError::Unprocessable {
+        let product = found.iter().find(|p| p.id == l.product_id).ok_or_else(|| {
+            PersistenceError::Unprocessable {
                 field: format!("lines[{i}].product_id"),
                 message: "no such active product".into(),
-            })?;
+            }
+        })?;
         let input = LineInput {
             quantity_milli: l.quantity_milli,
             unit_price_e4: l.unit_price_e4.unwrap_or(product.list_price_e4),
@@ -127,22 +132,21 @@ fn amounts(l: &order_lines::ActiveModel) -> LineAmounts {
 /// The next order number of the month: `SO-YYYYMM-000123`.
 async fn next_number<C: ConnectionTrait>(conn: &C, today: NaiveDate) -> Result<String> {
     let month = format!("{:04}{:02}", today.year(), today.month());
-    let bumped = order_counters::Entity::update_many()
-        .col_expr(
-            order_counters::Column::Last,
-            Expr::col(order_counters::Column::Last).add(1),
-        )
-        .filter(order_counters::Column::Month.eq(month.clone()))
-        .exec(conn)
-        .await?;
-    if bumped.rows_affected == 0 {
-        order_counters::ActiveModel {
-            month: Set(month.clone()),
-            last: Set(1),
-        }
-        .insert(conn)
-        .await?;
-    }
+    // One atomic upsert: concurrent first orders of a month cannot both insert the row.
+    order_counters::Entity::insert(order_counters::ActiveModel {
+        month: Set(month.clone()),
+        last: Set(1),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(order_counters::Column::Month)
+            .value(
+                order_counters::Column::Last,
+                Expr::col((order_counters::Entity, order_counters::Column::Last)).add(1),
+            )
+            .to_owned(),
+    )
+    .exec(conn)
+    .await?;
     let last = order_counters::Entity::find_by_id(month.clone())
         .one(conn)
         .await?
@@ -153,7 +157,7 @@ async fn next_number<C: ConnectionTrait>(conn: &C, today: NaiveDate) -> Result<S
 /// Creates a draft order on a customer the caller may change, priced line by line.
 pub async fn create(db: &Database, actor: &Actor, new: NewOrder) -> Result<OrderWithLines> {
     let tx = db.begin_write().await?;
-    customers::get_writable(&tx, actor, new.customer_id).await?;
+    customers::check_writable(&tx, actor, new.customer_id).await?;
     if warehouses::Entity::find_by_id(new.warehouse_id)
         .one(&tx)
         .await?
@@ -197,6 +201,11 @@ pub async fn create(db: &Database, actor: &Actor, new: NewOrder) -> Result<Order
     }
     .insert(&tx)
     .await?;
+    let models = lines
+        .iter()
+        .cloned()
+        .map(|l| l.try_into_model())
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     order_lines::Entity::insert_many(lines).exec(&tx).await?;
     audit::record(
         &tx,
@@ -208,9 +217,11 @@ pub async fn create(db: &Database, actor: &Actor, new: NewOrder) -> Result<Order
         Some(&snapshot(&order)),
     )
     .await?;
-    let lines = lines_of(&tx, id).await?;
     tx.commit().await?;
-    Ok(OrderWithLines { order, lines })
+    Ok(OrderWithLines {
+        order,
+        lines: models,
+    })
 }
 
 async fn lines_of<C: ConnectionTrait>(conn: &C, order_id: Uuid) -> Result<Vec<order_lines::Model>> {
