@@ -3,6 +3,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod schema_helpers;
+
 mod m20261125_000001_foundation;
 mod m20261125_000002_customer_management;
 mod m20261125_000003_pipeline;

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::schema_helpers::{fk, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -11,33 +13,6 @@ fn ts(col: &'static str) -> ColumnDef {
 
 fn ts_null(col: &'static str) -> ColumnDef {
     timestamp_with_time_zone_null(col)
-}
-
-fn fk(
-    name: &str,
-    from: (&'static str, &'static str),
-    to: (&'static str, &'static str),
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .take()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: &'static str,
-    cols: &[&'static str],
-) -> Result<(), DbErr> {
-    let mut idx = Index::create().name(name).table(table).take();
-    for c in cols {
-        idx.col(*c);
-    }
-    manager.create_index(idx).await
 }
 
 #[async_trait::async_trait]

@@ -3,35 +3,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::schema_helpers::{fk, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn fk(
-    name: &str,
-    from: (&'static str, &'static str),
-    to: (&'static str, &'static str),
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .take()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: &'static str,
-    cols: &[&'static str],
-) -> Result<(), DbErr> {
-    let mut idx = Index::create().name(name).table(table).take();
-    for c in cols {
-        idx.col(*c);
-    }
-    manager.create_index(idx).await
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
