@@ -238,6 +238,84 @@ fn parse_row(
     }
 }
 
+/// The header row's columns, recognised by `column_of`, and the names it did not know.
+fn read_columns<T: Copy>(
+    reader: &mut csv::Reader<&[u8]>,
+    column_of: impl Fn(&str) -> Option<T>,
+) -> Result<(Vec<Option<T>>, Vec<String>), ApiError> {
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| {
+            ApiError::validation(vec![FieldViolation::new(
+                "file",
+                "unreadable",
+                format!("cannot read the header row: {e}"),
+            )])
+        })?
+        .clone();
+    let mut columns = Vec::with_capacity(headers.len());
+    let mut ignored = Vec::new();
+    for h in headers.iter() {
+        let name = String::from_utf8_lossy(h).into_owned();
+        let col = column_of(&name);
+        if col.is_none() {
+            ignored.push(name);
+        }
+        columns.push(col);
+    }
+    Ok((columns, ignored))
+}
+
+/// A CSV reader over a body, without its UTF-8 BOM.
+fn csv_reader(body: &[u8]) -> csv::Reader<&[u8]> {
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(body)
+}
+
+/// Counts one invalid row and lists its problems (up to the report's limit).
+fn record_invalid(report: &mut ImportReport, errs: Vec<RowError>) {
+    report.invalid += 1;
+    for e in errs {
+        if report.errors.len() < MAX_REPORTED {
+            report.errors.push(e);
+        } else {
+            report.errors_truncated = true;
+        }
+    }
+}
+
+/// The problem of a row the CSV reader could not read.
+fn unreadable_row(e: &csv::Error, line: u64) -> RowError {
+    let (code, message) = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => (
+            "wrong_column_count",
+            format!("expected {expected_len} columns, found {len}"),
+        ),
+        csv::ErrorKind::Utf8 { .. } => ("invalid_utf8", "the row is not valid UTF-8".to_owned()),
+        _ => ("unreadable", e.to_string()),
+    };
+    row_error(e.position().map_or(line, |p| p.line()), None, code, message)
+}
+
+/// An empty report.
+fn new_report(dry_run: bool, ignored_columns: Vec<String>) -> ImportReport {
+    ImportReport {
+        dry_run,
+        rows: 0,
+        valid: 0,
+        invalid: 0,
+        created: 0,
+        errors: vec![],
+        errors_truncated: false,
+        ignored_columns,
+    }
+}
+
 /// Duplicate keys of the rows seen so far in the file, by the line that had them first.
 /// Keys are kept as 64-bit hashes, so that a 100,000-row file costs a few megabytes.
 #[derive(Default)]
@@ -330,31 +408,8 @@ async fn run_pass<C: sims_persistence::ConnectionTrait>(
     mode: Mode<'_>,
 ) -> Result<Pass, ApiError> {
     let mut db_duplicates = std::collections::HashSet::new();
-    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(body);
-    let headers = reader
-        .byte_headers()
-        .map_err(|e| {
-            ApiError::validation(vec![FieldViolation::new(
-                "file",
-                "unreadable",
-                format!("cannot read the header row: {e}"),
-            )])
-        })?
-        .clone();
-    let mut columns = Vec::with_capacity(headers.len());
-    let mut ignored = Vec::new();
-    for h in headers.iter() {
-        let name = String::from_utf8_lossy(h).into_owned();
-        let col = Column::from_header(&name);
-        if col.is_none() {
-            ignored.push(name);
-        }
-        columns.push(col);
-    }
+    let mut reader = csv_reader(body);
+    let (columns, ignored) = read_columns(&mut reader, Column::from_header)?;
     if !columns.contains(&Some(Column::Name)) {
         return Err(ApiError::validation(vec![FieldViolation::new(
             "file",
@@ -362,50 +417,18 @@ async fn run_pass<C: sims_persistence::ConnectionTrait>(
             "the header row has no name column (name or 客户名称)",
         )]));
     }
-    let mut report = ImportReport {
-        dry_run: matches!(mode, Mode::Check),
-        rows: 0,
-        valid: 0,
-        invalid: 0,
-        created: 0,
-        errors: vec![],
-        errors_truncated: false,
-        ignored_columns: ignored,
-    };
+    let mut report = new_report(matches!(mode, Mode::Check), ignored);
     let mut seen = SeenKeys::default();
     let mut batch: Vec<(u64, Customer)> = Vec::with_capacity(BATCH);
     let mut written = 0u64;
     let mut record = csv::ByteRecord::new();
-    let push_errors = |report: &mut ImportReport, errs: Vec<RowError>| {
-        report.invalid += 1;
-        for e in errs {
-            if report.errors.len() < MAX_REPORTED {
-                report.errors.push(e);
-            } else {
-                report.errors_truncated = true;
-            }
-        }
-    };
     loop {
         let line = reader.position().line();
         let more = match reader.read_byte_record(&mut record) {
             Ok(more) => more,
             Err(e) => {
                 report.rows += 1;
-                let (code, msg) = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => (
-                        "wrong_column_count",
-                        format!("expected {expected_len} columns, found {len}"),
-                    ),
-                    csv::ErrorKind::Utf8 { .. } => {
-                        ("invalid_utf8", "the row is not valid UTF-8".to_owned())
-                    }
-                    _ => ("unreadable", e.to_string()),
-                };
-                let at = e.position().map_or(line, |p| p.line());
-                push_errors(&mut report, vec![row_error(at, None, code, msg)]);
+                record_invalid(&mut report, vec![unreadable_row(&e, line)]);
                 continue;
             }
         };
@@ -422,12 +445,12 @@ async fn run_pass<C: sims_persistence::ConnectionTrait>(
                             format!("repeats the name, phone or email of line {first}"),
                         );
                         e.duplicate_of_line = Some(first);
-                        push_errors(&mut report, vec![e]);
+                        record_invalid(&mut report, vec![e]);
                     } else {
                         batch.push((at, c));
                     }
                 }
-                Err(errs) => push_errors(&mut report, errs),
+                Err(errs) => record_invalid(&mut report, errs),
             }
         }
         if batch.len() >= BATCH || (!more && !batch.is_empty()) {
@@ -451,7 +474,7 @@ async fn run_pass<C: sims_persistence::ConnectionTrait>(
                             "matches an existing customer's name, phone or email",
                         );
                         e.matches = Some(ids.clone());
-                        push_errors(&mut report, vec![e]);
+                        record_invalid(&mut report, vec![e]);
                         db_duplicates.insert(at);
                     }
                     None => valid.push(c),
@@ -621,31 +644,8 @@ async fn run_contact_pass<C: sims_persistence::ConnectionTrait>(
     body: &[u8],
     write: bool,
 ) -> Result<Pass, ApiError> {
-    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(body);
-    let headers = reader
-        .byte_headers()
-        .map_err(|e| {
-            ApiError::validation(vec![FieldViolation::new(
-                "file",
-                "unreadable",
-                format!("cannot read the header row: {e}"),
-            )])
-        })?
-        .clone();
-    let mut columns = Vec::with_capacity(headers.len());
-    let mut ignored = Vec::new();
-    for h in headers.iter() {
-        let name = String::from_utf8_lossy(h).into_owned();
-        let col = contact_column(&name);
-        if col.is_none() {
-            ignored.push(name);
-        }
-        columns.push(col);
-    }
+    let mut reader = csv_reader(body);
+    let (columns, ignored) = read_columns(&mut reader, contact_column)?;
     for required in ["customer_id", "name"] {
         if !columns.contains(&Some(required)) {
             return Err(ApiError::validation(vec![FieldViolation::new(
@@ -655,49 +655,17 @@ async fn run_contact_pass<C: sims_persistence::ConnectionTrait>(
             )]));
         }
     }
-    let mut report = ImportReport {
-        dry_run: !write,
-        rows: 0,
-        valid: 0,
-        invalid: 0,
-        created: 0,
-        errors: vec![],
-        errors_truncated: false,
-        ignored_columns: ignored,
-    };
+    let mut report = new_report(!write, ignored);
     let mut written = 0;
     let mut batch: Vec<(u64, Uuid, Contact)> = Vec::with_capacity(BATCH);
     let mut record = csv::ByteRecord::new();
-    let push_errors = |report: &mut ImportReport, errs: Vec<RowError>| {
-        report.invalid += 1;
-        for e in errs {
-            if report.errors.len() < MAX_REPORTED {
-                report.errors.push(e);
-            } else {
-                report.errors_truncated = true;
-            }
-        }
-    };
     loop {
         let line = reader.position().line();
         let more = match reader.read_byte_record(&mut record) {
             Ok(more) => more,
             Err(e) => {
                 report.rows += 1;
-                let code = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { .. } => "wrong_column_count",
-                    csv::ErrorKind::Utf8 { .. } => "invalid_utf8",
-                    _ => "unreadable",
-                };
-                push_errors(
-                    &mut report,
-                    vec![row_error(
-                        e.position().map_or(line, |p| p.line()),
-                        None,
-                        code,
-                        e.to_string(),
-                    )],
-                );
+                record_invalid(&mut report, vec![unreadable_row(&e, line)]);
                 continue;
             }
         };
@@ -706,7 +674,7 @@ async fn run_contact_pass<C: sims_persistence::ConnectionTrait>(
             let at = record.position().map_or(line, |p| p.line());
             match parse_contact_row(&columns, &record, at) {
                 Ok((customer, contact)) => batch.push((at, customer, contact)),
-                Err(errs) => push_errors(&mut report, errs),
+                Err(errs) => record_invalid(&mut report, errs),
             }
         }
         if batch.len() >= BATCH || (!more && !batch.is_empty()) {
@@ -717,7 +685,7 @@ async fn run_contact_pass<C: sims_persistence::ConnectionTrait>(
                 if allowed.contains(&customer) {
                     valid.push((customer, contact));
                 } else {
-                    push_errors(
+                    record_invalid(
                         &mut report,
                         vec![row_error(
                             at,
@@ -1137,31 +1105,8 @@ async fn run_product_pass<C: sims_persistence::ConnectionTrait>(
     body: &[u8],
     write: bool,
 ) -> Result<Pass, ApiError> {
-    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(body);
-    let headers = reader
-        .byte_headers()
-        .map_err(|e| {
-            ApiError::validation(vec![FieldViolation::new(
-                "file",
-                "unreadable",
-                format!("cannot read the header row: {e}"),
-            )])
-        })?
-        .clone();
-    let mut columns = Vec::with_capacity(headers.len());
-    let mut ignored = Vec::new();
-    for h in headers.iter() {
-        let name = String::from_utf8_lossy(h).into_owned();
-        let col = product_column(&name);
-        if col.is_none() {
-            ignored.push(name);
-        }
-        columns.push(col);
-    }
+    let mut reader = csv_reader(body);
+    let (columns, ignored) = read_columns(&mut reader, product_column)?;
     for required in ["sku", "name", "unit", "list_price", "tax_rate"] {
         if !columns.contains(&Some(required)) {
             return Err(ApiError::validation(vec![FieldViolation::new(
@@ -1171,50 +1116,18 @@ async fn run_product_pass<C: sims_persistence::ConnectionTrait>(
             )]));
         }
     }
-    let mut report = ImportReport {
-        dry_run: !write,
-        rows: 0,
-        valid: 0,
-        invalid: 0,
-        created: 0,
-        errors: vec![],
-        errors_truncated: false,
-        ignored_columns: ignored,
-    };
+    let mut report = new_report(!write, ignored);
     let mut written = 0;
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut batch: Vec<(u64, sims_domain::catalog::Product)> = Vec::with_capacity(BATCH);
     let mut record = csv::ByteRecord::new();
-    let push_errors = |report: &mut ImportReport, errs: Vec<RowError>| {
-        report.invalid += 1;
-        for e in errs {
-            if report.errors.len() < MAX_REPORTED {
-                report.errors.push(e);
-            } else {
-                report.errors_truncated = true;
-            }
-        }
-    };
     loop {
         let line = reader.position().line();
         let more = match reader.read_byte_record(&mut record) {
             Ok(more) => more,
             Err(e) => {
                 report.rows += 1;
-                let code = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { .. } => "wrong_column_count",
-                    csv::ErrorKind::Utf8 { .. } => "invalid_utf8",
-                    _ => "unreadable",
-                };
-                push_errors(
-                    &mut report,
-                    vec![row_error(
-                        e.position().map_or(line, |p| p.line()),
-                        None,
-                        code,
-                        e.to_string(),
-                    )],
-                );
+                record_invalid(&mut report, vec![unreadable_row(&e, line)]);
                 continue;
             }
         };
@@ -1231,14 +1144,14 @@ async fn run_product_pass<C: sims_persistence::ConnectionTrait>(
                             format!("repeats the sku of line {first}"),
                         );
                         e.duplicate_of_line = Some(*first);
-                        push_errors(&mut report, vec![e]);
+                        record_invalid(&mut report, vec![e]);
                     }
                     None => {
                         seen.insert(p.sku.clone(), at);
                         batch.push((at, p));
                     }
                 },
-                Err(errs) => push_errors(&mut report, errs),
+                Err(errs) => record_invalid(&mut report, errs),
             }
         }
         if batch.len() >= BATCH || (!more && !batch.is_empty()) {
@@ -1250,7 +1163,7 @@ async fn run_product_pass<C: sims_persistence::ConnectionTrait>(
             let mut valid = Vec::with_capacity(batch.len());
             for (at, p) in batch.drain(..) {
                 if taken.contains(&p.sku) {
-                    push_errors(
+                    record_invalid(
                         &mut report,
                         vec![row_error(
                             at,

@@ -550,6 +550,41 @@ pub struct ReceiptLine {
     pub quantity: Decimal,
 }
 
+/// A product and a quantity in thousandths.
+type InboundLine = (Uuid, i64);
+
+/// Checks the reference and lines of a receipt or a return.
+fn inbound_request(
+    reference: Option<&str>,
+    lines: &[ReceiptLine],
+    what: &str,
+) -> ApiResult<(Option<String>, Vec<InboundLine>)> {
+    let mut v = Violations::new();
+    if lines.is_empty() {
+        v.push(sims_domain::FieldViolation::new(
+            "lines",
+            "required",
+            format!("a {what} has at least one line"),
+        ));
+    }
+    let reference = v
+        .check(optional_text("reference", reference, SHORT_TEXT_MAX))
+        .flatten();
+    let lines = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            v.check(catalog::quantity(
+                &format!("lines[{i}].quantity"),
+                l.quantity,
+            ))
+            .map(|q| (l.product_id, q))
+        })
+        .collect();
+    v.finish()?;
+    Ok((reference, lines))
+}
+
 /// Goods received into a warehouse.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -585,34 +620,7 @@ pub async fn create_stock_receipt(
         key,
         hash,
     } = body;
-    let mut v = Violations::new();
-    if b.lines.is_empty() {
-        v.push(sims_domain::FieldViolation::new(
-            "lines",
-            "required",
-            "a receipt has at least one line",
-        ));
-    }
-    let reference = v
-        .check(optional_text(
-            "reference",
-            b.reference.as_deref(),
-            SHORT_TEXT_MAX,
-        ))
-        .flatten();
-    let lines: Vec<(Uuid, i64)> = b
-        .lines
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            v.check(catalog::quantity(
-                &format!("lines[{i}].quantity"),
-                l.quantity,
-            ))
-            .map(|q| (l.product_id, q))
-        })
-        .collect();
-    v.finish()?;
+    let (reference, lines) = inbound_request(b.reference.as_deref(), &b.lines, "receipt")?;
     once(
         &state,
         caller.principal.user_id,
@@ -665,34 +673,7 @@ pub async fn create_stock_return(
         key,
         hash,
     } = body;
-    let mut v = Violations::new();
-    if b.lines.is_empty() {
-        v.push(sims_domain::FieldViolation::new(
-            "lines",
-            "required",
-            "a return has at least one line",
-        ));
-    }
-    let reference = v
-        .check(optional_text(
-            "reference",
-            b.reference.as_deref(),
-            SHORT_TEXT_MAX,
-        ))
-        .flatten();
-    let lines: Vec<(Uuid, i64)> = b
-        .lines
-        .iter()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            v.check(catalog::quantity(
-                &format!("lines[{i}].quantity"),
-                l.quantity,
-            ))
-            .map(|q| (l.product_id, q))
-        })
-        .collect();
-    v.finish()?;
+    let (reference, lines) = inbound_request(b.reference.as_deref(), &b.lines, "return")?;
     once(
         &state,
         caller.principal.user_id,
