@@ -12,6 +12,27 @@ pub fn round_amount(value: Decimal) -> Decimal {
     v
 }
 
+/// An amount the client sent (a decimal string) in minor units: at most two decimals,
+/// not negative, within range; otherwise a violation on `field`.
+pub fn amount_minor(field: &str, amount: Decimal) -> Result<i64, crate::error::FieldViolation> {
+    if amount.is_sign_negative() && !amount.is_zero() {
+        return Err(crate::error::FieldViolation::new(
+            field,
+            "out_of_range",
+            format!("{field} cannot be negative"),
+        ));
+    }
+    Money::from_decimal(amount)
+        .map(Money::minor)
+        .ok_or_else(|| {
+            crate::error::FieldViolation::new(
+                field,
+                "invalid_amount",
+                format!("{field} must have at most two decimals and fit 18 digits"),
+            )
+        })
+}
+
 /// An exact amount of money, always held at two decimals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money {
@@ -77,6 +98,20 @@ mod tests {
         assert_eq!(round_amount(d("-2.675")).to_string(), "-2.68");
         assert_eq!(round_amount(d("5")).to_string(), "5.00");
         assert_eq!(round_amount(d("0.005")).to_string(), "0.01");
+    }
+
+    #[test]
+    fn amounts_from_clients_are_checked() {
+        assert_eq!(amount_minor("amount", d("1234.5")), Ok(123_450));
+        assert_eq!(amount_minor("amount", d("0")), Ok(0));
+        assert_eq!(
+            amount_minor("amount", d("-0.01")).map_err(|e| e.code),
+            Err("out_of_range".into())
+        );
+        assert_eq!(
+            amount_minor("amount", d("0.001")).map_err(|e| e.code),
+            Err("invalid_amount".into())
+        );
     }
 
     #[test]

@@ -155,6 +155,46 @@ pub fn check_move(
     }
 }
 
+/// A valid opportunity's name, amount and currency, as sent on creation or in a lead
+/// conversion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpportunityDraft {
+    pub name: String,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+impl OpportunityDraft {
+    /// Validates the fields, naming them under `prefix` (`""` or `"opportunity."`).
+    /// The currency defaults to `CNY`.
+    pub fn parse(
+        prefix: &str,
+        name: &str,
+        amount: rust_decimal::Decimal,
+        currency: Option<&str>,
+    ) -> Result<Self, DomainError> {
+        let mut v = Violations::new();
+        let name = v.check(bounded_text(&format!("{prefix}name"), name, NAME_MAX));
+        let amount = v.check(crate::money::amount_minor(
+            &format!("{prefix}amount"),
+            amount,
+        ));
+        let currency = v.check(parse_currency(
+            &format!("{prefix}currency"),
+            currency.unwrap_or("CNY"),
+        ));
+        v.finish()?;
+        match (name, amount, currency) {
+            (Some(name), Some(amount_minor), Some(currency)) => Ok(Self {
+                name,
+                amount_minor,
+                currency,
+            }),
+            _ => Err(DomainError::Validation(vec![])),
+        }
+    }
+}
+
 /// Validates an ISO 4217 currency code (three upper-case letters).
 pub fn parse_currency(field: &str, input: &str) -> Result<String, FieldViolation> {
     let c = input.trim();
@@ -224,6 +264,34 @@ mod tests {
         assert_eq!(d.iter().filter(|s| s.kind == StageKind::Won).count(), 1);
         assert_eq!(d.iter().filter(|s| s.kind == StageKind::Lost).count(), 1);
         assert!(d.windows(2).all(|w| w[0].position < w[1].position));
+    }
+
+    #[test]
+    fn drafts_name_their_fields_under_a_prefix() {
+        let ok = OpportunityDraft::parse("", "Deal", rust_decimal::Decimal::new(1050, 2), None);
+        assert_eq!(
+            ok.map(|d| (d.amount_minor, d.currency)),
+            Ok((1050, "CNY".to_owned()))
+        );
+        match OpportunityDraft::parse(
+            "opportunity.",
+            " ",
+            rust_decimal::Decimal::new(1, 3),
+            Some("yuan"),
+        ) {
+            Err(DomainError::Validation(v)) => {
+                let fields: Vec<_> = v.iter().map(|f| f.field.as_str()).collect();
+                assert_eq!(
+                    fields,
+                    vec![
+                        "opportunity.name",
+                        "opportunity.amount",
+                        "opportunity.currency"
+                    ]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

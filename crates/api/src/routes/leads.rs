@@ -4,10 +4,7 @@ use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::DomainError;
-use sims_domain::Violations;
 use sims_domain::lead::{Lead, LeadInput, LeadPatch, LeadStatus};
-use sims_domain::pipeline::parse_currency;
-use sims_domain::values::{NAME_MAX, bounded_text};
 use sims_persistence::entities::leads as lead_rows;
 use sims_persistence::leads::{self, LeadChange, LeadFilter, OpportunityDraft};
 use utoipa::{IntoParams, ToSchema};
@@ -309,26 +306,18 @@ pub async fn convert_lead(
     let b = body.0;
     let opportunity = match b.opportunity {
         Some(o) => {
-            let mut v = Violations::new();
-            let name = v.check(bounded_text("opportunity.name", &o.name, NAME_MAX));
-            let amount = v.check(crate::routes::pipeline::amount_minor(
-                "opportunity.amount",
+            let d = sims_domain::pipeline::OpportunityDraft::parse(
+                "opportunity.",
+                &o.name,
                 o.amount,
-            ));
-            let currency = v.check(parse_currency(
-                "opportunity.currency",
-                o.currency.as_deref().unwrap_or("CNY"),
-            ));
-            v.finish()?;
-            match (name, amount, currency) {
-                (Some(name), Some(amount_minor), Some(currency)) => Some(OpportunityDraft {
-                    name,
-                    amount_minor,
-                    currency,
-                    expected_close_date: o.expected_close_date,
-                }),
-                _ => return Err(crate::error::ApiError::validation(vec![])),
-            }
+                o.currency.as_deref(),
+            )?;
+            Some(OpportunityDraft {
+                name: d.name,
+                amount_minor: d.amount_minor,
+                currency: d.currency,
+                expected_close_date: o.expected_close_date,
+            })
         }
         None => None,
     };

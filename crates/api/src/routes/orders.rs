@@ -23,9 +23,9 @@ use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::{Id, IfMatch, Json, KeyedJson, Query, etag};
 use crate::idempotency::{Prepared, once};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams};
-use crate::routes::pipeline::amount_minor;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
+use sims_domain::money::amount_minor;
 
 fn money(minor: i64) -> Decimal {
     Money::from_minor(minor).to_decimal()

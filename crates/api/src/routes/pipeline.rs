@@ -5,9 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sims_domain::money::Money;
-use sims_domain::pipeline::{Stage, StageKind, parse_currency};
+use sims_domain::pipeline::{OpportunityDraft, Stage, StageKind, parse_currency};
 use sims_domain::values::{NAME_MAX, SHORT_TEXT_MAX, bounded_text, optional_text};
-use sims_domain::{DomainError, FieldViolation, Violations};
+use sims_domain::{DomainError, Violations};
 use sims_persistence::entities::{
     opportunities as opp_rows, opportunity_stage_changes, pipeline_stages,
 };
@@ -237,26 +237,7 @@ fn respond(mut b: HttpResponseBuilder, m: opp_rows::Model) -> HttpResponse {
         .json(OpportunityView::from(m))
 }
 
-/// An amount as sent (a decimal string) in minor units: at most two decimals, not
-/// negative, within range.
-pub fn amount_minor(field: &str, amount: Decimal) -> Result<i64, FieldViolation> {
-    if amount.is_sign_negative() && !amount.is_zero() {
-        return Err(FieldViolation::new(
-            field,
-            "out_of_range",
-            format!("{field} cannot be negative"),
-        ));
-    }
-    Money::from_decimal(amount)
-        .map(Money::minor)
-        .ok_or_else(|| {
-            FieldViolation::new(
-                field,
-                "invalid_amount",
-                format!("{field} must have at most two decimals and fit 18 digits"),
-            )
-        })
-}
+use sims_domain::money::amount_minor;
 
 /// A new opportunity.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -376,22 +357,12 @@ pub async fn create_opportunity(
         )
         .into());
     }
-    let mut v = Violations::new();
-    let name = v.check(bounded_text("name", &b.name, NAME_MAX));
-    let amount = v.check(amount_minor("amount", b.amount));
-    let currency = v.check(parse_currency(
-        "currency",
-        b.currency.as_deref().unwrap_or("CNY"),
-    ));
-    v.finish()?;
-    let (Some(name), Some(amount_minor), Some(currency)) = (name, amount, currency) else {
-        return Err(ApiError::validation(vec![]));
-    };
+    let draft = OpportunityDraft::parse("", &b.name, b.amount, b.currency.as_deref())?;
     let new = NewOpportunity {
         customer_id: b.customer_id,
-        name,
-        amount_minor,
-        currency,
+        name: draft.name,
+        amount_minor: draft.amount_minor,
+        currency: draft.currency,
         stage_id: b.stage_id,
         expected_close_date: b.expected_close_date,
         owner_id: owner,
