@@ -602,3 +602,62 @@ async fn concurrent_first_orders_of_a_month_get_distinct_numbers() {
         "{numbers:?}"
     );
 }
+
+#[tokio::test]
+async fn a_pool_customers_timeline_hides_other_reps_orders_and_deals() {
+    let s = shop().await;
+    let (_, other) = s.app.user("sales", None).await;
+    let p = s.product("HIDE", "1", "0", "5").await;
+    s.order(json!([{"product_id": p, "quantity": "1"}])).await;
+    s.app
+        .post(
+            "/api/v1/opportunities",
+            &s.rep,
+            json!({"customer_id": s.customer, "name": "Deal", "amount": "5"}),
+        )
+        .await
+        .expect(201);
+    s.app
+        .post(
+            &format!("/api/v1/customers/{}/release", s.customer),
+            &s.rep,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let kinds = |t: &Reply| {
+        t.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["kind"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let theirs = s
+        .app
+        .get(
+            &format!("/api/v1/customers/{}/timeline", s.customer),
+            &other,
+        )
+        .await
+        .expect(200);
+    assert!(
+        !kinds(&theirs)
+            .iter()
+            .any(|k| k == "order" || k == "stage_changed"),
+        "{:?}",
+        kinds(&theirs)
+    );
+    let admins = s
+        .app
+        .get(
+            &format!("/api/v1/customers/{}/timeline", s.customer),
+            &s.app.admin,
+        )
+        .await
+        .expect(200);
+    assert!(
+        kinds(&admins).contains(&"order".to_owned())
+            && kinds(&admins).contains(&"stage_changed".to_owned())
+    );
+}

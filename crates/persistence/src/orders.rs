@@ -49,7 +49,7 @@ pub struct OrderWithLines {
     pub lines: Vec<order_lines::Model>,
 }
 
-fn readable(scope: &Scope) -> Condition {
+pub(crate) fn readable(scope: &Scope) -> Condition {
     owned_by(scope, orders::Column::OwnerId, Pool::Excluded)
 }
 

@@ -249,7 +249,7 @@ fn opp_snapshot(m: &opportunities::Model) -> serde_json::Value {
     })
 }
 
-fn readable(scope: &Scope) -> Condition {
+pub(crate) fn readable(scope: &Scope) -> Condition {
     owned_by(scope, opportunities::Column::OwnerId, Pool::Excluded)
 }
 

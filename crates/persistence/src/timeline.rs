@@ -129,8 +129,18 @@ pub async fn customer_timeline<C: ConnectionTrait>(
         .all(conn)
         .await?;
 
+    // Stage moves and orders follow their own scope (their owner), not the customer's.
     let mut sq = opportunity_stage_changes::Entity::find()
-        .filter(opportunity_stage_changes::Column::CustomerId.eq(customer_id));
+        .filter(opportunity_stage_changes::Column::CustomerId.eq(customer_id))
+        .filter(
+            opportunity_stage_changes::Column::OpportunityId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(crate::entities::opportunities::Column::Id)
+                    .from(crate::entities::opportunities::Entity)
+                    .cond_where(crate::pipeline::readable(scope))
+                    .take(),
+            ),
+        );
     if let Some((at, id)) = after {
         sq = sq.filter(
             Expr::tuple([
@@ -147,7 +157,9 @@ pub async fn customer_timeline<C: ConnectionTrait>(
         .all(conn)
         .await?;
 
-    let mut oq = orders::Entity::find().filter(orders::Column::CustomerId.eq(customer_id));
+    let mut oq = orders::Entity::find()
+        .filter(orders::Column::CustomerId.eq(customer_id))
+        .filter(crate::orders::readable(scope));
     if let Some((at, id)) = after {
         oq = oq.filter(
             Expr::tuple([
