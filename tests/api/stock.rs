@@ -219,6 +219,19 @@ async fn receipts_and_adjustments_keep_levels_equal_to_the_ledger() {
         .map(|m| m["kind"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(kinds, vec!["adjustment", "receipt", "receipt"]);
+    let receipts = app
+        .get(
+            &format!("/api/v1/stock/movements?product_id={p}&kind=receipt"),
+            &rep,
+        )
+        .await
+        .expect(200);
+    assert_eq!(receipts.ids().len(), 2);
+    let r = app
+        .get("/api/v1/stock/movements?kind=theft", &rep)
+        .await
+        .expect_problem(400, "invalid_parameter");
+    assert_eq!(r.fields(), vec!["kind"]);
     // Low stock once available falls to the reorder point.
     assert!(
         app.get("/api/v1/stock/low", &rep).await.expect(200).body["items"]

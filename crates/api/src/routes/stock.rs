@@ -497,13 +497,38 @@ impl From<stock_movements::Model> for MovementView {
     }
 }
 
+/// A kind of stock movement.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MovementKindName {
+    Receipt,
+    Adjustment,
+    Reserve,
+    Release,
+    Shipment,
+    Return,
+}
+
+impl MovementKindName {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Receipt => "receipt",
+            Self::Adjustment => "adjustment",
+            Self::Reserve => "reserve",
+            Self::Release => "release",
+            Self::Shipment => "shipment",
+            Self::Return => "return",
+        }
+    }
+}
+
 /// Filters of the ledger.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MovementQuery {
     pub product_id: Option<Uuid>,
     pub warehouse_id: Option<Uuid>,
-    pub kind: Option<String>,
+    pub kind: Option<MovementKindName>,
     pub order_id: Option<Uuid>,
 }
 
@@ -530,7 +555,7 @@ pub async fn list_stock_movements(
     let filter = MovementFilter {
         product_id: q.product_id,
         warehouse_id: q.warehouse_id,
-        kind: q.kind,
+        kind: q.kind.map(|k| k.as_str().to_owned()),
         order_id: q.order_id,
         after_time: None,
     };
