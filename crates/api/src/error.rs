@@ -4,7 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use sims_domain::{DomainError, FieldViolation};
+use sims_domain::catalog::quantity_decimal;
+use sims_domain::{DomainError, FieldViolation, Refusal};
 use sims_persistence::PersistenceError;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -195,23 +196,47 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The error code of each refusal: one exhaustive match, so that a new refusal cannot
+/// fall through to a generic code unnoticed.
+fn refusal_code(r: &Refusal) -> ErrorCode {
+    match r {
+        Refusal::NotInPool => ErrorCode::NotInPool,
+        Refusal::NotOwned => ErrorCode::NotOwned,
+        Refusal::ClaimCooldown { .. } => ErrorCode::ClaimCooldown,
+        Refusal::OwnedLimitReached { .. } => ErrorCode::OwnedLimitReached,
+        Refusal::StageInUse { .. } => ErrorCode::StageInUse,
+        Refusal::SecondClosedStage { .. }
+        | Refusal::ClosedStageFixed
+        | Refusal::LastOpenStage
+        | Refusal::SelfDemotion
+        | Refusal::TeamNotEmpty => ErrorCode::Conflict,
+        Refusal::NotPayable { .. } => ErrorCode::InvalidTransition,
+        Refusal::Overpayment { .. } => ErrorCode::Overpayment,
+        Refusal::InsufficientStock => ErrorCode::InsufficientStock,
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::Validation(v) => ApiError::validation(v),
             DomainError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
-            DomainError::Refused { code, message } => {
-                let code = ErrorCode::ALL
-                    .iter()
-                    .copied()
-                    .find(|c| c.code() == code)
-                    .unwrap_or(ErrorCode::Conflict);
-                ApiError::new(code, message)
-            }
+            DomainError::Refused(r) => ApiError::new(refusal_code(&r), r.to_string()),
             DomainError::InvalidTransition { from, to } => ApiError::new(
                 ErrorCode::InvalidTransition,
                 format!("cannot move from {from} to {to}"),
             ),
+            DomainError::ImportRejected {
+                rows,
+                invalid,
+                violations,
+            } => {
+                let mut err = ApiError::validation(violations);
+                err.detail = format!(
+                    "{invalid} of {rows} rows are invalid; nothing was imported (send skip_invalid=true to import the valid rows)"
+                );
+                err
+            }
         }
     }
 }
@@ -225,6 +250,10 @@ impl From<PersistenceError> for ApiError {
                 "the record has changed since the version in If-Match; read it again",
             ),
             PersistenceError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
+            PersistenceError::Taken { field, message } => ApiError::fields(
+                ErrorCode::Conflict,
+                vec![FieldViolation::new(field, "taken", message)],
+            ),
             PersistenceError::DuplicateCustomer(ids) => {
                 let mut err = ApiError::new(
                     ErrorCode::DuplicateCustomer,
@@ -241,6 +270,14 @@ impl From<PersistenceError> for ApiError {
                 };
                 ApiError::fields(code, vec![FieldViolation::new(field, rule, message)])
             }
+            PersistenceError::KeyReused => ApiError::fields(
+                ErrorCode::ValidationFailed,
+                vec![FieldViolation::new(
+                    "Idempotency-Key",
+                    "key_reused",
+                    "this Idempotency-Key was used with another request body",
+                )],
+            ),
             PersistenceError::InsufficientStock(lines) => {
                 let violations = lines
                     .iter()
@@ -251,9 +288,9 @@ impl From<PersistenceError> for ApiError {
                             format!(
                                 "line {} asks for {} of product {} but {} is available",
                                 l.line_id,
-                                sims_domain::catalog::quantity_decimal(l.requested_milli),
+                                quantity_decimal(l.requested_milli),
                                 l.product_id,
-                                sims_domain::catalog::quantity_decimal(l.available_milli)
+                                quantity_decimal(l.available_milli)
                             ),
                         )
                     })
@@ -266,7 +303,12 @@ impl From<PersistenceError> for ApiError {
                 e
             }
             PersistenceError::Domain(d) => d.into(),
-            PersistenceError::Database(db) => ApiError::internal(db),
+            e @ (PersistenceError::Corrupt { .. } | PersistenceError::Answer(_)) => {
+                ApiError::internal(e)
+            }
+            PersistenceError::Contention(db) | PersistenceError::Database(db) => {
+                ApiError::internal(db)
+            }
         }
     }
 }

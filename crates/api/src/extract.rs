@@ -182,6 +182,22 @@ pub struct KeyedJson<T> {
     pub hash: String,
 }
 
+impl<T> KeyedJson<T> {
+    /// The key `caller` sent, with the hash of the request it guards.
+    pub fn key_of(
+        &self,
+        caller: uuid::Uuid,
+    ) -> Option<sims_persistence::idempotency::IdempotencyKey> {
+        self.key
+            .clone()
+            .map(|key| sims_persistence::idempotency::IdempotencyKey {
+                caller,
+                key,
+                request_hash: self.hash.clone(),
+            })
+    }
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for KeyedJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;

@@ -4,11 +4,13 @@
 pub mod auth;
 pub mod caller;
 pub mod config;
+pub mod csv;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod listing;
 pub mod openapi;
+pub mod responses;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -43,6 +43,7 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+        components.responses.extend(crate::responses::components());
     }
 }
 

@@ -187,6 +187,32 @@ async fn run_pool_return_job(state: AppState) {
     }
 }
 
+/// Runs a background job on a thread of its own with a single-threaded runtime, so that
+/// it never holds up a request worker (and its future need not be `Send`).
+fn spawn_job<F, Fut>(name: &str, job: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let label = name.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(job()),
+                Err(e) => {
+                    tracing::error!(error = %e, job = %label, "cannot start the job's runtime")
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, job = name, "cannot start the job's thread");
+    }
+}
+
 /// A built server, bound to its port and ready to run.
 pub struct Application {
     port: u16,
@@ -202,7 +228,7 @@ impl Application {
             .await
             .map_err(|e| StartupError::Migrate(e.to_string()))?;
         bootstrap_admin(&db, &settings).await?;
-        sims_persistence::pipeline::seed_default_stages(&db)
+        sims_persistence::stages::seed_defaults(&db)
             .await
             .map_err(|e| StartupError::Database(e.to_string()))?;
         let listener = TcpListener::bind(&settings.bind)
@@ -214,7 +240,8 @@ impl Application {
         let workers = settings.workers;
         let state = build_state(db, settings).await?;
         if state.settings.pool.return_interval_secs > 0 {
-            tokio::spawn(run_pool_return_job(state.clone()));
+            let job_state = state.clone();
+            spawn_job("pool-return", move || run_pool_return_job(job_state));
         }
         let data = web::Data::new(state);
         let origins = data.settings.cors_origins.clone();

@@ -1,40 +1,18 @@
 //! Who may see and do what: roles, the calling principal and the data scope derived from it.
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::DomainError;
+use crate::error::{DomainError, Refusal};
 
-/// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything, including settings and users.
-    Admin,
-    /// The records owned by anyone in their team and its sub-teams.
-    Manager,
-    /// Their own records.
-    Sales,
-}
-
-impl Role {
-    /// The stable lower-case name stored and sent on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Sales => "sales",
-        }
-    }
-
-    /// Parses a stored role name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "manager" => Some(Role::Manager),
-            "sales" => Some(Role::Sales),
-            _ => None,
-        }
+crate::stored_enum! {
+    /// A user's role.
+    pub enum Role {
+        /// Everything, including settings and users.
+        Admin => "admin",
+        /// The records owned by anyone in their team and its sub-teams.
+        Manager => "manager",
+        /// Their own records.
+        Sales => "sales",
     }
 }
 
@@ -116,6 +94,66 @@ impl Principal {
     /// Reps create for themselves; managers and admins may assign.
     pub fn may_assign_owner(&self, new_owner: Uuid) -> bool {
         new_owner == self.user_id || self.role != Role::Sales
+    }
+
+    /// Whether the caller may make `user` (a member of `user_team`) the owner of a
+    /// record: admins anyone, managers themselves and members of the teams they manage,
+    /// reps only themselves.
+    pub fn may_give_to(&self, user: Uuid, user_team: Option<Uuid>) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Manager => {
+                user == self.user_id || user_team.is_some_and(|t| self.managed_teams.contains(&t))
+            }
+            Role::Sales => user == self.user_id,
+        }
+    }
+
+    /// Whether the caller may change a follow-up written by `author` (its author only).
+    pub fn may_edit_follow_up(&self, author: Uuid) -> Result<(), DomainError> {
+        if author == self.user_id {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(
+                "only the author may change a follow-up".into(),
+            ))
+        }
+    }
+
+    /// Whether the caller may delete a follow-up written by `author` (its author, or an admin).
+    pub fn may_delete_follow_up(&self, author: Uuid) -> Result<(), DomainError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            self.may_edit_follow_up(author)
+        }
+    }
+
+    /// Whether the caller may change a customer owned by `owner` that is in their scope:
+    /// a pool customer (`None`) is changed by managers and admins only.
+    pub fn may_change_customer(&self, owner: Option<Uuid>) -> Result<(), DomainError> {
+        if owner.is_none() && !self.may_edit_pool() {
+            Err(DomainError::Forbidden(
+                "pool customers are changed by managers and admins; claim it first".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the caller may change `user` in this way: admins never deactivate or
+    /// demote themselves.
+    pub fn may_change_user(
+        &self,
+        user: Uuid,
+        deactivate: bool,
+        new_role: Option<Role>,
+    ) -> Result<(), DomainError> {
+        if user == self.user_id && (deactivate || new_role.is_some_and(|r| r != Role::Admin)) {
+            Err(Refusal::SelfDemotion.into())
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -199,5 +237,61 @@ mod tests {
         assert!(rep.may_assign_owner(rep.user_id));
         assert!(!rep.may_assign_owner(Uuid::now_v7()));
         assert!(manager.may_assign_owner(Uuid::now_v7()));
+    }
+
+    #[test]
+    fn who_may_receive_records() {
+        let team = Uuid::now_v7();
+        let sub = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        let admin = principal(Role::Admin, vec![]);
+        let manager = principal(Role::Manager, vec![team, sub]);
+        let rep = principal(Role::Sales, vec![team]);
+        let someone = Uuid::now_v7();
+        assert!(admin.may_give_to(someone, None));
+        assert!(admin.may_give_to(someone, Some(other)));
+        assert!(manager.may_give_to(someone, Some(sub)));
+        assert!(manager.may_give_to(manager.user_id, None));
+        assert!(!manager.may_give_to(someone, Some(other)));
+        assert!(!manager.may_give_to(someone, None));
+        assert!(rep.may_give_to(rep.user_id, Some(team)));
+        assert!(!rep.may_give_to(someone, Some(team)), "not even a teammate");
+    }
+
+    #[test]
+    fn follow_ups_customers_and_users() {
+        let admin = principal(Role::Admin, vec![]);
+        let rep = principal(Role::Sales, vec![]);
+        let author = Uuid::now_v7();
+        assert!(rep.may_edit_follow_up(rep.user_id).is_ok());
+        assert!(rep.may_edit_follow_up(author).is_err());
+        assert!(
+            admin.may_edit_follow_up(author).is_err(),
+            "admins do not rewrite"
+        );
+        assert!(admin.may_delete_follow_up(author).is_ok());
+        assert!(rep.may_delete_follow_up(author).is_err());
+        assert!(rep.may_change_customer(None).is_err());
+        assert!(rep.may_change_customer(Some(rep.user_id)).is_ok());
+        assert!(admin.may_change_customer(None).is_ok());
+        assert_eq!(
+            admin.may_change_user(admin.user_id, true, None),
+            Err(Refusal::SelfDemotion.into())
+        );
+        assert!(
+            admin
+                .may_change_user(admin.user_id, false, Some(Role::Sales))
+                .is_err()
+        );
+        assert!(
+            admin
+                .may_change_user(admin.user_id, false, Some(Role::Admin))
+                .is_ok()
+        );
+        assert!(
+            admin
+                .may_change_user(author, true, Some(Role::Sales))
+                .is_ok()
+        );
     }
 }

@@ -106,6 +106,9 @@ pub fn percent_decimal(bp: i64) -> Decimal {
     Decimal::new(bp, 2).normalize()
 }
 
+/// Longest unit name (`盒`, `kg`, `pcs`), in characters.
+pub const UNIT_MAX: usize = 20;
+
 /// A product's attributes, validated and scaled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
@@ -176,7 +179,7 @@ impl Product {
         let unit = input
             .unit
             .as_deref()
-            .and_then(|s| v.check(bounded_text("unit", s, 20)));
+            .and_then(|s| v.check(bounded_text("unit", s, UNIT_MAX)));
         let category = v.check(optional_text(
             "category",
             input.category.as_deref(),
@@ -221,28 +224,91 @@ impl Product {
     }
 }
 
-/// Stock arithmetic: what a level becomes after a movement, refusing any state where
-/// reserved or available stock would go below zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Level {
-    pub on_hand: i64,
-    pub reserved: i64,
+/// A change to a product: only the fields sent change; `cost`, `category` and
+/// `reorder_point` cannot be cleared, only replaced.
+#[derive(Debug, Clone, Default)]
+pub struct ProductPatch {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub category: Option<String>,
+    pub list_price: Option<Decimal>,
+    pub cost: Option<Decimal>,
+    pub tax_rate: Option<Decimal>,
+    pub reorder_point: Option<Decimal>,
+    pub active: Option<bool>,
 }
 
-impl Level {
-    /// `on_hand − reserved`.
-    pub fn available(self) -> i64 {
-        self.on_hand - self.reserved
+impl Product {
+    /// Applies a change, validating the fields it touches.
+    pub fn apply(mut self, patch: ProductPatch) -> Result<Self, DomainError> {
+        let mut v = Violations::new();
+        if let Some(s) = patch.sku.as_deref().and_then(|s| v.check(sku("sku", s))) {
+            self.sku = s;
+        }
+        if let Some(n) = patch
+            .name
+            .as_deref()
+            .and_then(|n| v.check(bounded_text("name", n, NAME_MAX)))
+        {
+            self.name = n;
+        }
+        if let Some(u) = patch
+            .unit
+            .as_deref()
+            .and_then(|u| v.check(bounded_text("unit", u, UNIT_MAX)))
+        {
+            self.unit = u;
+        }
+        if let Some(c) = patch.category.as_deref()
+            && let Some(c) = v.check(optional_text("category", Some(c), SHORT_TEXT_MAX))
+        {
+            self.category = c;
+        }
+        if let Some(x) = patch
+            .list_price
+            .and_then(|x| v.check(price("list_price", x)))
+        {
+            self.list_price_e4 = x;
+        }
+        if let Some(x) = patch.cost.and_then(|x| v.check(price("cost", x))) {
+            self.cost_e4 = Some(x);
+        }
+        if let Some(x) = patch.tax_rate.and_then(|x| v.check(percent("tax_rate", x))) {
+            self.tax_rate_bp = x;
+        }
+        if let Some(x) = patch
+            .reorder_point
+            .and_then(|x| v.check(quantity_or_zero("reorder_point", x)))
+        {
+            self.reorder_point_milli = Some(x);
+        }
+        if let Some(a) = patch.active {
+            self.active = a;
+        }
+        v.finish()?;
+        Ok(self)
     }
+}
 
-    /// The level after adding `on_hand_delta` and `reserved_delta`, if it stays valid
-    /// (available ≥ 0 and reserved ≥ 0).
-    pub fn apply(self, on_hand_delta: i64, reserved_delta: i64) -> Option<Level> {
-        let next = Level {
-            on_hand: self.on_hand.checked_add(on_hand_delta)?,
-            reserved: self.reserved.checked_add(reserved_delta)?,
-        };
-        (next.reserved >= 0 && next.available() >= 0).then_some(next)
+/// A warehouse's code and name, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warehouse {
+    pub code: String,
+    pub name: String,
+}
+
+impl Warehouse {
+    /// Validates a code (the characters of a SKU) and a name.
+    pub fn new(code: &str, name: &str) -> Result<Self, DomainError> {
+        let mut v = Violations::new();
+        let code = v.check(sku("code", code));
+        let name = v.check(bounded_text("name", name, NAME_MAX));
+        v.finish()?;
+        Ok(Self {
+            code: code.unwrap_or_default(),
+            name: name.unwrap_or_default(),
+        })
     }
 }
 
@@ -322,33 +388,43 @@ mod tests {
     }
 
     #[test]
-    fn levels_never_go_below_zero() {
-        let l = Level {
-            on_hand: 100,
-            reserved: 0,
-        };
+    fn patches_touch_only_what_they_name() {
+        let p = Product::create(ProductInput {
+            sku: Some("SKU-001".into()),
+            name: Some("螺丝".into()),
+            unit: Some("盒".into()),
+            list_price: Some(d("12.5")),
+            tax_rate: Some(d("13")),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let changed = p.clone().apply(ProductPatch {
+            cost: Some(d("8.2")),
+            active: Some(false),
+            ..Default::default()
+        });
         assert_eq!(
-            l.apply(0, 100),
-            Some(Level {
-                on_hand: 100,
-                reserved: 100
-            })
+            changed.map(|c| (c.cost_e4, c.active, c.list_price_e4)),
+            Ok((Some(82_000), false, 125_000))
         );
-        assert_eq!(l.apply(0, 101), None, "cannot reserve more than available");
-        let r = Level {
-            on_hand: 100,
-            reserved: 60,
-        };
-        assert_eq!(r.apply(-50, 0), None, "cannot take away reserved stock");
-        assert_eq!(
-            r.apply(-60, -60),
-            Some(Level {
-                on_hand: 40,
-                reserved: 0
-            }),
-            "shipping moves reserved out"
+        match p.apply(ProductPatch {
+            sku: Some("no spaces".into()),
+            tax_rate: Some(d("101")),
+            ..Default::default()
+        }) {
+            Err(DomainError::Validation(v)) => assert_eq!(
+                v.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
+                vec!["sku", "tax_rate"]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn warehouses_validate() {
+        assert!(Warehouse::new("HZ-01", "杭州一号仓").is_ok());
+        assert!(
+            matches!(Warehouse::new("HZ 01", ""), Err(DomainError::Validation(v)) if v.len() == 2)
         );
-        assert_eq!(r.apply(0, -61), None);
-        assert_eq!(r.available(), 40);
     }
 }

@@ -1,70 +1,27 @@
 //! Customers (客户) and their contacts (联系人): what a valid one holds and how a change
 //! to one is applied.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{DomainError, FieldViolation, Violations};
 use crate::values::{
-    ADDRESS_MAX, Email, NAME_MAX, NOTES_MAX, Name, Phone, SHORT_TEXT_MAX, bounded_text,
-    optional_text, parse_tag,
+    ADDRESS_MAX, NAME_MAX, NOTES_MAX, Name, SHORT_TEXT_MAX, bounded_text, optional_email,
+    optional_phone, optional_text, parse_tag,
 };
 
-/// Whether a customer is a company or a private person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum CustomerKind {
-    Company,
-    Individual,
-}
-
-impl CustomerKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Company => "company",
-            Self::Individual => "individual",
-        }
-    }
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "company" => Some(Self::Company),
-            "individual" => Some(Self::Individual),
-            _ => None,
-        }
+crate::stored_enum! {
+    /// Whether a customer is a company or a private person.
+    pub enum CustomerKind {
+        Company => "company",
+        Individual => "individual",
     }
 }
 
-/// Customer grade, `A` the most valuable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum CustomerLevel {
-    A,
-    B,
-    C,
-    D,
-}
-
-impl CustomerLevel {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::A => "A",
-            Self::B => "B",
-            Self::C => "C",
-            Self::D => "D",
-        }
-    }
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "A" => Some(Self::A),
-            "B" => Some(Self::B),
-            "C" => Some(Self::C),
-            "D" => Some(Self::D),
-            _ => None,
-        }
+crate::stored_enum! {
+    /// Customer grade, `A` the most valuable.
+    pub enum CustomerLevel {
+        A => "A",
+        B => "B",
+        C => "C",
+        D => "D",
     }
 }
 
@@ -161,20 +118,6 @@ fn tags(field: &str, input: &[String], v: &mut Violations) -> Vec<String> {
     out
 }
 
-fn phone(field: &str, input: Option<&str>) -> Result<Option<String>, FieldViolation> {
-    match input.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) => Phone::parse(field, s).map(|p| Some(p.as_str().to_owned())),
-    }
-}
-
-fn email(field: &str, input: Option<&str>) -> Result<Option<String>, FieldViolation> {
-    match input.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) => Email::parse(field, s).map(|e| Some(e.as_str().to_owned())),
-    }
-}
-
 impl Customer {
     /// Validates a new customer, naming every broken field at once.
     pub fn create(input: CustomerInput) -> Result<Self, DomainError> {
@@ -197,8 +140,8 @@ impl Customer {
             input.source.as_deref(),
             SHORT_TEXT_MAX,
         ));
-        let phone = v.check(phone("phone", input.phone.as_deref()));
-        let email = v.check(email("email", input.email.as_deref()));
+        let phone = v.check(optional_phone("phone", input.phone.as_deref()));
+        let email = v.check(optional_email("email", input.email.as_deref()));
         let province = v.check(optional_text(
             "province",
             input.province.as_deref(),
@@ -284,12 +227,12 @@ impl Customer {
             }
         }
         if let Some(p) = patch.phone
-            && let Some(p) = v.check(phone("phone", p.as_deref()))
+            && let Some(p) = v.check(optional_phone("phone", p.as_deref()))
         {
             self.phone = p;
         }
         if let Some(e) = patch.email
-            && let Some(e) = v.check(email("email", e.as_deref()))
+            && let Some(e) = v.check(optional_email("email", e.as_deref()))
         {
             self.email = e;
         }
@@ -399,8 +342,8 @@ impl Contact {
             input.title.as_deref(),
             SHORT_TEXT_MAX,
         ));
-        let phone = v.check(phone("phone", input.phone.as_deref()));
-        let email = v.check(email("email", input.email.as_deref()));
+        let phone = v.check(optional_phone("phone", input.phone.as_deref()));
+        let email = v.check(optional_email("email", input.email.as_deref()));
         v.finish()?;
         match (name, title, phone, email) {
             (Some(name), Some(title), Some(phone), Some(email)) => Ok(Self {
@@ -428,12 +371,12 @@ impl Contact {
             self.title = t;
         }
         if let Some(p) = patch.phone
-            && let Some(p) = v.check(phone("phone", p.as_deref()))
+            && let Some(p) = v.check(optional_phone("phone", p.as_deref()))
         {
             self.phone = p;
         }
         if let Some(e) = patch.email
-            && let Some(e) = v.check(email("email", e.as_deref()))
+            && let Some(e) = v.check(optional_email("email", e.as_deref()))
         {
             self.email = e;
         }

@@ -1,6 +1,11 @@
 //! Errors a business rule can raise, independent of how they are rendered.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use crate::money::Money;
+use crate::order::OrderStatus;
+use crate::pipeline::StageKind;
 
 /// One broken rule on one input field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,21 +51,64 @@ pub enum DomainError {
     /// A state machine refused a move.
     #[error("invalid transition from {from} to {to}")]
     InvalidTransition { from: String, to: String },
-    /// A rule refused the action given the current state; `code` is a stable snake_case
-    /// error code (`claim_cooldown`, `owned_limit_reached`, `not_in_pool`, …).
-    #[error("{code}: {message}")]
-    Refused { code: &'static str, message: String },
+    /// A rule refused the action given what is stored now.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// An all-or-nothing import with invalid rows: nothing was written.
+    #[error("{invalid} of {rows} rows are invalid")]
+    ImportRejected {
+        rows: u64,
+        invalid: u64,
+        violations: Vec<FieldViolation>,
+    },
+}
+
+/// Why a rule refused an action that was well-formed but conflicts with the stored state.
+/// The API maps each variant to its stable error code in one exhaustive `match`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Someone owns the customer now (公海 claims race).
+    #[error("the customer is no longer in the pool")]
+    NotInPool,
+    /// The customer is already in the pool.
+    #[error("the customer is already in the pool")]
+    NotOwned,
+    /// The rep released or lost the customer too recently to claim it back.
+    #[error("you released or lost this customer; you may claim it again after {}", until.to_rfc3339())]
+    ClaimCooldown { until: DateTime<Utc> },
+    /// The rep owns as many customers as the pool rules allow.
+    #[error("you already own {owned} customers, the most allowed ({max})")]
+    OwnedLimitReached { owned: u64, max: u32 },
+    /// A stage cannot be deleted while opportunities are in it.
+    #[error("{opportunities} opportunities are in this stage; move them first")]
+    StageInUse { opportunities: u64 },
+    /// The pipeline has exactly one won and one lost stage.
+    #[error("the pipeline already has its {kind} stage; add open stages only")]
+    SecondClosedStage { kind: StageKind },
+    /// The won and lost stages stay.
+    #[error("the won and lost stages cannot be deleted")]
+    ClosedStageFixed,
+    /// The pipeline keeps at least one open stage.
+    #[error("the pipeline needs at least one open stage")]
+    LastOpenStage,
+    /// Drafts and cancelled orders take no payments.
+    #[error("a {status} order takes no payments")]
+    NotPayable { status: OrderStatus },
+    /// A payment larger than what is still owed.
+    #[error("the order's outstanding amount is {outstanding}")]
+    Overpayment { outstanding: Money },
+    /// A stock change that would take away more than is available.
+    #[error("the adjustment would take away more than is available")]
+    InsufficientStock,
+    /// Admins keep their own admin role and account.
+    #[error("admins cannot deactivate or demote themselves")]
+    SelfDemotion,
+    /// A team with members or sub-teams stays.
+    #[error("the team still has members or sub-teams")]
+    TeamNotEmpty,
 }
 
 impl DomainError {
-    /// A refusal with a stable code.
-    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Refused {
-            code,
-            message: message.into(),
-        }
-    }
-
     /// A validation error on a single field.
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldViolation::new(field, code, message)])

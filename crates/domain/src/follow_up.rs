@@ -1,44 +1,18 @@
 //! Follow-ups (跟进记录): what happened with a customer and when to follow up next.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, FieldViolation, Violations};
 use crate::values::{NOTES_MAX, bounded_text};
 
-/// How the customer was followed up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum FollowUpKind {
-    Call,
-    Visit,
-    Email,
-    Meeting,
-    Note,
-}
-
-impl FollowUpKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Call => "call",
-            Self::Visit => "visit",
-            Self::Email => "email",
-            Self::Meeting => "meeting",
-            Self::Note => "note",
-        }
-    }
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "call" => Some(Self::Call),
-            "visit" => Some(Self::Visit),
-            "email" => Some(Self::Email),
-            "meeting" => Some(Self::Meeting),
-            "note" => Some(Self::Note),
-            _ => None,
-        }
+crate::stored_enum! {
+    /// How the customer was followed up.
+    pub enum FollowUpKind {
+        Call => "call",
+        Visit => "visit",
+        Email => "email",
+        Meeting => "meeting",
+        Note => "note",
     }
 }
 

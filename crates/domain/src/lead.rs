@@ -1,46 +1,22 @@
 //! Leads (线索): their status machine and what a valid lead holds.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{DomainError, FieldViolation, Violations};
-use crate::values::{Email, NAME_MAX, Phone, SHORT_TEXT_MAX, bounded_text, optional_text};
+use crate::values::{
+    NAME_MAX, SHORT_TEXT_MAX, bounded_text, optional_email, optional_phone, optional_text,
+};
 
-/// Where a lead stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum LeadStatus {
-    New,
-    Contacted,
-    Qualified,
-    Disqualified,
-    Converted,
+crate::stored_enum! {
+    /// Where a lead stands.
+    pub enum LeadStatus {
+        New => "new",
+        Contacted => "contacted",
+        Qualified => "qualified",
+        Disqualified => "disqualified",
+        Converted => "converted",
+    }
 }
 
 impl LeadStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Contacted => "contacted",
-            Self::Qualified => "qualified",
-            Self::Disqualified => "disqualified",
-            Self::Converted => "converted",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "new" => Some(Self::New),
-            "contacted" => Some(Self::Contacted),
-            "qualified" => Some(Self::Qualified),
-            "disqualified" => Some(Self::Disqualified),
-            "converted" => Some(Self::Converted),
-            _ => None,
-        }
-    }
-
     /// A status change a user asks for: `new → contacted → qualified | disqualified`.
     /// `converted` is reached only by converting the lead.
     pub fn transition(self, to: LeadStatus) -> Result<LeadStatus, DomainError> {
@@ -105,20 +81,6 @@ pub struct Lead {
     pub source: Option<String>,
 }
 
-fn phone(field: &str, input: Option<&str>) -> Result<Option<String>, FieldViolation> {
-    match input.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) => Phone::parse(field, s).map(|p| Some(p.as_str().to_owned())),
-    }
-}
-
-fn email(field: &str, input: Option<&str>) -> Result<Option<String>, FieldViolation> {
-    match input.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) => Email::parse(field, s).map(|e| Some(e.as_str().to_owned())),
-    }
-}
-
 impl Lead {
     /// Validates a new lead.
     pub fn create(input: LeadInput) -> Result<Self, DomainError> {
@@ -131,8 +93,8 @@ impl Lead {
             Some(n) => v.check(bounded_text("name", n, NAME_MAX)),
         };
         let company = v.check(optional_text("company", input.company.as_deref(), NAME_MAX));
-        let phone = v.check(phone("phone", input.phone.as_deref()));
-        let email = v.check(email("email", input.email.as_deref()));
+        let phone = v.check(optional_phone("phone", input.phone.as_deref()));
+        let email = v.check(optional_email("email", input.email.as_deref()));
         let source = v.check(optional_text(
             "source",
             input.source.as_deref(),
@@ -165,12 +127,12 @@ impl Lead {
             self.company = c;
         }
         if let Some(p) = patch.phone
-            && let Some(p) = v.check(phone("phone", p.as_deref()))
+            && let Some(p) = v.check(optional_phone("phone", p.as_deref()))
         {
             self.phone = p;
         }
         if let Some(e) = patch.email
-            && let Some(e) = v.check(email("email", e.as_deref()))
+            && let Some(e) = v.check(optional_email("email", e.as_deref()))
         {
             self.email = e;
         }

@@ -5,19 +5,26 @@
 //! unit-tested without either.
 
 pub mod access;
+pub mod audit;
 pub mod catalog;
 pub mod customer;
 pub mod error;
 pub mod follow_up;
+pub mod import;
 pub mod lead;
 pub mod listing;
 pub mod money;
 pub mod order;
+pub mod payment;
 pub mod pipeline;
 pub mod pool;
+pub mod stock;
+mod stored;
+pub mod team;
 pub mod values;
 
 pub use access::{Principal, Role, Scope};
 pub use error::Violations;
-pub use error::{DomainError, FieldViolation};
+pub use error::{DomainError, FieldViolation, Refusal};
 pub use money::Money;
+pub use stored::StoredName;

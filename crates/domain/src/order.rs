@@ -1,50 +1,25 @@
 //! Sales orders (订单): line arithmetic, totals, the status machine and payment status.
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use crate::error::DomainError;
+use crate::catalog;
+use crate::error::{DomainError, FieldViolation, Violations};
 use crate::money::round_amount;
 
-/// Where an order stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    Draft,
-    Confirmed,
-    PartiallyShipped,
-    Shipped,
-    Completed,
-    Cancelled,
+crate::stored_enum! {
+    /// Where an order stands.
+    pub enum OrderStatus {
+        Draft => "draft",
+        Confirmed => "confirmed",
+        PartiallyShipped => "partially_shipped",
+        Shipped => "shipped",
+        Completed => "completed",
+        Cancelled => "cancelled",
+    }
 }
 
 impl OrderStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Confirmed => "confirmed",
-            Self::PartiallyShipped => "partially_shipped",
-            Self::Shipped => "shipped",
-            Self::Completed => "completed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "draft" => Self::Draft,
-            "confirmed" => Self::Confirmed,
-            "partially_shipped" => Self::PartiallyShipped,
-            "shipped" => Self::Shipped,
-            "completed" => Self::Completed,
-            "cancelled" => Self::Cancelled,
-            _ => return None,
-        })
-    }
-
     /// `draft → confirmed → partially_shipped → shipped → completed`, and
     /// `draft | confirmed → cancelled`. Anything else is `invalid_transition`.
     pub fn transition(self, to: OrderStatus) -> Result<OrderStatus, DomainError> {
@@ -74,6 +49,189 @@ impl OrderStatus {
     pub fn holds_reservation(self) -> bool {
         matches!(self, OrderStatus::Confirmed | OrderStatus::PartiallyShipped)
     }
+
+    /// Only drafts have their lines replaced.
+    pub fn check_editable(self) -> Result<(), DomainError> {
+        self.refuse_unless(self == OrderStatus::Draft, "edited")
+    }
+
+    /// Only orders holding a reservation ship.
+    pub fn check_shippable(self) -> Result<(), DomainError> {
+        self.refuse_unless(self.holds_reservation(), "shipped")
+    }
+
+    /// Where a shipment takes the order: `shipped` once every line is shipped in full.
+    pub fn after_shipment(self, everything_shipped: bool) -> Result<OrderStatus, DomainError> {
+        self.transition(if everything_shipped {
+            OrderStatus::Shipped
+        } else {
+            OrderStatus::PartiallyShipped
+        })
+    }
+
+    /// Every order but a cancelled one carries a payment plan.
+    pub fn check_plannable(self) -> Result<(), DomainError> {
+        self.refuse_unless(self != OrderStatus::Cancelled, "planned")
+    }
+
+    fn refuse_unless(self, ok: bool, to: &str) -> Result<(), DomainError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(DomainError::InvalidTransition {
+                from: self.as_str().into(),
+                to: to.into(),
+            })
+        }
+    }
+}
+
+/// One line of an order as the client asked for it, checked: the product's list price
+/// and tax rate fill in what is not given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRequest {
+    pub product_id: Uuid,
+    pub quantity_milli: i64,
+    pub unit_price_e4: Option<i64>,
+    pub discount_bp: Option<i64>,
+    pub tax_bp: Option<i64>,
+}
+
+/// A line as sent: decimals straight from the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineFields {
+    pub product_id: Uuid,
+    pub quantity: Decimal,
+    pub unit_price: Option<Decimal>,
+    pub discount_percent: Option<Decimal>,
+    pub tax_rate: Option<Decimal>,
+}
+
+/// The lines of a new or edited order: at least one, each field checked and named
+/// `lines[i].field`.
+pub fn order_lines(lines: &[LineFields]) -> Result<Vec<LineRequest>, DomainError> {
+    let mut v = Violations::new();
+    if lines.is_empty() {
+        v.push(FieldViolation::new(
+            "lines",
+            "required",
+            "an order has at least one line",
+        ));
+    }
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        let field = |name: &str| format!("lines[{i}].{name}");
+        let quantity = v.check(catalog::quantity(&field("quantity"), l.quantity));
+        let price = l
+            .unit_price
+            .and_then(|p| v.check(catalog::price(&field("unit_price"), p)));
+        let discount = l
+            .discount_percent
+            .and_then(|d| v.check(catalog::percent(&field("discount_percent"), d)));
+        let tax = l
+            .tax_rate
+            .and_then(|t| v.check(catalog::percent(&field("tax_rate"), t)));
+        if let Some(quantity_milli) = quantity {
+            out.push(LineRequest {
+                product_id: l.product_id,
+                quantity_milli,
+                unit_price_e4: price,
+                discount_bp: discount,
+                tax_bp: tax,
+            });
+        }
+    }
+    v.finish()?;
+    Ok(out)
+}
+
+/// A new order's currency (default `CNY`) and lines, naming every broken field.
+pub fn order_draft(
+    currency: Option<&str>,
+    lines: &[LineFields],
+) -> Result<(String, Vec<LineRequest>), DomainError> {
+    let mut v = Violations::new();
+    let currency = v.check(crate::pipeline::parse_currency(
+        "currency",
+        currency.unwrap_or("CNY"),
+    ));
+    let lines = match order_lines(lines) {
+        Ok(l) => Some(l),
+        Err(DomainError::Validation(more)) => {
+            more.into_iter().for_each(|m| v.push(m));
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    v.finish()?;
+    Ok((currency.unwrap_or_default(), lines.unwrap_or_default()))
+}
+
+/// What the catalogue says of a product an order line names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProductTerms {
+    pub list_price_e4: i64,
+    pub tax_rate_bp: i64,
+}
+
+/// A line priced: its inputs in stored units and its amounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PricedLine {
+    pub product_id: Uuid,
+    pub input: LineInput,
+    pub amounts: LineAmounts,
+}
+
+impl LineRequest {
+    /// Prices line `index` against its product's terms.
+    pub fn price(&self, index: usize, terms: ProductTerms) -> Result<PricedLine, DomainError> {
+        let input = LineInput {
+            quantity_milli: self.quantity_milli,
+            unit_price_e4: self.unit_price_e4.unwrap_or(terms.list_price_e4),
+            discount_bp: self.discount_bp.unwrap_or(0),
+            tax_bp: self.tax_bp.unwrap_or(terms.tax_rate_bp),
+        };
+        let amounts = price_line(input).ok_or_else(|| {
+            DomainError::field(
+                &format!("lines[{index}]"),
+                "out_of_range",
+                "the line's amount is too large",
+            )
+        })?;
+        Ok(PricedLine {
+            product_id: self.product_id,
+            input,
+            amounts,
+        })
+    }
+}
+
+/// The totals of priced lines, refusing a total that does not fit.
+pub fn order_totals(lines: &[PricedLine]) -> Result<Totals, DomainError> {
+    totals(&lines.iter().map(|l| l.amounts).collect::<Vec<_>>())
+        .ok_or_else(|| DomainError::field("lines", "out_of_range", "the order total is too large"))
+}
+
+/// The lines of a shipment: at least one, each quantity positive.
+pub fn shipment_lines(lines: &[(Uuid, Decimal)]) -> Result<Vec<(Uuid, i64)>, DomainError> {
+    let mut v = Violations::new();
+    if lines.is_empty() {
+        v.push(FieldViolation::new(
+            "lines",
+            "required",
+            "ship at least one line",
+        ));
+    }
+    let out = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (line, q))| {
+            v.check(catalog::quantity(&format!("lines[{i}].quantity"), *q))
+                .map(|q| (*line, q))
+        })
+        .collect();
+    v.finish()?;
+    Ok(out)
 }
 
 /// A line's inputs in stored units: quantity in thousandths, unit price in
@@ -157,14 +315,13 @@ pub fn totals(lines: &[LineAmounts]) -> Option<Totals> {
     Some(t)
 }
 
-/// `unpaid`, `partial` or `paid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    Unpaid,
-    Partial,
-    Paid,
+crate::stored_enum! {
+    /// `unpaid`, `partial` or `paid`.
+    pub enum PaymentStatus {
+        Unpaid => "unpaid",
+        Partial => "partial",
+        Paid => "paid",
+    }
 }
 
 /// The payment status of an order with `total` of which `paid` was received.
@@ -178,39 +335,14 @@ pub fn payment_status(total: i64, paid: i64) -> PaymentStatus {
     }
 }
 
-/// How a payment was received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentMethod {
-    Cash,
-    BankTransfer,
-    Card,
-    Cheque,
-    Other,
-}
-
-impl PaymentMethod {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Cash => "cash",
-            Self::BankTransfer => "bank_transfer",
-            Self::Card => "card",
-            Self::Cheque => "cheque",
-            Self::Other => "other",
-        }
-    }
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "cash" => Self::Cash,
-            "bank_transfer" => Self::BankTransfer,
-            "card" => Self::Card,
-            "cheque" => Self::Cheque,
-            "other" => Self::Other,
-            _ => return None,
-        })
+crate::stored_enum! {
+    /// How a payment was received.
+    pub enum PaymentMethod {
+        Cash => "cash",
+        BankTransfer => "bank_transfer",
+        Card => "card",
+        Cheque => "cheque",
+        Other => "other",
     }
 }
 
@@ -295,6 +427,136 @@ mod tests {
         let t =
             totals(&[line(1000, 10_050, 0, 1300), line(1000, 10_050, 0, 600)]).unwrap_or_default();
         assert_eq!((t.subtotal, t.tax_total, t.total), (202, 13 + 6, 221));
+    }
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn fields_of(e: Result<impl std::fmt::Debug, DomainError>) -> Vec<String> {
+        match e {
+            Err(DomainError::Validation(v)) => v.into_iter().map(|f| f.field).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn lines_are_checked_and_named() {
+        assert_eq!(fields_of(order_lines(&[])), vec!["lines"]);
+        let p = Uuid::now_v7();
+        let line = |q: &str, price: Option<&str>, disc: Option<&str>| LineFields {
+            product_id: p,
+            quantity: d(q),
+            unit_price: price.map(d),
+            discount_percent: disc.map(d),
+            tax_rate: None,
+        };
+        assert_eq!(
+            fields_of(order_lines(&[
+                line("1", None, None),
+                line("0", Some("1.00001"), Some("101")),
+            ])),
+            vec![
+                "lines[1].quantity",
+                "lines[1].unit_price",
+                "lines[1].discount_percent"
+            ]
+        );
+        let ok = order_lines(&[line("2.5", Some("12.3456"), None)]).unwrap_or_default();
+        assert_eq!(
+            ok,
+            vec![LineRequest {
+                product_id: p,
+                quantity_milli: 2500,
+                unit_price_e4: Some(123_456),
+                discount_bp: None,
+                tax_bp: None
+            }]
+        );
+    }
+
+    #[test]
+    fn drafts_name_currency_and_lines_together() {
+        assert_eq!(
+            fields_of(order_draft(Some("yuan"), &[])),
+            vec!["currency", "lines"]
+        );
+        assert_eq!(
+            order_draft(
+                None,
+                &[LineFields {
+                    product_id: Uuid::nil(),
+                    quantity: d("1"),
+                    unit_price: None,
+                    discount_percent: None,
+                    tax_rate: None,
+                }]
+            )
+            .map(|(c, l)| (c, l.len())),
+            Ok(("CNY".to_owned(), 1))
+        );
+    }
+
+    #[test]
+    fn product_terms_fill_what_the_line_leaves_out() {
+        let req = LineRequest {
+            product_id: Uuid::now_v7(),
+            quantity_milli: 2000,
+            unit_price_e4: None,
+            discount_bp: Some(1000),
+            tax_bp: None,
+        };
+        let priced = req.price(
+            0,
+            ProductTerms {
+                list_price_e4: 50_000,
+                tax_rate_bp: 1300,
+            },
+        );
+        assert_eq!(
+            priced.map(|p| (p.input.unit_price_e4, p.input.tax_bp, p.amounts.total)),
+            Ok((50_000, 1300, 1017)),
+            "2 × 5.00 = 10.00, 10% off = 9.00, 13% tax = 1.17"
+        );
+        let huge = LineRequest {
+            quantity_milli: i64::MAX,
+            unit_price_e4: Some(i64::MAX),
+            ..req
+        };
+        assert_eq!(
+            fields_of(huge.price(
+                3,
+                ProductTerms {
+                    list_price_e4: 0,
+                    tax_rate_bp: 0
+                }
+            )),
+            vec!["lines[3]"]
+        );
+    }
+
+    #[test]
+    fn order_states_gate_edits_shipments_and_plans() {
+        assert!(Draft.check_editable().is_ok());
+        assert!(Confirmed.check_editable().is_err());
+        assert!(Confirmed.check_shippable().is_ok() && PartiallyShipped.check_shippable().is_ok());
+        for s in [Draft, Shipped, Completed, Cancelled] {
+            assert!(s.check_shippable().is_err(), "{s}");
+        }
+        assert_eq!(Confirmed.after_shipment(false), Ok(PartiallyShipped));
+        assert_eq!(PartiallyShipped.after_shipment(true), Ok(Shipped));
+        assert!(Cancelled.check_plannable().is_err() && Draft.check_plannable().is_ok());
+    }
+
+    #[test]
+    fn shipments_need_lines_and_positive_quantities() {
+        assert_eq!(fields_of(shipment_lines(&[])), vec!["lines"]);
+        let l = Uuid::now_v7();
+        assert_eq!(
+            fields_of(shipment_lines(&[(l, d("1")), (l, d("-1"))])),
+            vec!["lines[1].quantity"]
+        );
+        assert_eq!(shipment_lines(&[(l, d("1.5"))]), Ok(vec![(l, 1500)]));
     }
 
     #[test]

@@ -1,38 +1,15 @@
 //! The sales pipeline (商机): stages and the rules for moving an opportunity between them.
 
-use serde::{Deserialize, Serialize};
-
 use crate::access::{Principal, Role};
-use crate::error::{DomainError, FieldViolation, Violations};
+use crate::error::{DomainError, FieldViolation, Refusal, Violations};
 use crate::values::{NAME_MAX, bounded_text};
 
-/// Whether a stage is still in play, or closes the opportunity as won or lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum StageKind {
-    Open,
-    Won,
-    Lost,
-}
-
-impl StageKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Won => "won",
-            Self::Lost => "lost",
-        }
-    }
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "open" => Some(Self::Open),
-            "won" => Some(Self::Won),
-            "lost" => Some(Self::Lost),
-            _ => None,
-        }
+crate::stored_enum! {
+    /// Whether a stage is still in play, or closes the opportunity as won or lost.
+    pub enum StageKind {
+        Open => "open",
+        Won => "won",
+        Lost => "lost",
     }
 }
 
@@ -91,6 +68,50 @@ impl Stage {
             probability,
             kind,
         })
+    }
+}
+
+impl Stage {
+    /// Admins add open stages only: the pipeline has exactly one won and one lost stage.
+    pub fn check_addable(&self) -> Result<(), DomainError> {
+        if self.kind == StageKind::Open {
+            Ok(())
+        } else {
+            Err(Refusal::SecondClosedStage { kind: self.kind }.into())
+        }
+    }
+}
+
+/// Whether a stage of `kind` that `opportunities` are in may be deleted from a pipeline
+/// with `open_stages` open stages: the won and lost stages stay, a stage in use stays,
+/// and at least one open stage remains.
+pub fn check_stage_removal(
+    kind: StageKind,
+    opportunities: u64,
+    open_stages: u64,
+) -> Result<(), DomainError> {
+    if kind != StageKind::Open {
+        return Err(Refusal::ClosedStageFixed.into());
+    }
+    if opportunities > 0 {
+        return Err(Refusal::StageInUse { opportunities }.into());
+    }
+    if open_stages <= 1 {
+        return Err(Refusal::LastOpenStage.into());
+    }
+    Ok(())
+}
+
+/// A won opportunity keeps a positive amount.
+pub fn check_amount(status: StageKind, amount_minor: i64) -> Result<(), DomainError> {
+    if status == StageKind::Won && amount_minor <= 0 {
+        Err(DomainError::field(
+            "amount",
+            "required",
+            "a won opportunity keeps a positive amount",
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -292,6 +313,33 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn closed_stages_stay_and_one_open_stage_remains() {
+        let won = Stage::new("Won", 90, 100, StageKind::Won).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            won.check_addable(),
+            Err(Refusal::SecondClosedStage {
+                kind: StageKind::Won
+            }
+            .into())
+        );
+        assert_eq!(
+            check_stage_removal(StageKind::Lost, 0, 5),
+            Err(Refusal::ClosedStageFixed.into())
+        );
+        assert_eq!(
+            check_stage_removal(StageKind::Open, 3, 5),
+            Err(Refusal::StageInUse { opportunities: 3 }.into())
+        );
+        assert_eq!(
+            check_stage_removal(StageKind::Open, 0, 1),
+            Err(Refusal::LastOpenStage.into())
+        );
+        assert_eq!(check_stage_removal(StageKind::Open, 0, 2), Ok(()));
+        assert!(check_amount(StageKind::Won, 0).is_err());
+        assert!(check_amount(StageKind::Open, 0).is_ok());
     }
 
     #[test]

@@ -4,7 +4,23 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{DomainError, FieldViolation, Violations};
+use crate::error::{DomainError, FieldViolation, Refusal, Violations};
+
+crate::stored_enum! {
+    /// How a customer's owner changed, as its history records it.
+    pub enum OwnershipChange {
+        /// The customer was created with an owner, or straight into the pool.
+        Created => "created",
+        /// A rep took it from the pool.
+        Claimed => "claimed",
+        /// Its owner gave it back to the pool.
+        Released => "released",
+        /// A manager or admin gave it to someone else.
+        Transferred => "transferred",
+        /// The pool-return job took it back after too long without a follow-up.
+        ReturnedToPool => "returned_to_pool",
+    }
+}
 
 /// The pool rules admins set at `/settings/pool`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +83,27 @@ impl PoolRules {
     pub fn cooldown_until(&self, at: DateTime<Utc>) -> DateTime<Utc> {
         at + Duration::days(i64::from(self.reclaim_cooldown_days))
     }
+
+    /// Whether a rep who owns `owned` customers, and whose cooldown on this customer
+    /// (if any) runs until `cooldown`, may claim it at `now`.
+    pub fn check_claim(
+        &self,
+        cooldown: Option<DateTime<Utc>>,
+        owned: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        if let Some(until) = cooldown.filter(|u| *u > now) {
+            return Err(Refusal::ClaimCooldown { until }.into());
+        }
+        if owned >= u64::from(self.max_owned_per_rep) {
+            return Err(Refusal::OwnedLimitReached {
+                owned,
+                max: self.max_owned_per_rep,
+            }
+            .into());
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -100,6 +137,28 @@ mod tests {
     fn cooldown() {
         let rules = PoolRules::default();
         assert_eq!(rules.cooldown_until(day(1)), day(8));
+    }
+
+    #[test]
+    fn claims_wait_out_the_cooldown_and_respect_the_limit() {
+        let rules = PoolRules {
+            max_owned_per_rep: 2,
+            ..PoolRules::default()
+        };
+        assert_eq!(rules.check_claim(None, 1, day(5)), Ok(()));
+        assert_eq!(
+            rules.check_claim(Some(day(5)), 1, day(5)),
+            Ok(()),
+            "ends at"
+        );
+        assert_eq!(
+            rules.check_claim(Some(day(6)), 1, day(5)),
+            Err(Refusal::ClaimCooldown { until: day(6) }.into())
+        );
+        assert_eq!(
+            rules.check_claim(None, 2, day(5)),
+            Err(Refusal::OwnedLimitReached { owned: 2, max: 2 }.into())
+        );
     }
 
     #[test]

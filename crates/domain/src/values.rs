@@ -46,6 +46,22 @@ pub fn optional_text(
     }
 }
 
+/// A phone number, or none when the input is absent or blank.
+pub fn optional_phone(field: &str, input: Option<&str>) -> Result<Option<String>, FieldViolation> {
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Phone::parse(field, s).map(|p| Some(p.as_str().to_owned())),
+    }
+}
+
+/// An email address, or none when the input is absent or blank.
+pub fn optional_email(field: &str, input: Option<&str>) -> Result<Option<String>, FieldViolation> {
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Email::parse(field, s).map(|e| Some(e.as_str().to_owned())),
+    }
+}
+
 /// A display name: 1–200 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);

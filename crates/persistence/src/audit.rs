@@ -1,62 +1,131 @@
 //! The audit log: every mutation records who changed what, in the mutation's transaction.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Map, Value, json};
+use sims_domain::audit::{AuditAction, AuditEntity};
 use uuid::Uuid;
 
 use crate::entities::audit_log;
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
-use crate::{Actor, Result, now};
+use crate::records::stored;
+use crate::{Actor, PersistenceError, Result, now};
 
-/// Writes one audit entry. `before`/`after` are JSON objects of the record's fields;
-/// only the fields that differ are kept.
-pub async fn record<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    action: &str,
-    entity: &str,
-    entity_id: Uuid,
-    before: Option<&Value>,
-    after: Option<&Value>,
-) -> Result<()> {
-    write(conn, Some(actor), action, entity, entity_id, before, after).await
+/// A stored record the audit log can describe: its kind, its id and the fields an entry
+/// compares.
+pub(crate) trait Audited {
+    const ENTITY: AuditEntity;
+    fn audit_id(&self) -> Uuid;
+    fn snapshot(&self) -> Value;
 }
 
-/// Writes an audit entry for a change the system made by itself (a background job):
-/// no actor, no request.
-pub async fn record_system<C: ConnectionTrait>(
-    conn: &C,
-    action: &str,
-    entity: &str,
+/// One change to record: what was done to which record, and its fields before and after.
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    entity: AuditEntity,
     entity_id: Uuid,
-    before: Option<&Value>,
-    after: Option<&Value>,
-) -> Result<()> {
-    write(conn, None, action, entity, entity_id, before, after).await
+    action: AuditAction,
+    before: Option<Value>,
+    after: Option<Value>,
 }
 
-async fn write<C: ConnectionTrait>(
+impl Change {
+    /// `action` on the record `entity_id` of kind `entity`, with no fields yet.
+    pub(crate) fn of(entity: AuditEntity, entity_id: Uuid, action: AuditAction) -> Self {
+        Self {
+            entity,
+            entity_id,
+            action,
+            before: None,
+            after: None,
+        }
+    }
+
+    /// A new record.
+    pub(crate) fn created(r: &impl Audited) -> Self {
+        Self::of(Self::entity_of(r), r.audit_id(), AuditAction::Create).after(r.snapshot())
+    }
+
+    /// A record changed from `before` (its snapshot) to `after`.
+    pub(crate) fn updated<R: Audited>(before: Value, after: &R) -> Self {
+        Self::of(R::ENTITY, after.audit_id(), AuditAction::Update)
+            .before(before)
+            .after(after.snapshot())
+    }
+
+    /// A record deleted.
+    pub(crate) fn deleted(r: &impl Audited) -> Self {
+        Self::of(Self::entity_of(r), r.audit_id(), AuditAction::Delete).before(r.snapshot())
+    }
+
+    /// The same change recorded as another action (`confirm`, `claim`, …).
+    pub(crate) fn recorded_as(mut self, action: AuditAction) -> Self {
+        self.action = action;
+        self
+    }
+
+    /// With the fields as they were.
+    pub(crate) fn before(mut self, v: Value) -> Self {
+        self.before = Some(v);
+        self
+    }
+
+    /// With the fields as they are now.
+    pub(crate) fn after(mut self, v: Value) -> Self {
+        self.after = Some(v);
+        self
+    }
+
+    /// With one more field in the fields as they are now (a password "changed").
+    pub(crate) fn noting(mut self, field: &str, value: Value) -> Self {
+        let mut after = self.after.take().unwrap_or_else(|| json!({}));
+        if let Some(o) = after.as_object_mut() {
+            o.insert(field.to_owned(), value);
+        }
+        self.after = Some(after);
+        self
+    }
+
+    fn entity_of<R: Audited>(_: &R) -> AuditEntity {
+        R::ENTITY
+    }
+
+    /// The row for this change by `actor` (none: the system itself) at `at`.
+    pub(crate) fn row(self, actor: Option<&Actor>, at: DateTime<Utc>) -> audit_log::ActiveModel {
+        audit_log::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            actor_id: Set(actor.map(|a| a.principal.user_id)),
+            action: Set(self.action.as_str().to_owned()),
+            entity: Set(self.entity.as_str().to_owned()),
+            entity_id: Set(self.entity_id),
+            changes: Set(diff(self.before.as_ref(), self.after.as_ref()).to_string()),
+            request_id: Set(actor.and_then(|a| a.request_id.clone())),
+            at: Set(at),
+        }
+    }
+}
+
+/// Writes one audit entry, inside the caller's transaction. `actor` is `None` for a
+/// change the system made by itself (a background job).
+pub(crate) async fn record<C: ConnectionTrait>(
     conn: &C,
     actor: Option<&Actor>,
-    action: &str,
-    entity: &str,
-    entity_id: Uuid,
-    before: Option<&Value>,
-    after: Option<&Value>,
+    change: Change,
 ) -> Result<()> {
-    let changes = diff(before, after);
-    audit_log::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        actor_id: Set(actor.map(|a| a.principal.user_id)),
-        action: Set(action.to_owned()),
-        entity: Set(entity.to_owned()),
-        entity_id: Set(entity_id),
-        changes: Set(changes.to_string()),
-        request_id: Set(actor.and_then(|a| a.request_id.clone())),
-        at: Set(now()),
+    change.row(actor, now()).insert(conn).await?;
+    Ok(())
+}
+
+/// Writes many audit entries in one statement.
+pub(crate) async fn record_all<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<audit_log::ActiveModel>,
+) -> Result<()> {
+    for chunk in rows.chunks(1000) {
+        audit_log::Entity::insert_many(chunk.to_vec())
+            .exec(conn)
+            .await?;
     }
-    .insert(conn)
-    .await?;
     Ok(())
 }
 
@@ -78,6 +147,41 @@ pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
     Value::Object(out)
 }
 
+/// One audited change as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub actor_id: Option<Uuid>,
+    pub action: AuditAction,
+    pub entity: AuditEntity,
+    pub entity_id: Uuid,
+    /// `{field: {"before": …, "after": …}}`.
+    pub changes: Value,
+    pub request_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl TryFrom<audit_log::Model> for AuditRecord {
+    type Error = PersistenceError;
+
+    fn try_from(m: audit_log::Model) -> Result<Self> {
+        Ok(Self {
+            action: stored("audit_log", "action", &m.action)?,
+            entity: stored("audit_log", "entity", &m.entity)?,
+            changes: serde_json::from_str(&m.changes).map_err(|_| PersistenceError::Corrupt {
+                table: "audit_log",
+                column: "changes",
+                value: m.changes.clone(),
+            })?,
+            id: m.id,
+            actor_id: m.actor_id,
+            entity_id: m.entity_id,
+            request_id: m.request_id,
+            at: m.at,
+        })
+    }
+}
+
 /// Filters of the audit list.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -91,7 +195,7 @@ pub async fn list<C: ConnectionTrait>(
     conn: &C,
     filter: &AuditFilter,
     req: &ListRequest,
-) -> Result<Page<audit_log::Model>> {
+) -> Result<Page<AuditRecord>> {
     let mut q = audit_log::Entity::find();
     if let Some(e) = &filter.entity {
         q = q.filter(audit_log::Column::Entity.eq(e.clone()));
@@ -116,7 +220,8 @@ pub async fn list<C: ConnectionTrait>(
         |m, _| CursorValue::Timestamp(m.at),
         |m| m.id,
     )
-    .await
+    .await?
+    .try_map(AuditRecord::try_from)
 }
 
 #[cfg(test)]

@@ -64,58 +64,59 @@ pub async fn rotate_refresh(
     new_hash: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<Rotation> {
-    let tx = db.begin_write().await?;
-    let Some(token) = refresh_tokens::Entity::find()
-        .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
-        .one(&tx)
-        .await?
-    else {
-        return Ok(Rotation::Rejected);
-    };
-    if token.revoked_at.is_some() {
-        return Ok(Rotation::Rejected);
-    }
-    if token.used_at.is_some() {
-        revoke_family(&tx, token.family_id).await?;
-        tx.commit().await?;
-        return Ok(Rotation::ReuseDetected);
-    }
-    if token.expires_at <= Utc::now() {
-        return Ok(Rotation::Rejected);
-    }
-    let claimed = refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::UsedAt, Expr::val(now()))
-        .filter(refresh_tokens::Column::Id.eq(token.id))
-        .filter(refresh_tokens::Column::UsedAt.is_null())
-        .filter(refresh_tokens::Column::RevokedAt.is_null())
-        .exec(&tx)
-        .await?;
-    if claimed.rows_affected != 1 {
-        revoke_family(&tx, token.family_id).await?;
-        tx.commit().await?;
-        return Ok(Rotation::ReuseDetected);
-    }
-    store_refresh(&tx, token.user_id, token.family_id, new_hash, expires_at).await?;
-    tx.commit().await?;
-    Ok(Rotation::Rotated {
-        user_id: token.user_id,
+    db.write(async |tx| {
+        let Some(token) = find_refresh(tx, token_hash).await? else {
+            return Ok(Rotation::Rejected);
+        };
+        if token.revoked_at.is_some() {
+            return Ok(Rotation::Rejected);
+        }
+        if token.used_at.is_some() {
+            revoke_family(tx, token.family_id).await?;
+            return Ok(Rotation::ReuseDetected);
+        }
+        if token.expires_at <= Utc::now() {
+            return Ok(Rotation::Rejected);
+        }
+        let claimed = refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::UsedAt, Expr::val(now()))
+            .filter(refresh_tokens::Column::Id.eq(token.id))
+            .filter(refresh_tokens::Column::UsedAt.is_null())
+            .filter(refresh_tokens::Column::RevokedAt.is_null())
+            .exec(tx)
+            .await?;
+        if claimed.rows_affected != 1 {
+            revoke_family(tx, token.family_id).await?;
+            return Ok(Rotation::ReuseDetected);
+        }
+        store_refresh(tx, token.user_id, token.family_id, new_hash, expires_at).await?;
+        Ok(Rotation::Rotated {
+            user_id: token.user_id,
+        })
     })
+    .await
 }
 
-/// Revokes the family of the token with `token_hash`. Returns whether the token was known.
-pub async fn revoke_by_token(db: &Database, token_hash: &str) -> Result<bool> {
-    let tx = db.begin_write().await?;
-    let Some(token) = refresh_tokens::Entity::find()
+async fn find_refresh<C: ConnectionTrait>(
+    conn: &C,
+    token_hash: &str,
+) -> Result<Option<refresh_tokens::Model>> {
+    Ok(refresh_tokens::Entity::find()
         .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
-        .one(&tx)
-        .await?
-    else {
-        return Ok(false);
-    };
-    let live = token.revoked_at.is_none();
-    revoke_family(&tx, token.family_id).await?;
-    tx.commit().await?;
-    Ok(live)
+        .one(conn)
+        .await?)
+}
+
+/// Revokes the family of the token with `token_hash`. Returns whether the token was live.
+pub async fn revoke_by_token(db: &Database, token_hash: &str) -> Result<bool> {
+    db.write(async |tx| {
+        let Some(token) = find_refresh(tx, token_hash).await? else {
+            return Ok(false);
+        };
+        revoke_family(tx, token.family_id).await?;
+        Ok(token.revoked_at.is_none())
+    })
+    .await
 }
 
 /// Revokes every refresh token of a user (deactivation, password change).
@@ -148,42 +149,43 @@ pub async fn locked_until<C: ConnectionTrait>(
 
 /// Counts one failed sign-in against `key`, opening a new window when the last has passed.
 pub async fn record_failure(db: &Database, key: &str, window: Duration) -> Result<()> {
-    let tx = db.begin_write().await?;
-    let t = now();
-    let current = login_failures::Entity::find_by_id(key.to_owned())
-        .one(&tx)
-        .await?;
-    match current {
-        Some(row) if row.window_started_at + window > t => {
-            login_failures::Entity::update_many()
-                .col_expr(
-                    login_failures::Column::Failures,
-                    Expr::col(login_failures::Column::Failures).add(1),
-                )
-                .filter(login_failures::Column::Key.eq(key))
-                .exec(&tx)
-                .await?;
-        }
-        _ => {
-            login_failures::Entity::insert(login_failures::ActiveModel {
-                key: Set(key.to_owned()),
-                failures: Set(1),
-                window_started_at: Set(t),
-            })
-            .on_conflict(
-                OnConflict::column(login_failures::Column::Key)
-                    .update_columns([
-                        login_failures::Column::Failures,
-                        login_failures::Column::WindowStartedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec(&tx)
+    db.write(async |tx| {
+        let t = now();
+        let current = login_failures::Entity::find_by_id(key.to_owned())
+            .one(tx)
             .await?;
+        match current {
+            Some(row) if row.window_started_at + window > t => {
+                login_failures::Entity::update_many()
+                    .col_expr(
+                        login_failures::Column::Failures,
+                        Expr::col(login_failures::Column::Failures).add(1),
+                    )
+                    .filter(login_failures::Column::Key.eq(key))
+                    .exec(tx)
+                    .await?;
+            }
+            _ => {
+                login_failures::Entity::insert(login_failures::ActiveModel {
+                    key: Set(key.to_owned()),
+                    failures: Set(1),
+                    window_started_at: Set(t),
+                })
+                .on_conflict(
+                    OnConflict::column(login_failures::Column::Key)
+                        .update_columns([
+                            login_failures::Column::Failures,
+                            login_failures::Column::WindowStartedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec(tx)
+                .await?;
+            }
         }
-    }
-    tx.commit().await?;
-    Ok(())
+        Ok(())
+    })
+    .await
 }
 
 /// Forgets the failures of `key` (after a successful sign-in).

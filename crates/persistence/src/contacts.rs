@@ -1,20 +1,67 @@
 //! Contacts (联系人): people at a customer, visible exactly when their customer is.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 use sims_domain::Scope;
+use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::customer::{Contact, ContactPatch};
 use sims_domain::values::{normalize_name, phone_digits};
 use uuid::Uuid;
 
+use crate::audit::Audited;
 use crate::entities::{contacts, customers};
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, contains, fetch_page};
-use crate::{Actor, Database, PersistenceError, Result, audit, customers as customer_repo, now};
+use crate::uow::{self, Scoped, lock_for_change};
+use crate::{Actor, Database, PersistenceError, Result, customers as customer_repo, now};
+
+/// A stored contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRecord {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub contact: Contact,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<contacts::Model> for ContactRecord {
+    fn from(m: contacts::Model) -> Self {
+        Self {
+            contact: to_domain(&m),
+            id: m.id,
+            customer_id: m.customer_id,
+            created_by: m.created_by,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+impl Audited for contacts::Model {
+    const ENTITY: AuditEntity = AuditEntity::Contact;
+
+    fn audit_id(&self) -> Uuid {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        json!({"customer_id": self.customer_id, "name": self.name, "title": self.title, "phone": self.phone, "email": self.email, "is_primary": self.is_primary})
+    }
+}
+
+impl Scoped for contacts::Entity {
+    /// Contacts whose customer `scope` may read.
+    fn in_scope(scope: &Scope) -> Condition {
+        customer_repo::of_readable_customer(scope, contacts::Column::CustomerId)
+    }
+}
 
 /// Filters of the contact lists.
 #[derive(Debug, Clone, Default)]
@@ -46,10 +93,6 @@ const SORT_COLUMNS: [SortColumn<contacts::Column>; 3] = [
     },
 ];
 
-fn snapshot(m: &contacts::Model) -> serde_json::Value {
-    json!({"customer_id": m.customer_id, "name": m.name, "title": m.title, "phone": m.phone, "email": m.email, "is_primary": m.is_primary})
-}
-
 fn to_domain(m: &contacts::Model) -> Contact {
     Contact {
         name: m.name.clone(),
@@ -69,22 +112,6 @@ fn apply_fields(am: &mut contacts::ActiveModel, c: &Contact) {
     am.email = Set(c.email.clone());
     am.email_norm = Set(c.email.as_deref().map(str::to_lowercase));
     am.is_primary = Set(c.is_primary);
-}
-
-/// Contacts whose customer `scope` may read.
-fn readable(scope: &Scope) -> Condition {
-    if *scope == Scope::All {
-        return Condition::all();
-    }
-    Condition::all().add(
-        contacts::Column::CustomerId.in_subquery(
-            Query::select()
-                .column(customers::Column::Id)
-                .from(customers::Entity)
-                .cond_where(customer_repo::readable(scope))
-                .take(),
-        ),
-    )
 }
 
 /// Un-marks the customer's current primary contact, if it is not `keep`.
@@ -111,21 +138,24 @@ pub async fn create(
     actor: &Actor,
     customer_id: Uuid,
     contact: Contact,
-) -> Result<contacts::Model> {
-    let tx = db.begin_write().await?;
-    let m = create_in(&tx, actor, customer_id, contact).await?;
-    tx.commit().await?;
-    Ok(m)
+) -> Result<ContactRecord> {
+    db.write(async |tx| {
+        // Locked: concurrent primary contacts of one customer queue behind each other.
+        customer_repo::lock_writable(tx, actor, customer_id, None).await?;
+        create_in(tx, actor, customer_id, &contact).await
+    })
+    .await
+    .map(ContactRecord::from)
 }
 
-/// [`create`] inside the caller's transaction.
+/// Adds a contact to a customer the caller locked with
+/// [`customers::lock_writable`](crate::customers), inside the caller's transaction.
 pub(crate) async fn create_in<C: ConnectionTrait>(
     tx: &C,
     actor: &Actor,
     customer_id: Uuid,
-    contact: Contact,
+    contact: &Contact,
 ) -> Result<contacts::Model> {
-    customer_repo::get_writable(tx, actor, customer_id).await?;
     let id = Uuid::now_v7();
     if contact.is_primary {
         unmark_primary(tx, customer_id, id).await?;
@@ -140,27 +170,17 @@ pub(crate) async fn create_in<C: ConnectionTrait>(
         updated_at: Set(t),
         ..Default::default()
     };
-    apply_fields(&mut am, &contact);
-    let m = am.insert(tx).await?;
-    audit::record(
-        tx,
-        actor,
-        "create",
-        "contact",
-        m.id,
-        None,
-        Some(&snapshot(&m)),
-    )
-    .await?;
-    Ok(m)
+    apply_fields(&mut am, contact);
+    uow::insert(tx, Some(actor), am).await
 }
 
 /// One contact whose customer the caller may see.
-pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<contacts::Model> {
+pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<ContactRecord> {
     contacts::Entity::find_by_id(id)
-        .filter(readable(scope))
+        .filter(contacts::Entity::in_scope(scope))
         .one(conn)
         .await?
+        .map(ContactRecord::from)
         .ok_or(PersistenceError::NotFound)
 }
 
@@ -171,11 +191,11 @@ pub async fn list<C: ConnectionTrait>(
     scope: &Scope,
     filter: &ContactFilter,
     req: &ListRequest,
-) -> Result<Page<contacts::Model>> {
+) -> Result<Page<ContactRecord>> {
     if let Some(c) = filter.customer_id {
         customer_repo::get(conn, scope, c).await?;
     }
-    let mut q = contacts::Entity::find().filter(readable(scope));
+    let mut q = contacts::Entity::find().filter(contacts::Entity::in_scope(scope));
     if let Some(c) = filter.customer_id {
         q = q.filter(contacts::Column::CustomerId.eq(c));
     }
@@ -195,7 +215,7 @@ pub async fn list<C: ConnectionTrait>(
         }
         q = q.filter(any);
     }
-    fetch_page(
+    Ok(fetch_page(
         conn,
         q,
         req,
@@ -208,21 +228,20 @@ pub async fn list<C: ConnectionTrait>(
         },
         |m| m.id,
     )
-    .await
+    .await?
+    .map(ContactRecord::from))
 }
 
-async fn get_writable<C: ConnectionTrait>(
+/// Locks a contact of a customer the caller may change.
+async fn lock_writable<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     id: Uuid,
+    if_match: Option<i64>,
 ) -> Result<contacts::Model> {
-    let m = contacts::Entity::find_by_id(id)
-        .filter(readable(&actor.principal.scope()))
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)?;
-    customer_repo::get_writable(conn, actor, m.customer_id).await?;
+    let m = lock_for_change::<contacts::Entity, _>(conn, &actor.principal.scope(), id, if_match)
+        .await?;
+    customer_repo::lock_writable(conn, actor, m.customer_id, None).await?;
     Ok(m)
 }
 
@@ -233,62 +252,34 @@ pub async fn update(
     id: Uuid,
     patch: ContactPatch,
     if_match: Option<i64>,
-) -> Result<contacts::Model> {
-    let tx = db.begin_write().await?;
-    let current = get_writable(&tx, actor, id).await?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    let after = to_domain(&current).apply(patch)?;
-    if after.is_primary && !current.is_primary {
-        unmark_primary(&tx, current.customer_id, id).await?;
-    }
-    let before = snapshot(&current);
-    let version = current.version;
-    let mut am = current.into_active_model();
-    apply_fields(&mut am, &after);
-    am.version = Set(version + 1);
-    am.updated_at = Set(now());
-    let m = am.update(&tx).await?;
-    audit::record(
-        &tx,
-        actor,
-        "update",
-        "contact",
-        id,
-        Some(&before),
-        Some(&snapshot(&m)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+) -> Result<ContactRecord> {
+    db.write(async |tx| {
+        let current = lock_writable(tx, actor, id, if_match).await?;
+        let after = to_domain(&current).apply(patch.clone())?;
+        if after.is_primary && !current.is_primary {
+            unmark_primary(tx, current.customer_id, id).await?;
+        }
+        uow::save(tx, Some(actor), AuditAction::Update, current, |am| {
+            apply_fields(am, &after)
+        })
+        .await
+    })
+    .await
+    .map(ContactRecord::from)
 }
 
 /// Deletes a contact of a customer the caller may change.
 pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64>) -> Result<()> {
-    let tx = db.begin_write().await?;
-    let current = get_writable(&tx, actor, id).await?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    contacts::Entity::delete_by_id(id).exec(&tx).await?;
-    audit::record(
-        &tx,
-        actor,
-        "delete",
-        "contact",
-        id,
-        Some(&snapshot(&current)),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    db.write(async |tx| {
+        let current = lock_writable(tx, actor, id, if_match).await?;
+        uow::remove(tx, actor, current).await
+    })
+    .await
 }
 
 /// Of `ids`, the customers the caller may add contacts to (in scope; not the pool for a
 /// rep).
-pub async fn writable_customers<C: ConnectionTrait>(
+pub(crate) async fn writable_customers<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     ids: Vec<Uuid>,
@@ -302,20 +293,4 @@ pub async fn writable_customers<C: ConnectionTrait>(
         q = q.filter(customers::Column::OwnerId.is_not_null());
     }
     Ok(q.into_tuple().all(conn).await?)
-}
-
-/// Inserts a batch of validated contacts inside the caller's transaction (their customers
-/// already checked with [`writable_customers`]). A primary contact un-marks its
-/// customer's previous primary.
-pub async fn insert_batch<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    batch: Vec<(Uuid, Contact)>,
-) -> Result<u64> {
-    let mut n = 0;
-    for (customer_id, contact) in batch {
-        create_in(conn, actor, customer_id, contact).await?;
-        n += 1;
-    }
-    Ok(n)
 }

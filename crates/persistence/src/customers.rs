@@ -3,19 +3,121 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
+use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::customer::{Customer, CustomerKind, CustomerLevel, CustomerPatch, DuplicateKeys};
 use sims_domain::values::phone_digits;
 use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
-use crate::entities::{customer_tags, customers, users};
+use crate::audit::Audited;
+use crate::entities::{customer_tags, customers};
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, contains, fetch_page};
+use crate::records::{stored, stored_opt, stored_strings};
 use crate::scope::{Pool, owned_by};
-use crate::{Actor, Database, PersistenceError, Result, audit, now};
+use crate::uow::{self, Scoped, lock_for_change};
+use crate::{Actor, Database, PersistenceError, Result, now};
+
+/// A stored customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRecord {
+    pub id: Uuid,
+    pub customer: Customer,
+    /// `None`: in the pool (公海).
+    pub owner_id: Option<Uuid>,
+    pub owner_since: Option<DateTime<Utc>>,
+    pub last_follow_up_at: Option<DateTime<Utc>>,
+    pub next_follow_up_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<customers::Model> for CustomerRecord {
+    type Error = PersistenceError;
+
+    fn try_from(m: customers::Model) -> Result<Self> {
+        Ok(Self {
+            customer: to_domain(&m)?,
+            id: m.id,
+            owner_id: m.owner_id,
+            owner_since: m.owner_since,
+            last_follow_up_at: m.last_follow_up_at,
+            next_follow_up_at: m.next_follow_up_at,
+            created_by: m.created_by,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+/// A stored customer as the domain value its changes are applied to.
+fn to_domain(m: &customers::Model) -> Result<Customer> {
+    Ok(Customer {
+        name: m.name.clone(),
+        kind: stored::<CustomerKind>("customers", "kind", &m.kind)?,
+        level: stored_opt::<CustomerLevel>("customers", "level", m.level.as_deref())?,
+        industry: m.industry.clone(),
+        source: m.source.clone(),
+        phone: m.phone.clone(),
+        email: m.email.clone(),
+        province: m.province.clone(),
+        city: m.city.clone(),
+        address: m.address.clone(),
+        tags: stored_strings("customers", "tags", &m.tags)?,
+        notes: m.notes.clone(),
+    })
+}
+
+impl Audited for customers::Model {
+    const ENTITY: AuditEntity = AuditEntity::Customer;
+
+    fn audit_id(&self) -> Uuid {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        json!({
+            "name": self.name, "kind": self.kind, "level": self.level, "industry": self.industry,
+            "source": self.source, "phone": self.phone, "email": self.email,
+            "province": self.province, "city": self.city, "address": self.address,
+            "tags": serde_json::from_str::<serde_json::Value>(&self.tags).unwrap_or_default(),
+            "notes": self.notes, "owner_id": self.owner_id,
+        })
+    }
+}
+
+impl Scoped for customers::Entity {
+    /// Their own and the pool's (and their teams' for managers; all for admins).
+    fn in_scope(scope: &Scope) -> Condition {
+        owned_by(scope, customers::Column::OwnerId, Pool::Visible)
+    }
+}
+
+/// The condition admitting the customers `scope` may read (its own and the pool).
+pub(crate) fn readable(scope: &Scope) -> Condition {
+    customers::Entity::in_scope(scope)
+}
+
+/// Rows whose `customer_id` is a customer `scope` may read.
+pub(crate) fn of_readable_customer<C: ColumnTrait>(scope: &Scope, customer_id: C) -> Condition {
+    if *scope == Scope::All {
+        return Condition::all();
+    }
+    Condition::all().add(
+        customer_id.in_subquery(
+            Query::select()
+                .column(customers::Column::Id)
+                .from(customers::Entity)
+                .cond_where(readable(scope))
+                .take(),
+        ),
+    )
+}
 
 /// A tag and how many visible customers carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,22 +128,14 @@ pub struct TagCount {
 
 /// Every tag on the customers `scope` may read, most used first.
 pub async fn tag_counts<C: ConnectionTrait>(conn: &C, scope: &Scope) -> Result<Vec<TagCount>> {
-    let mut q = customer_tags::Entity::find()
+    let rows: Vec<(String, i64)> = customer_tags::Entity::find()
         .select_only()
         .column(customer_tags::Column::Tag)
-        .column_as(customer_tags::Column::CustomerId.count(), "n");
-    if *scope != Scope::All {
-        q = q.filter(
-            customer_tags::Column::CustomerId.in_subquery(
-                Query::select()
-                    .column(customers::Column::Id)
-                    .from(customers::Entity)
-                    .cond_where(readable(scope))
-                    .take(),
-            ),
-        );
-    }
-    let rows: Vec<(String, i64)> = q
+        .column_as(customer_tags::Column::CustomerId.count(), "n")
+        .filter(of_readable_customer(
+            scope,
+            customer_tags::Column::CustomerId,
+        ))
         .group_by(customer_tags::Column::Tag)
         .into_tuple()
         .all(conn)
@@ -103,42 +197,6 @@ fn sort_value(m: &customers::Model, field: &str) -> CursorValue {
     }
 }
 
-/// The tags stored on a customer row.
-pub fn tags_of(m: &customers::Model) -> Vec<String> {
-    serde_json::from_str(&m.tags).unwrap_or_default()
-}
-
-/// A stored customer as the domain value its changes are applied to.
-pub fn to_domain(m: &customers::Model) -> Customer {
-    Customer {
-        name: m.name.clone(),
-        kind: CustomerKind::parse(&m.kind).unwrap_or(CustomerKind::Company),
-        level: m.level.as_deref().and_then(CustomerLevel::parse),
-        industry: m.industry.clone(),
-        source: m.source.clone(),
-        phone: m.phone.clone(),
-        email: m.email.clone(),
-        province: m.province.clone(),
-        city: m.city.clone(),
-        address: m.address.clone(),
-        tags: tags_of(m),
-        notes: m.notes.clone(),
-    }
-}
-
-fn snapshot(m: &customers::Model) -> serde_json::Value {
-    json!({
-        "name": m.name, "kind": m.kind, "level": m.level, "industry": m.industry, "source": m.source,
-        "phone": m.phone, "email": m.email, "province": m.province, "city": m.city,
-        "address": m.address, "tags": tags_of(m), "notes": m.notes, "owner_id": m.owner_id,
-    })
-}
-
-/// The condition admitting the customers `scope` may read (its own and the pool).
-pub(crate) fn readable(scope: &Scope) -> Condition {
-    owned_by(scope, customers::Column::OwnerId, Pool::Visible)
-}
-
 /// Ids of every customer (in any scope) that matches one of the keys, except `exclude`.
 /// Only ids leave this function: never another rep's customer's details.
 pub async fn find_duplicates<C: ConnectionTrait>(
@@ -169,7 +227,21 @@ pub async fn find_duplicates<C: ConnectionTrait>(
     Ok(q.limit(20).into_tuple().all(conn).await?)
 }
 
-fn apply_fields(am: &mut customers::ActiveModel, c: &Customer) {
+async fn refuse_duplicates<C: ConnectionTrait>(
+    conn: &C,
+    keys: &DuplicateKeys,
+    exclude: Option<Uuid>,
+) -> Result<()> {
+    let matches = find_duplicates(conn, keys, exclude).await?;
+    if matches.is_empty() {
+        Ok(())
+    } else {
+        Err(PersistenceError::DuplicateCustomer(matches))
+    }
+}
+
+/// Sets the stored fields of `c`, with the normalised keys it is searched and compared by.
+pub(crate) fn apply_fields(am: &mut customers::ActiveModel, c: &Customer) {
     let keys = c.duplicate_keys();
     am.name = Set(c.name.clone());
     am.name_norm = Set(keys.name.unwrap_or_default());
@@ -189,6 +261,30 @@ fn apply_fields(am: &mut customers::ActiveModel, c: &Customer) {
     am.notes = Set(c.notes.clone());
 }
 
+/// A new customer's row, owned by `owner` (the pool when `None`) since `at`.
+pub(crate) fn new_row(
+    id: Uuid,
+    c: &Customer,
+    owner: Option<Uuid>,
+    created_by: Uuid,
+    at: DateTime<Utc>,
+) -> customers::ActiveModel {
+    let mut am = customers::ActiveModel {
+        id: Set(id),
+        owner_id: Set(owner),
+        owner_since: Set(owner.map(|_| at)),
+        last_follow_up_at: Set(None),
+        next_follow_up_at: Set(None),
+        created_by: Set(created_by),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    };
+    apply_fields(&mut am, c);
+    am
+}
+
 async fn write_tags<C: ConnectionTrait>(conn: &C, id: Uuid, tags: &[String]) -> Result<()> {
     customer_tags::Entity::delete_many()
         .filter(customer_tags::Column::CustomerId.eq(id))
@@ -205,16 +301,6 @@ async fn write_tags<C: ConnectionTrait>(conn: &C, id: Uuid, tags: &[String]) -> 
     Ok(())
 }
 
-async fn check_owner<C: ConnectionTrait>(conn: &C, owner: Uuid) -> Result<()> {
-    match users::Entity::find_by_id(owner).one(conn).await? {
-        Some(u) if u.active => Ok(()),
-        _ => Err(PersistenceError::Unprocessable {
-            field: "owner_id".into(),
-            message: "no such active user".into(),
-        }),
-    }
-}
-
 /// Creates a customer owned by `owner` (the pool when `None`). A customer matching an
 /// existing one is refused with their ids unless `allow_duplicate`.
 pub async fn create(
@@ -223,68 +309,46 @@ pub async fn create(
     customer: Customer,
     owner: Option<Uuid>,
     allow_duplicate: bool,
-) -> Result<customers::Model> {
-    let tx = db.begin_write().await?;
-    let m = create_in(&tx, actor, customer, owner, allow_duplicate).await?;
-    tx.commit().await?;
-    Ok(m)
+) -> Result<CustomerRecord> {
+    db.write(async |tx| create_in(tx, actor, &customer, owner, allow_duplicate).await)
+        .await?
+        .try_into()
 }
 
 /// [`create`] inside the caller's transaction.
 pub(crate) async fn create_in<C: ConnectionTrait>(
     tx: &C,
     actor: &Actor,
-    customer: Customer,
+    customer: &Customer,
     owner: Option<Uuid>,
     allow_duplicate: bool,
 ) -> Result<customers::Model> {
     if !allow_duplicate {
-        let matches = find_duplicates(tx, &customer.duplicate_keys(), None).await?;
-        if !matches.is_empty() {
-            return Err(PersistenceError::DuplicateCustomer(matches));
-        }
+        refuse_duplicates(tx, &customer.duplicate_keys(), None).await?;
     }
     if let Some(o) = owner
         && o != actor.principal.user_id
     {
-        check_owner(tx, o).await?;
+        crate::pool::check_assignable(tx, &actor.principal, o, "owner_id").await?;
     }
     let t = now();
-    let mut am = customers::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        owner_id: Set(owner),
-        owner_since: Set(owner.map(|_| t)),
-        last_follow_up_at: Set(None),
-        next_follow_up_at: Set(None),
-        created_by: Set(actor.principal.user_id),
-        version: Set(1),
-        created_at: Set(t),
-        updated_at: Set(t),
-        ..Default::default()
-    };
-    apply_fields(&mut am, &customer);
-    let m = am.insert(tx).await?;
-    write_tags(tx, m.id, &customer.tags).await?;
-    crate::pool::record_created(tx, m.id, owner, actor.principal.user_id, t).await?;
-    audit::record(
+    let m = uow::insert(
         tx,
-        actor,
-        "create",
-        "customer",
-        m.id,
-        None,
-        Some(&snapshot(&m)),
+        Some(actor),
+        new_row(Uuid::now_v7(), customer, owner, actor.principal.user_id, t),
     )
     .await?;
+    write_tags(tx, m.id, &customer.tags).await?;
+    crate::pool::record_created(tx, m.id, owner, actor.principal.user_id, t).await?;
     Ok(m)
 }
 
 /// One customer the caller may see.
-pub async fn get<C: ConnectionTrait>(
-    conn: &C,
-    scope: &Scope,
-    id: Uuid,
-) -> Result<customers::Model> {
+pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<CustomerRecord> {
+    find(conn, scope, id).await?.try_into()
+}
+
+async fn find<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<customers::Model> {
     customers::Entity::find_by_id(id)
         .filter(readable(scope))
         .one(conn)
@@ -299,36 +363,22 @@ pub(crate) async fn check_writable<C: ConnectionTrait>(
     actor: &Actor,
     id: Uuid,
 ) -> Result<customers::Model> {
-    let m = get(conn, &actor.principal.scope(), id).await?;
-    if m.owner_id.is_none() && !actor.principal.may_edit_pool() {
-        return Err(DomainError::Forbidden(
-            "pool customers are changed by managers and admins; claim it first".into(),
-        )
-        .into());
-    }
+    let m = find(conn, &actor.principal.scope(), id).await?;
+    actor.principal.may_change_customer(m.owner_id)?;
     Ok(m)
 }
 
-/// Loads a customer the caller may change: in scope, and not in the pool for a rep.
-pub(crate) async fn get_writable<C: ConnectionTrait>(
+/// Locks a customer the caller may change (in scope; not the pool for a rep) and checks
+/// `If-Match`.
+pub(crate) async fn lock_writable<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     id: Uuid,
+    if_match: Option<i64>,
 ) -> Result<customers::Model> {
-    // Locked (PostgreSQL `FOR UPDATE`; SQLite's write transaction already excludes other
-    // writers) so that concurrent read-modify-write cycles never lose an update.
-    let m = customers::Entity::find_by_id(id)
-        .filter(readable(&actor.principal.scope()))
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)?;
-    if m.owner_id.is_none() && !actor.principal.may_edit_pool() {
-        return Err(DomainError::Forbidden(
-            "pool customers are changed by managers and admins; claim it first".into(),
-        )
-        .into());
-    }
+    let m = lock_for_change::<customers::Entity, _>(conn, &actor.principal.scope(), id, if_match)
+        .await?;
+    actor.principal.may_change_customer(m.owner_id)?;
     Ok(m)
 }
 
@@ -398,7 +448,7 @@ pub async fn list<C: ConnectionTrait>(
     scope: &Scope,
     filter: &CustomerFilter,
     req: &ListRequest,
-) -> Result<Page<customers::Model>> {
+) -> Result<Page<CustomerRecord>> {
     fetch_page(
         conn,
         filtered(scope, filter),
@@ -408,7 +458,8 @@ pub async fn list<C: ConnectionTrait>(
         sort_value,
         |m| m.id,
     )
-    .await
+    .await?
+    .try_map(CustomerRecord::try_from)
 }
 
 /// Applies `patch` to a customer the caller may change; stale `if_match` is refused.
@@ -419,8 +470,11 @@ pub async fn update(
     patch: CustomerPatch,
     if_match: Option<i64>,
     allow_duplicate: bool,
-) -> Result<customers::Model> {
-    change(db, actor, id, if_match, allow_duplicate, |c| c.apply(patch)).await
+) -> Result<CustomerRecord> {
+    change(db, actor, id, if_match, allow_duplicate, |c| {
+        c.apply(patch.clone())
+    })
+    .await
 }
 
 /// Adds tags to a customer the caller may change (tags it already has are kept once).
@@ -429,7 +483,7 @@ pub async fn add_tags(
     actor: &Actor,
     id: Uuid,
     tags: Vec<String>,
-) -> Result<customers::Model> {
+) -> Result<CustomerRecord> {
     change(db, actor, id, None, true, |c| c.with_tags_added(&tags)).await
 }
 
@@ -439,7 +493,7 @@ pub async fn remove_tag(
     actor: &Actor,
     id: Uuid,
     tag: &str,
-) -> Result<customers::Model> {
+) -> Result<CustomerRecord> {
     change(db, actor, id, None, true, |c| Ok(c.without_tag(tag))).await
 }
 
@@ -451,72 +505,41 @@ async fn change(
     id: Uuid,
     if_match: Option<i64>,
     allow_duplicate: bool,
-    rule: impl FnOnce(Customer) -> std::result::Result<Customer, DomainError>,
-) -> Result<customers::Model> {
-    let tx = db.begin_write().await?;
-    let current = get_writable(&tx, actor, id).await?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    let before_domain = to_domain(&current);
-    let after = rule(before_domain.clone())?;
-    if !allow_duplicate {
-        let (old, new) = (before_domain.duplicate_keys(), after.duplicate_keys());
-        let changed = DuplicateKeys {
-            name: new.name.filter(|n| Some(n) != old.name.as_ref()),
-            phone: new.phone.filter(|p| Some(p) != old.phone.as_ref()),
-            email: new.email.filter(|e| Some(e) != old.email.as_ref()),
-        };
-        let matches = find_duplicates(&tx, &changed, Some(id)).await?;
-        if !matches.is_empty() {
-            return Err(PersistenceError::DuplicateCustomer(matches));
+    rule: impl Fn(Customer) -> std::result::Result<Customer, DomainError>,
+) -> Result<CustomerRecord> {
+    db.write(async |tx| {
+        let current = lock_writable(tx, actor, id, if_match).await?;
+        let before = to_domain(&current)?;
+        let after = rule(before.clone())?;
+        if !allow_duplicate {
+            let (old, new) = (before.duplicate_keys(), after.duplicate_keys());
+            let changed = DuplicateKeys {
+                name: new.name.filter(|n| Some(n) != old.name.as_ref()),
+                phone: new.phone.filter(|p| Some(p) != old.phone.as_ref()),
+                email: new.email.filter(|e| Some(e) != old.email.as_ref()),
+            };
+            refuse_duplicates(tx, &changed, Some(id)).await?;
         }
-    }
-    let before = snapshot(&current);
-    let tags_changed = after.tags != before_domain.tags;
-    let version = current.version;
-    let mut am = current.into_active_model();
-    apply_fields(&mut am, &after);
-    am.version = Set(version + 1);
-    am.updated_at = Set(now());
-    let m = am.update(&tx).await?;
-    if tags_changed {
-        write_tags(&tx, id, &after.tags).await?;
-    }
-    audit::record(
-        &tx,
-        actor,
-        "update",
-        "customer",
-        id,
-        Some(&before),
-        Some(&snapshot(&m)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+        let m = uow::save(tx, Some(actor), AuditAction::Update, current, |am| {
+            apply_fields(am, &after)
+        })
+        .await?;
+        if after.tags != before.tags {
+            write_tags(tx, id, &after.tags).await?;
+        }
+        Ok(m)
+    })
+    .await?
+    .try_into()
 }
 
 /// Deletes a customer the caller may change, with its contacts and tags.
 pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64>) -> Result<()> {
-    let tx = db.begin_write().await?;
-    let current = get_writable(&tx, actor, id).await?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    customers::Entity::delete_by_id(id).exec(&tx).await?;
-    audit::record(
-        &tx,
-        actor,
-        "delete",
-        "customer",
-        id,
-        Some(&snapshot(&current)),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    db.write(async |tx| {
+        let current = lock_writable(tx, actor, id, if_match).await?;
+        uow::remove(tx, actor, current).await
+    })
+    .await
 }
 
 /// The customers `owner` owns whose next follow-up is before `before`, soonest first.
@@ -525,7 +548,7 @@ pub async fn due_for_follow_up<C: ConnectionTrait>(
     owner: Uuid,
     before: DateTime<Utc>,
     req: &ListRequest,
-) -> Result<Page<customers::Model>> {
+) -> Result<Page<CustomerRecord>> {
     let q = customers::Entity::find()
         .filter(customers::Column::OwnerId.eq(owner))
         .filter(customers::Column::NextFollowUpAt.is_not_null())
@@ -544,115 +567,6 @@ pub async fn due_for_follow_up<C: ConnectionTrait>(
         |m, _| CursorValue::Timestamp(m.next_follow_up_at.unwrap_or(m.created_at)),
         |m| m.id,
     )
-    .await
-}
-
-/// Existing customers matching any of these normalised keys: `(id, name, phone, email)`
-/// keys of each match. Used to check a whole import batch in one query.
-pub async fn matching_keys<C: ConnectionTrait>(
-    conn: &C,
-    names: Vec<String>,
-    phones: Vec<String>,
-    emails: Vec<String>,
-) -> Result<Vec<(Uuid, String, Option<String>, Option<String>)>> {
-    let mut any = Condition::any();
-    if !names.is_empty() {
-        any = any.add(customers::Column::NameNorm.is_in(names));
-    }
-    if !phones.is_empty() {
-        any = any.add(customers::Column::PhoneNorm.is_in(phones));
-    }
-    if !emails.is_empty() {
-        any = any.add(customers::Column::EmailNorm.is_in(emails));
-    }
-    if any.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(customers::Entity::find()
-        .select_only()
-        .column(customers::Column::Id)
-        .column(customers::Column::NameNorm)
-        .column(customers::Column::PhoneNorm)
-        .column(customers::Column::EmailNorm)
-        .filter(any)
-        .into_tuple()
-        .all(conn)
-        .await?)
-}
-
-/// Inserts a batch of validated customers owned by `owner` inside the caller's
-/// transaction, with their tags, ownership events and audit entries, a few statements
-/// per batch. Returns their ids in order.
-pub async fn insert_batch<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    batch: Vec<Customer>,
-    owner: Uuid,
-) -> Result<Vec<Uuid>> {
-    use crate::entities::{audit_log, customer_events};
-    if batch.is_empty() {
-        return Ok(vec![]);
-    }
-    let t = now();
-    let mut rows = Vec::with_capacity(batch.len());
-    let mut tags = Vec::new();
-    let mut events = Vec::with_capacity(batch.len());
-    let mut audits = Vec::with_capacity(batch.len());
-    let mut ids = Vec::with_capacity(batch.len());
-    for c in &batch {
-        let id = Uuid::now_v7();
-        ids.push(id);
-        let mut am = customers::ActiveModel {
-            id: Set(id),
-            owner_id: Set(Some(owner)),
-            owner_since: Set(Some(t)),
-            last_follow_up_at: Set(None),
-            next_follow_up_at: Set(None),
-            created_by: Set(actor.principal.user_id),
-            version: Set(1),
-            created_at: Set(t),
-            updated_at: Set(t),
-            ..Default::default()
-        };
-        apply_fields(&mut am, c);
-        rows.push(am);
-        tags.extend(c.tags.iter().map(|tag| customer_tags::ActiveModel {
-            customer_id: Set(id),
-            tag: Set(tag.clone()),
-        }));
-        events.push(customer_events::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            customer_id: Set(id),
-            kind: Set("created".into()),
-            from_owner_id: Set(None),
-            to_owner_id: Set(Some(owner)),
-            actor_id: Set(Some(actor.principal.user_id)),
-            at: Set(t),
-        });
-        audits.push(audit_log::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            actor_id: Set(Some(actor.principal.user_id)),
-            action: Set("import".into()),
-            entity: Set("customer".into()),
-            entity_id: Set(id),
-            changes: Set(audit::diff(
-                None,
-                Some(&json!({"name": c.name, "phone": c.phone, "email": c.email})),
-            )
-            .to_string()),
-            request_id: Set(actor.request_id.clone()),
-            at: Set(t),
-        });
-    }
-    customers::Entity::insert_many(rows).exec(conn).await?;
-    for chunk in tags.chunks(1000) {
-        customer_tags::Entity::insert_many(chunk.to_vec())
-            .exec(conn)
-            .await?;
-    }
-    customer_events::Entity::insert_many(events)
-        .exec(conn)
-        .await?;
-    audit_log::Entity::insert_many(audits).exec(conn).await?;
-    Ok(ids)
+    .await?
+    .try_map(CustomerRecord::try_from)
 }

@@ -1,13 +1,10 @@
-//! The database connection for SQLite and PostgreSQL, and write transactions.
+//! The database connection for SQLite and PostgreSQL (writes go through [`crate::uow`]).
 
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{
-    ConnectOptions, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, DatabaseBackend, DatabaseConnection, DbErr};
 use sims_domain::Principal;
 use sims_migrations::{Migrator, MigratorTrait};
 
@@ -77,18 +74,6 @@ impl Database {
     /// Which database this is.
     pub fn backend(&self) -> DatabaseBackend {
         self.conn.get_database_backend()
-    }
-
-    /// Starts a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of one
-    /// failing with "database is locked" when it upgrades from reading to writing.
-    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.conn
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await
     }
 
     /// Checks the database answers.

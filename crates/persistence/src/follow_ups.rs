@@ -2,19 +2,77 @@
 //! when the customer is; each keeps the customer's last/next follow-up dates current.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
-    IntoActiveModel, QueryFilter, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
+use sims_domain::Scope;
+use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::follow_up::{FollowUp, FollowUpKind};
-use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
+use crate::audit::Audited;
 use crate::entities::{customers, follow_ups};
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
-use crate::{Actor, Database, PersistenceError, Result, audit, customers as customer_repo, now};
+use crate::records::stored;
+use crate::uow::{self, Scoped, lock_for_change};
+use crate::{Actor, Database, PersistenceError, Result, customers as customer_repo, now};
+
+/// A stored follow-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUpRecord {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub opportunity_id: Option<Uuid>,
+    pub kind: FollowUpKind,
+    pub content: String,
+    pub occurred_at: DateTime<Utc>,
+    pub next_follow_up_at: Option<DateTime<Utc>>,
+    pub author_id: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<follow_ups::Model> for FollowUpRecord {
+    type Error = PersistenceError;
+
+    fn try_from(m: follow_ups::Model) -> Result<Self> {
+        Ok(Self {
+            kind: stored("follow_ups", "kind", &m.kind)?,
+            id: m.id,
+            customer_id: m.customer_id,
+            opportunity_id: m.opportunity_id,
+            content: m.content,
+            occurred_at: m.occurred_at,
+            next_follow_up_at: m.next_follow_up_at,
+            author_id: m.author_id,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+impl Audited for follow_ups::Model {
+    const ENTITY: AuditEntity = AuditEntity::FollowUp;
+
+    fn audit_id(&self) -> Uuid {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        json!({"customer_id": self.customer_id, "kind": self.kind, "content": self.content, "occurred_at": self.occurred_at, "next_follow_up_at": self.next_follow_up_at})
+    }
+}
+
+impl Scoped for follow_ups::Entity {
+    /// Follow-ups whose customer `scope` may read.
+    fn in_scope(scope: &Scope) -> Condition {
+        customer_repo::of_readable_customer(scope, follow_ups::Column::CustomerId)
+    }
+}
 
 /// Filters of the follow-up lists.
 #[derive(Debug, Clone, Default)]
@@ -51,26 +109,6 @@ pub struct FollowUpPatch {
     pub content: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub next_follow_up_at: Option<Option<DateTime<Utc>>>,
-}
-
-fn snapshot(m: &follow_ups::Model) -> serde_json::Value {
-    json!({"customer_id": m.customer_id, "kind": m.kind, "content": m.content, "occurred_at": m.occurred_at, "next_follow_up_at": m.next_follow_up_at})
-}
-
-/// Follow-ups whose customer `scope` may read.
-pub(crate) fn readable(scope: &Scope) -> Condition {
-    if *scope == Scope::All {
-        return Condition::all();
-    }
-    Condition::all().add(
-        follow_ups::Column::CustomerId.in_subquery(
-            Query::select()
-                .column(customers::Column::Id)
-                .from(customers::Entity)
-                .cond_where(customer_repo::readable(scope))
-                .take(),
-        ),
-    )
 }
 
 /// Sets the customer's last follow-up to its latest follow-up, and its next one to
@@ -113,54 +151,47 @@ pub async fn create(
     customer_id: Uuid,
     opportunity_id: Option<Uuid>,
     f: FollowUp,
-) -> Result<follow_ups::Model> {
-    let tx = db.begin_write().await?;
-    customer_repo::get_writable(&tx, actor, customer_id).await?;
-    if let Some(o) = opportunity_id {
-        crate::pipeline::check_belongs(&tx, &actor.principal.scope(), o, customer_id).await?;
-    }
-    let t = now();
-    let m = follow_ups::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        customer_id: Set(customer_id),
-        opportunity_id: Set(opportunity_id),
-        kind: Set(f.kind.as_str().to_owned()),
-        content: Set(f.content),
-        occurred_at: Set(f.occurred_at),
-        next_follow_up_at: Set(f.next_follow_up_at),
-        author_id: Set(actor.principal.user_id),
-        version: Set(1),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(&tx)
-    .await?;
-    refresh_customer(&tx, customer_id, f.next_follow_up_at.map(Some)).await?;
-    audit::record(
-        &tx,
-        actor,
-        "create",
-        "follow_up",
-        m.id,
-        None,
-        Some(&snapshot(&m)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+) -> Result<FollowUpRecord> {
+    db.write(async |tx| {
+        customer_repo::lock_writable(tx, actor, customer_id, None).await?;
+        if let Some(o) = opportunity_id {
+            crate::opportunities::check_belongs(tx, &actor.principal.scope(), o, customer_id)
+                .await?;
+        }
+        let t = now();
+        let m = uow::insert(
+            tx,
+            Some(actor),
+            follow_ups::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                customer_id: Set(customer_id),
+                opportunity_id: Set(opportunity_id),
+                kind: Set(f.kind.as_str().to_owned()),
+                content: Set(f.content.clone()),
+                occurred_at: Set(f.occurred_at),
+                next_follow_up_at: Set(f.next_follow_up_at),
+                author_id: Set(actor.principal.user_id),
+                version: Set(1),
+                created_at: Set(t),
+                updated_at: Set(t),
+            },
+        )
+        .await?;
+        refresh_customer(tx, customer_id, f.next_follow_up_at.map(Some)).await?;
+        Ok(m)
+    })
+    .await?
+    .try_into()
 }
 
 /// One follow-up whose customer the caller may see.
-pub async fn get<C: ConnectionTrait>(
-    conn: &C,
-    scope: &Scope,
-    id: Uuid,
-) -> Result<follow_ups::Model> {
+pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<FollowUpRecord> {
     follow_ups::Entity::find_by_id(id)
-        .filter(readable(scope))
+        .filter(follow_ups::Entity::in_scope(scope))
         .one(conn)
         .await?
-        .ok_or(PersistenceError::NotFound)
+        .ok_or(PersistenceError::NotFound)?
+        .try_into()
 }
 
 /// A page of follow-ups the caller may see. With `customer_id`, that customer must be
@@ -170,16 +201,16 @@ pub async fn list<C: ConnectionTrait>(
     scope: &Scope,
     f: &FollowUpFilter,
     req: &ListRequest,
-) -> Result<Page<follow_ups::Model>> {
+) -> Result<Page<FollowUpRecord>> {
     if let Some(c) = f.customer_id {
         customer_repo::get(conn, scope, c).await?;
     }
-    let mut q = follow_ups::Entity::find().filter(readable(scope));
+    let mut q = follow_ups::Entity::find().filter(follow_ups::Entity::in_scope(scope));
     if let Some(c) = f.customer_id {
         q = q.filter(follow_ups::Column::CustomerId.eq(c));
     }
     if let Some(o) = f.opportunity_id {
-        crate::pipeline::get(conn, scope, o).await?;
+        crate::opportunities::get(conn, scope, o).await?;
         q = q.filter(follow_ups::Column::OpportunityId.eq(o));
     }
     if let Some(a) = f.author_id {
@@ -209,25 +240,8 @@ pub async fn list<C: ConnectionTrait>(
         },
         |m| m.id,
     )
-    .await
-}
-
-async fn get_own<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    id: Uuid,
-    admin_may: bool,
-) -> Result<follow_ups::Model> {
-    let m = follow_ups::Entity::find_by_id(id)
-        .filter(readable(&actor.principal.scope()))
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)?;
-    if m.author_id != actor.principal.user_id && !(admin_may && actor.principal.is_admin()) {
-        return Err(DomainError::Forbidden("only the author may change a follow-up".into()).into());
-    }
-    Ok(m)
+    .await?
+    .try_map(FollowUpRecord::try_from)
 }
 
 /// Changes a follow-up (its author only).
@@ -237,67 +251,48 @@ pub async fn update(
     id: Uuid,
     patch: FollowUpPatch,
     if_match: Option<i64>,
-) -> Result<follow_ups::Model> {
-    let tx = db.begin_write().await?;
-    let current = get_own(&tx, actor, id, false).await?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    let kind = patch
-        .kind
-        .or_else(|| FollowUpKind::parse(&current.kind))
-        .unwrap_or(FollowUpKind::Note);
-    let checked = FollowUp::create(
-        kind,
-        patch.content.as_deref().unwrap_or(&current.content),
-        patch.occurred_at.unwrap_or(current.occurred_at),
-        patch.next_follow_up_at.unwrap_or(current.next_follow_up_at),
-        now(),
-    )?;
-    let before = snapshot(&current);
-    let (customer_id, version) = (current.customer_id, current.version);
-    let mut am = current.into_active_model();
-    am.kind = Set(checked.kind.as_str().to_owned());
-    am.content = Set(checked.content);
-    am.occurred_at = Set(checked.occurred_at);
-    am.next_follow_up_at = Set(checked.next_follow_up_at);
-    am.version = Set(version + 1);
-    am.updated_at = Set(now());
-    let m = am.update(&tx).await?;
-    refresh_customer(&tx, customer_id, patch.next_follow_up_at).await?;
-    audit::record(
-        &tx,
-        actor,
-        "update",
-        "follow_up",
-        id,
-        Some(&before),
-        Some(&snapshot(&m)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+) -> Result<FollowUpRecord> {
+    db.write(async |tx| {
+        let current =
+            lock_for_change::<follow_ups::Entity, _>(tx, &actor.principal.scope(), id, if_match)
+                .await?;
+        actor.principal.may_edit_follow_up(current.author_id)?;
+        let kind = match patch.kind {
+            Some(k) => k,
+            None => stored("follow_ups", "kind", &current.kind)?,
+        };
+        let checked = FollowUp::create(
+            kind,
+            patch.content.as_deref().unwrap_or(&current.content),
+            patch.occurred_at.unwrap_or(current.occurred_at),
+            patch.next_follow_up_at.unwrap_or(current.next_follow_up_at),
+            now(),
+        )?;
+        let customer_id = current.customer_id;
+        let m = uow::save(tx, Some(actor), AuditAction::Update, current, |am| {
+            am.kind = Set(checked.kind.as_str().to_owned());
+            am.content = Set(checked.content.clone());
+            am.occurred_at = Set(checked.occurred_at);
+            am.next_follow_up_at = Set(checked.next_follow_up_at);
+        })
+        .await?;
+        refresh_customer(tx, customer_id, patch.next_follow_up_at).await?;
+        Ok(m)
+    })
+    .await?
+    .try_into()
 }
 
 /// Deletes a follow-up (its author, or an admin).
 pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64>) -> Result<()> {
-    let tx = db.begin_write().await?;
-    let current = get_own(&tx, actor, id, true).await?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    follow_ups::Entity::delete_by_id(id).exec(&tx).await?;
-    refresh_customer(&tx, current.customer_id, None).await?;
-    audit::record(
-        &tx,
-        actor,
-        "delete",
-        "follow_up",
-        id,
-        Some(&snapshot(&current)),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    db.write(async |tx| {
+        let current =
+            lock_for_change::<follow_ups::Entity, _>(tx, &actor.principal.scope(), id, if_match)
+                .await?;
+        actor.principal.may_delete_follow_up(current.author_id)?;
+        let customer_id = current.customer_id;
+        uow::remove(tx, actor, current).await?;
+        refresh_customer(tx, customer_id, None).await
+    })
+    .await
 }

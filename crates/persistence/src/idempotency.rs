@@ -1,128 +1,152 @@
-//! `Idempotency-Key`: the same key and body within 24 hours gets the first response
-//! again and creates nothing; the same key with another body is refused. Kept in the
-//! database, so it holds across restarts and instances.
+//! `Idempotency-Key`: the same key and body within 24 hours gets the first answer again
+//! and writes nothing; the same key with another body is refused. The key's record is
+//! written in the transaction of the write it guards, so that a crash leaves neither or
+//! both, and it is kept in the database, so it holds across restarts and instances.
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::entities::idempotency_keys;
-use crate::{Database, Result, now};
+use crate::{Database, PersistenceError, Result, now};
 
 /// How long a key is remembered.
 pub const TTL_HOURS: i64 = 24;
 
-/// What to do with a keyed request.
+/// A key a caller sent with a request, and the hash of what it asked for (path and body).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// First time: run it, then [`complete`] (or [`abandon`] on failure).
-    Run,
-    /// Seen with the same body: send this response again.
-    Replay {
-        status: u16,
-        body: String,
-        location: Option<String>,
-        etag: Option<String>,
-    },
-    /// Seen with another body.
-    Mismatch,
-    /// The first request with this key is still running.
-    InProgress,
+pub struct IdempotencyKey {
+    pub caller: Uuid,
+    pub key: String,
+    pub request_hash: String,
 }
 
-/// Claims `key` for `caller` and a request whose body hashes to `hash`.
-pub async fn claim(db: &Database, caller: Uuid, key: &str, hash: &str) -> Result<Claim> {
-    let tx = db.begin_write().await?;
-    let current = idempotency_keys::Entity::find_by_id((caller, key.to_owned()))
-        .one(&tx)
-        .await?;
-    let fresh = |at: chrono::DateTime<chrono::Utc>| at + Duration::hours(TTL_HOURS) > now();
-    let outcome = match current {
-        Some(row) if fresh(row.created_at) => {
-            if row.request_hash != hash {
-                Claim::Mismatch
-            } else {
-                match (row.status, row.body) {
-                    (Some(status), Some(body)) => Claim::Replay {
-                        status: u16::try_from(status).unwrap_or(200),
-                        body,
-                        location: row.location,
-                        etag: row.etag,
-                    },
-                    _ => Claim::InProgress,
-                }
-            }
-        }
-        stale => {
-            if stale.is_some() {
-                idempotency_keys::Entity::delete_by_id((caller, key.to_owned()))
-                    .exec(&tx)
-                    .await?;
-            }
-            let inserted = idempotency_keys::ActiveModel {
-                caller_id: Set(caller),
-                key: Set(key.to_owned()),
-                request_hash: Set(hash.to_owned()),
-                status: Set(None),
-                body: Set(None),
-                location: Set(None),
-                etag: Set(None),
-                created_at: Set(now()),
-            }
-            .insert(&tx)
-            .await;
-            match inserted {
-                Ok(_) => Claim::Run,
-                // Another request took the key a moment ago.
-                Err(_) => Claim::InProgress,
-            }
-        }
+/// The answer to a write, as sent and as stored for a replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+}
+
+/// The answer to send, and whether it is a replay of an earlier request's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    pub answer: Answer,
+    pub replayed: bool,
+}
+
+/// What a stored key says about a new request with it.
+enum Prior {
+    /// None, or expired: the request runs.
+    None,
+    /// The same request: its answer.
+    Answered(Answer),
+}
+
+async fn prior<C: ConnectionTrait>(tx: &C, key: &IdempotencyKey) -> Result<Prior> {
+    let Some(row) = idempotency_keys::Entity::find_by_id((key.caller, key.key.clone()))
+        .one(tx)
+        .await?
+    else {
+        return Ok(Prior::None);
     };
-    tx.commit().await?;
-    Ok(outcome)
+    if row.created_at + Duration::hours(TTL_HOURS) <= now() {
+        idempotency_keys::Entity::delete_by_id((key.caller, key.key.clone()))
+            .exec(tx)
+            .await?;
+        return Ok(Prior::None);
+    }
+    if row.request_hash != key.request_hash {
+        return Err(PersistenceError::KeyReused);
+    }
+    match (row.status, row.body) {
+        (Some(status), Some(body)) => Ok(Prior::Answered(Answer {
+            status: u16::try_from(status).map_err(|_| PersistenceError::Corrupt {
+                table: "idempotency_keys",
+                column: "status",
+                value: status.to_string(),
+            })?,
+            body,
+            location: row.location,
+            etag: row.etag,
+        })),
+        // Written in the same transaction as its answer: never seen without it.
+        _ => Err(PersistenceError::Corrupt {
+            table: "idempotency_keys",
+            column: "body",
+            value: "null".into(),
+        }),
+    }
 }
 
-/// Stores the response of a claimed key.
-pub async fn complete(
-    db: &Database,
-    caller: Uuid,
-    key: &str,
-    status: u16,
-    body: String,
-    location: Option<String>,
-    etag: Option<String>,
-) -> Result<()> {
-    idempotency_keys::Entity::update_many()
-        .col_expr(
-            idempotency_keys::Column::Status,
-            sea_orm::sea_query::Expr::val(i32::from(status)),
-        )
-        .col_expr(
-            idempotency_keys::Column::Body,
-            sea_orm::sea_query::Expr::val(body),
-        )
-        .col_expr(
-            idempotency_keys::Column::Location,
-            sea_orm::sea_query::Expr::val(location),
-        )
-        .col_expr(
-            idempotency_keys::Column::Etag,
-            sea_orm::sea_query::Expr::val(etag),
-        )
-        .filter(idempotency_keys::Column::CallerId.eq(caller))
-        .filter(idempotency_keys::Column::Key.eq(key))
-        .exec(db.conn())
-        .await?;
+impl Database {
+    /// Runs `work` in a write transaction and answers it with `render`, at most once per
+    /// idempotency key: a key seen with the same request answers its stored answer and
+    /// runs nothing; with another request it is [`PersistenceError::KeyReused`]. The key
+    /// is claimed before `work` runs, so that a concurrent request with it waits, then
+    /// replays; it is stored with its answer in the same transaction as the write.
+    pub async fn write_once<T>(
+        &self,
+        key: Option<&IdempotencyKey>,
+        mut work: impl AsyncFnMut(&DatabaseTransaction) -> Result<T>,
+        render: impl Fn(&T) -> Result<Answer>,
+    ) -> Result<Answered> {
+        self.write(async |tx| {
+            if let Some(k) = key {
+                if let Prior::Answered(answer) = prior(tx, k).await? {
+                    return Ok(Answered {
+                        answer,
+                        replayed: true,
+                    });
+                }
+                claim(tx, k).await?;
+            }
+            let done = work(tx).await?;
+            let answer = render(&done)?;
+            if let Some(k) = key {
+                store(tx, k, &answer).await?;
+            }
+            Ok(Answered {
+                answer,
+                replayed: false,
+            })
+        })
+        .await
+    }
+}
+
+/// Inserts the key without an answer. A second request with the key, in flight at the
+/// same time, blocks on it (PostgreSQL) or queues behind the write lock (SQLite), then
+/// finds the answer when its transaction runs again.
+async fn claim<C: ConnectionTrait>(tx: &C, k: &IdempotencyKey) -> Result<()> {
+    idempotency_keys::ActiveModel {
+        caller_id: Set(k.caller),
+        key: Set(k.key.clone()),
+        request_hash: Set(k.request_hash.clone()),
+        status: Set(None),
+        body: Set(None),
+        location: Set(None),
+        etag: Set(None),
+        created_at: Set(now()),
+    }
+    .insert(tx)
+    .await?;
     Ok(())
 }
 
-/// Forgets a claimed key whose request failed, so that the client may retry with it.
-pub async fn abandon(db: &Database, caller: Uuid, key: &str) -> Result<()> {
-    idempotency_keys::Entity::delete_many()
-        .filter(idempotency_keys::Column::CallerId.eq(caller))
-        .filter(idempotency_keys::Column::Key.eq(key))
-        .filter(idempotency_keys::Column::Status.is_null())
-        .exec(db.conn())
-        .await?;
+async fn store<C: ConnectionTrait>(tx: &C, k: &IdempotencyKey, a: &Answer) -> Result<()> {
+    idempotency_keys::ActiveModel {
+        caller_id: Set(k.caller),
+        key: Set(k.key.clone()),
+        status: Set(Some(i32::from(a.status))),
+        body: Set(Some(a.body.clone())),
+        location: Set(a.location.clone()),
+        etag: Set(a.etag.clone()),
+        ..Default::default()
+    }
+    .update(tx)
+    .await?;
     Ok(())
 }

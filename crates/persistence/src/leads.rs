@@ -2,21 +2,81 @@
 //! their status machine and converted into a customer with a primary contact.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
+use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::customer::{Contact, ContactInput, Customer, CustomerInput, CustomerKind};
 use sims_domain::lead::{Lead, LeadPatch, LeadStatus};
 use sims_domain::values::{normalize_name, phone_digits};
 use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
+use crate::audit::Audited;
 use crate::entities::leads;
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, contains, fetch_page};
+use crate::records::stored;
 use crate::scope::{Pool, owned_by};
-use crate::{Actor, Database, PersistenceError, Result, audit, contacts, customers, now, pool};
+use crate::uow::{self, Scoped, lock_for_change};
+use crate::{
+    Actor, Database, PersistenceError, Result, contacts, customers, now, opportunities, pool,
+};
+
+/// A stored lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadRecord {
+    pub id: Uuid,
+    pub lead: Lead,
+    pub status: LeadStatus,
+    pub owner_id: Uuid,
+    /// Set once converted.
+    pub customer_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub opportunity_id: Option<Uuid>,
+    pub converted_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<leads::Model> for LeadRecord {
+    type Error = PersistenceError;
+
+    fn try_from(m: leads::Model) -> Result<Self> {
+        Ok(Self {
+            lead: to_domain(&m),
+            status: status_of(&m)?,
+            id: m.id,
+            owner_id: m.owner_id,
+            customer_id: m.customer_id,
+            contact_id: m.contact_id,
+            opportunity_id: m.opportunity_id,
+            converted_at: m.converted_at,
+            created_by: m.created_by,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+impl Audited for leads::Model {
+    const ENTITY: AuditEntity = AuditEntity::Lead;
+
+    fn audit_id(&self) -> Uuid {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        json!({"name": self.name, "company": self.company, "phone": self.phone, "email": self.email, "source": self.source, "status": self.status, "owner_id": self.owner_id, "customer_id": self.customer_id, "contact_id": self.contact_id})
+    }
+}
+
+impl Scoped for leads::Entity {
+    fn in_scope(scope: &Scope) -> Condition {
+        owned_by(scope, leads::Column::OwnerId, Pool::Excluded)
+    }
+}
 
 /// Filters of the lead list.
 #[derive(Debug, Clone, Default)]
@@ -49,14 +109,6 @@ const SORT_COLUMNS: [SortColumn<leads::Column>; 3] = [
     },
 ];
 
-fn readable(scope: &Scope) -> Condition {
-    owned_by(scope, leads::Column::OwnerId, Pool::Excluded)
-}
-
-fn snapshot(m: &leads::Model) -> serde_json::Value {
-    json!({"name": m.name, "company": m.company, "phone": m.phone, "email": m.email, "source": m.source, "status": m.status, "owner_id": m.owner_id, "customer_id": m.customer_id, "contact_id": m.contact_id})
-}
-
 fn to_domain(m: &leads::Model) -> Lead {
     Lead {
         name: m.name.clone(),
@@ -79,63 +131,46 @@ fn apply_fields(am: &mut leads::ActiveModel, l: &Lead) {
 }
 
 /// The status of a stored lead.
-pub fn status_of(m: &leads::Model) -> LeadStatus {
-    LeadStatus::parse(&m.status).unwrap_or(LeadStatus::New)
+fn status_of(m: &leads::Model) -> Result<LeadStatus> {
+    stored("leads", "status", &m.status)
 }
 
 /// Creates a lead owned by `owner` (the caller unless a manager or admin assigns it).
-pub async fn create(db: &Database, actor: &Actor, lead: Lead, owner: Uuid) -> Result<leads::Model> {
-    let tx = db.begin_write().await?;
-    if owner != actor.principal.user_id {
-        pool::check_assignable(&tx, &actor.principal, owner, "owner_id").await?;
-    }
-    let t = now();
-    let mut am = leads::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        status: Set(LeadStatus::New.as_str().to_owned()),
-        owner_id: Set(owner),
-        customer_id: Set(None),
-        contact_id: Set(None),
-        opportunity_id: Set(None),
-        converted_at: Set(None),
-        created_by: Set(actor.principal.user_id),
-        version: Set(1),
-        created_at: Set(t),
-        updated_at: Set(t),
-        ..Default::default()
-    };
-    apply_fields(&mut am, &lead);
-    let m = am.insert(&tx).await?;
-    audit::record(
-        &tx,
-        actor,
-        "create",
-        "lead",
-        m.id,
-        None,
-        Some(&snapshot(&m)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+pub async fn create(db: &Database, actor: &Actor, lead: Lead, owner: Uuid) -> Result<LeadRecord> {
+    db.write(async |tx| {
+        if owner != actor.principal.user_id {
+            pool::check_assignable(tx, &actor.principal, owner, "owner_id").await?;
+        }
+        let t = now();
+        let mut am = leads::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            status: Set(LeadStatus::New.as_str().to_owned()),
+            owner_id: Set(owner),
+            customer_id: Set(None),
+            contact_id: Set(None),
+            opportunity_id: Set(None),
+            converted_at: Set(None),
+            created_by: Set(actor.principal.user_id),
+            version: Set(1),
+            created_at: Set(t),
+            updated_at: Set(t),
+            ..Default::default()
+        };
+        apply_fields(&mut am, &lead);
+        uow::insert(tx, Some(actor), am).await
+    })
+    .await?
+    .try_into()
 }
 
 /// One lead in the caller's scope.
-pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<leads::Model> {
+pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<LeadRecord> {
     leads::Entity::find_by_id(id)
-        .filter(readable(scope))
+        .filter(leads::Entity::in_scope(scope))
         .one(conn)
         .await?
-        .ok_or(PersistenceError::NotFound)
-}
-
-async fn get_locked<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<leads::Model> {
-    leads::Entity::find_by_id(id)
-        .filter(readable(scope))
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)
+        .ok_or(PersistenceError::NotFound)?
+        .try_into()
 }
 
 /// A page of the caller's leads.
@@ -144,8 +179,8 @@ pub async fn list<C: ConnectionTrait>(
     scope: &Scope,
     f: &LeadFilter,
     req: &ListRequest,
-) -> Result<Page<leads::Model>> {
-    let mut q = leads::Entity::find().filter(readable(scope));
+) -> Result<Page<LeadRecord>> {
+    let mut q = leads::Entity::find().filter(leads::Entity::in_scope(scope));
     if let Some(s) = f.status {
         q = q.filter(leads::Column::Status.eq(s.as_str()));
     }
@@ -182,7 +217,8 @@ pub async fn list<C: ConnectionTrait>(
         },
         |m| m.id,
     )
-    .await
+    .await?
+    .try_map(LeadRecord::try_from)
 }
 
 /// A change to a lead: fields, a status move, a new owner (managers and admins).
@@ -200,67 +236,42 @@ pub async fn update(
     id: Uuid,
     change: LeadChange,
     if_match: Option<i64>,
-) -> Result<leads::Model> {
-    let tx = db.begin_write().await?;
-    let current = get_locked(&tx, &actor.principal.scope(), id).await?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    let after = to_domain(&current).apply(change.fields)?;
-    let status = match change.status {
-        Some(to) if to != status_of(&current) => status_of(&current).transition(to)?,
-        _ => status_of(&current),
-    };
-    if let Some(owner) = change.owner_id
-        && owner != current.owner_id
-    {
-        actor.principal.require_manager()?;
-        pool::check_assignable(&tx, &actor.principal, owner, "owner_id").await?;
-    }
-    let before = snapshot(&current);
-    let version = current.version;
-    let owner = change.owner_id.unwrap_or(current.owner_id);
-    let mut am = current.into_active_model();
-    apply_fields(&mut am, &after);
-    am.status = Set(status.as_str().to_owned());
-    am.owner_id = Set(owner);
-    am.version = Set(version + 1);
-    am.updated_at = Set(now());
-    let m = am.update(&tx).await?;
-    audit::record(
-        &tx,
-        actor,
-        "update",
-        "lead",
-        id,
-        Some(&before),
-        Some(&snapshot(&m)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+) -> Result<LeadRecord> {
+    db.write(async |tx| {
+        let current =
+            lock_for_change::<leads::Entity, _>(tx, &actor.principal.scope(), id, if_match).await?;
+        let after = to_domain(&current).apply(change.fields.clone())?;
+        let now_status = status_of(&current)?;
+        let status = match change.status {
+            Some(to) if to != now_status => now_status.transition(to)?,
+            _ => now_status,
+        };
+        if let Some(owner) = change.owner_id
+            && owner != current.owner_id
+        {
+            actor.principal.require_manager()?;
+            pool::check_assignable(tx, &actor.principal, owner, "owner_id").await?;
+        }
+        let owner = change.owner_id.unwrap_or(current.owner_id);
+        uow::save(tx, Some(actor), AuditAction::Update, current, |am| {
+            apply_fields(am, &after);
+            am.status = Set(status.as_str().to_owned());
+            am.owner_id = Set(owner);
+        })
+        .await
+    })
+    .await?
+    .try_into()
 }
 
 /// Deletes a lead in the caller's scope.
 pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64>) -> Result<()> {
-    let tx = db.begin_write().await?;
-    let current = get_locked(&tx, &actor.principal.scope(), id).await?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    leads::Entity::delete_by_id(id).exec(&tx).await?;
-    audit::record(
-        &tx,
-        actor,
-        "delete",
-        "lead",
-        id,
-        Some(&snapshot(&current)),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    db.write(async |tx| {
+        let current =
+            lock_for_change::<leads::Entity, _>(tx, &actor.principal.scope(), id, if_match).await?;
+        uow::remove(tx, actor, current).await
+    })
+    .await
 }
 
 /// The opportunity to open when converting a lead (validated).
@@ -275,10 +286,43 @@ pub struct OpportunityDraft {
 /// What converting a lead produced.
 #[derive(Debug, Clone)]
 pub struct Conversion {
-    pub lead: leads::Model,
+    pub lead: LeadRecord,
     pub customer_id: Uuid,
     pub contact_id: Uuid,
     pub opportunity_id: Option<Uuid>,
+}
+
+/// The customer a lead becomes: its company (or, without one, the person).
+fn customer_of(lead: &Lead) -> std::result::Result<Customer, DomainError> {
+    Customer::create(CustomerInput {
+        name: Some(lead.company.clone().unwrap_or_else(|| lead.name.clone())),
+        kind: Some(if lead.company.is_some() {
+            CustomerKind::Company
+        } else {
+            CustomerKind::Individual
+        }),
+        phone: lead.phone.clone(),
+        email: lead.email.clone(),
+        source: lead.source.clone(),
+        ..Default::default()
+    })
+}
+
+/// The primary contact a lead becomes, its violations named under `lead.`.
+fn contact_of(lead: &Lead) -> std::result::Result<Contact, DomainError> {
+    Contact::create(ContactInput {
+        name: Some(lead.name.clone()),
+        phone: lead.phone.clone(),
+        email: lead.email.clone(),
+        is_primary: Some(true),
+        ..Default::default()
+    })
+    .map_err(|e| match e {
+        DomainError::Validation(v) => {
+            DomainError::Validation(v.into_iter().map(|f| f.nested_under("lead")).collect())
+        }
+        other => other,
+    })
 }
 
 /// Converts a lead in one transaction: marks it converted, creates a customer from it
@@ -292,106 +336,62 @@ pub async fn convert(
     opportunity: Option<OpportunityDraft>,
     allow_duplicate: bool,
 ) -> Result<Conversion> {
-    let tx = db.begin_write().await?;
-    let current = get_locked(&tx, &actor.principal.scope(), id).await?;
-    status_of(&current).convertible()?;
-    let t = now();
-    let before = snapshot(&current);
-    let lead_owner = current.owner_id;
-    // The lead is marked first: a failure further on rolls this back too.
-    let version = current.version;
-    let lead_fields = to_domain(&current);
-    let mut am = current.into_active_model();
-    am.status = Set(LeadStatus::Converted.as_str().to_owned());
-    am.converted_at = Set(Some(t));
-    am.version = Set(version + 1);
-    am.updated_at = Set(t);
-    am.update(&tx).await?;
-
-    let customer = match customer_id {
-        Some(cid) => customers::get_writable(&tx, actor, cid).await?.id,
-        None => {
-            let kind = if lead_fields.company.is_some() {
-                CustomerKind::Company
-            } else {
-                CustomerKind::Individual
-            };
-            let c = Customer::create(CustomerInput {
-                name: Some(
-                    lead_fields
-                        .company
-                        .clone()
-                        .unwrap_or_else(|| lead_fields.name.clone()),
-                ),
-                kind: Some(kind),
-                phone: lead_fields.phone.clone(),
-                email: lead_fields.email.clone(),
-                source: lead_fields.source.clone(),
-                ..Default::default()
-            })?;
-            customers::create_in(&tx, actor, c, Some(lead_owner), allow_duplicate)
+    db.write(async |tx| {
+        let current =
+            lock_for_change::<leads::Entity, _>(tx, &actor.principal.scope(), id, None).await?;
+        status_of(&current)?.convertible()?;
+        let lead_owner = current.owner_id;
+        let lead = to_domain(&current);
+        let customer = match customer_id {
+            Some(cid) => customers::lock_writable(tx, actor, cid, None).await?.id,
+            None => {
+                customers::create_in(
+                    tx,
+                    actor,
+                    &customer_of(&lead)?,
+                    Some(lead_owner),
+                    allow_duplicate,
+                )
                 .await?
                 .id
-        }
-    };
-    let contact = Contact::create(ContactInput {
-        name: Some(lead_fields.name.clone()),
-        phone: lead_fields.phone.clone(),
-        email: lead_fields.email.clone(),
-        is_primary: Some(true),
-        ..Default::default()
+            }
+        };
+        let contact = contacts::create_in(tx, actor, customer, &contact_of(&lead)?).await?;
+        let opportunity_id = match opportunity.clone() {
+            Some(draft) => Some(
+                opportunities::create_in(
+                    tx,
+                    actor,
+                    opportunities::NewOpportunity {
+                        customer_id: customer,
+                        name: draft.name,
+                        amount_minor: draft.amount_minor,
+                        currency: draft.currency,
+                        stage_id: None,
+                        expected_close_date: draft.expected_close_date,
+                        owner_id: lead_owner,
+                    },
+                )
+                .await?
+                .id,
+            ),
+            None => None,
+        };
+        let t = now();
+        let converted = uow::save(tx, Some(actor), AuditAction::Convert, current, |am| {
+            am.status = Set(LeadStatus::Converted.as_str().to_owned());
+            am.converted_at = Set(Some(t));
+            am.customer_id = Set(Some(customer));
+            am.contact_id = Set(Some(contact.id));
+            am.opportunity_id = Set(opportunity_id);
+        })
+        .await?;
+        Ok(Conversion {
+            lead: converted.try_into()?,
+            customer_id: customer,
+            contact_id: contact.id,
+            opportunity_id,
+        })
     })
-    .map_err(|e| match e {
-        DomainError::Validation(v) => {
-            DomainError::Validation(v.into_iter().map(|f| f.nested_under("lead")).collect())
-        }
-        other => other,
-    })?;
-    let contact = contacts::create_in(&tx, actor, customer, contact).await?;
-    let opportunity_id = match opportunity {
-        Some(draft) => Some(
-            crate::pipeline::create_in(
-                &tx,
-                actor,
-                crate::pipeline::NewOpportunity {
-                    customer_id: customer,
-                    name: draft.name,
-                    amount_minor: draft.amount_minor,
-                    currency: draft.currency,
-                    stage_id: None,
-                    expected_close_date: draft.expected_close_date,
-                    owner_id: lead_owner,
-                },
-            )
-            .await?
-            .id,
-        ),
-        None => None,
-    };
-    let m = leads::Entity::find_by_id(id)
-        .one(&tx)
-        .await?
-        .ok_or(PersistenceError::NotFound)?;
-    let mut am = m.into_active_model();
-    am.customer_id = Set(Some(customer));
-    am.contact_id = Set(Some(contact.id));
-    am.opportunity_id = Set(opportunity_id);
-    let lead = am.update(&tx).await?;
-    audit::record(
-        &tx,
-        actor,
-        "convert",
-        "lead",
-        id,
-        Some(&before),
-        Some(&snapshot(&lead)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Conversion {
-        lead,
-        customer_id: customer,
-        contact_id: contact.id,
-        opportunity_id,
-    })
+    .await
 }

@@ -1,11 +1,12 @@
 //! SIMS persistence: sea-orm entities and one repository module per aggregate.
 //!
 //! Every read takes the caller's [`Scope`](sims_domain::Scope) and turns it into a
-//! `WHERE` clause; every mutation writes its audit entry in the same transaction.
+//! `WHERE` clause; every write runs through the unit of work ([`Database::write`]),
+//! which commits the change, its audit entry and its idempotency answer together.
+//! Repositories return typed records, never sea-orm models.
 
 pub mod audit;
 pub mod auth;
-pub mod catalog;
 pub mod contacts;
 pub mod customers;
 mod db;
@@ -13,18 +14,25 @@ pub mod entities;
 mod error;
 pub mod follow_ups;
 pub mod idempotency;
+pub mod import;
 pub mod leads;
 pub mod listing;
+pub mod opportunities;
 pub mod orders;
-pub mod pipeline;
+pub mod payments;
 pub mod pool;
+pub mod products;
+mod records;
 mod scope;
+pub mod stages;
 pub mod stock;
 pub mod teams;
 pub mod timeline;
+mod uow;
 pub mod users;
+pub mod warehouses;
 
 pub use db::{Actor, Database, DbOptions, now};
 pub use error::{PersistenceError, Result, ShortLine};
 pub use listing::{ListRequest, Page};
-pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
+pub use sea_orm::ConnectionTrait;

@@ -44,6 +44,25 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with each item converted by a conversion that may fail.
+    pub fn try_map<U, E>(
+        self,
+        f: impl FnMut(T) -> std::result::Result<U, E>,
+    ) -> std::result::Result<Page<U>, E> {
+        Ok(Page {
+            items: self
+                .items
+                .into_iter()
+                .map(f)
+                .collect::<std::result::Result<_, _>>()?,
+            page: self.page,
+            per_page: self.per_page,
+            has_more: self.has_more,
+            next_cursor: self.next_cursor,
+            total: self.total,
+        })
+    }
+
     /// The same page with each item converted.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {

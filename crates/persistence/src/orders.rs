@@ -1,35 +1,157 @@
 //! Sales orders (订单): priced drafts, confirmation that reserves every line's stock all
-//! or nothing, shipments, cancellation, completion and payments (回款).
+//! or nothing, shipments, cancellation and completion. Payments are in [`crate::payments`].
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sea_orm::TryIntoModel;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
-use sims_domain::order::{LineAmounts, LineInput, OrderStatus, PaymentMethod, price_line, totals};
+use sims_domain::audit::{AuditAction, AuditEntity};
+use sims_domain::money::Money;
+use sims_domain::order::{
+    LineAmounts, LineRequest, OrderStatus, PricedLine, ProductTerms, order_totals,
+};
+use sims_domain::stock::MovementKind;
 use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
-use crate::entities::{
-    order_counters, order_lines, orders, payments, products, stock_levels, warehouses,
-};
+use crate::audit::Audited;
+use crate::entities::{order_counters, order_lines, orders};
 use crate::error::ShortLine;
+use crate::idempotency::{Answer, Answered, IdempotencyKey};
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
+use crate::records::stored;
 use crate::scope::{Pool, owned_by};
-use crate::stock::{Movement, MovementKind, apply_movement};
-use crate::{Actor, Database, PersistenceError, Result, audit, customers, now, pipeline};
+use crate::stock::{Movement, apply_movement};
+use crate::uow::{self, Scoped, lock_for_change};
+use crate::{
+    Actor, Database, PersistenceError, Result, customers, now, opportunities, products, stock,
+    warehouses,
+};
 
-/// One line as asked for: product defaults fill what is not given.
-#[derive(Debug, Clone)]
-pub struct LineRequest {
+/// A stored order, without its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRecord {
+    pub id: Uuid,
+    /// `SO-YYYYMM-000123`.
+    pub number: String,
+    pub customer_id: Uuid,
+    pub opportunity_id: Option<Uuid>,
+    pub owner_id: Uuid,
+    pub warehouse_id: Uuid,
+    pub currency: String,
+    pub status: OrderStatus,
+    /// Σ net.
+    pub subtotal: Money,
+    pub discount_total: Money,
+    pub tax_total: Money,
+    /// subtotal + tax_total.
+    pub total: Money,
+    pub paid: Money,
+    pub order_date: NaiveDate,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<orders::Model> for OrderRecord {
+    type Error = PersistenceError;
+
+    fn try_from(o: orders::Model) -> Result<Self> {
+        Ok(Self {
+            status: stored("orders", "status", &o.status)?,
+            subtotal: Money::from_minor(o.subtotal_minor),
+            discount_total: Money::from_minor(o.discount_minor),
+            tax_total: Money::from_minor(o.tax_minor),
+            total: Money::from_minor(o.total_minor),
+            paid: Money::from_minor(o.paid_minor),
+            id: o.id,
+            number: o.number,
+            customer_id: o.customer_id,
+            opportunity_id: o.opportunity_id,
+            owner_id: o.owner_id,
+            warehouse_id: o.warehouse_id,
+            currency: o.currency,
+            order_date: o.order_date,
+            confirmed_at: o.confirmed_at,
+            created_by: o.created_by,
+            version: o.version,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        })
+    }
+}
+
+/// A stored order line: its inputs in stored units and its amounts in minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderLineRecord {
+    pub id: Uuid,
     pub product_id: Uuid,
     pub quantity_milli: i64,
-    pub unit_price_e4: Option<i64>,
-    pub discount_bp: Option<i64>,
-    pub tax_bp: Option<i64>,
+    pub shipped_milli: i64,
+    pub unit_price_e4: i64,
+    pub discount_bp: i64,
+    pub tax_bp: i64,
+    pub amounts: LineAmounts,
+}
+
+impl From<order_lines::Model> for OrderLineRecord {
+    fn from(l: order_lines::Model) -> Self {
+        Self {
+            id: l.id,
+            product_id: l.product_id,
+            quantity_milli: l.quantity_milli,
+            shipped_milli: l.shipped_milli,
+            unit_price_e4: l.unit_price_e4,
+            discount_bp: l.discount_bp,
+            tax_bp: l.tax_bp,
+            amounts: LineAmounts {
+                gross: l.gross_minor,
+                discount: l.discount_minor,
+                net: l.net_minor,
+                tax: l.tax_minor,
+                total: l.total_minor,
+            },
+        }
+    }
+}
+
+/// An order with its lines, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderWithLines {
+    pub order: OrderRecord,
+    pub lines: Vec<OrderLineRecord>,
+}
+
+impl OrderWithLines {
+    fn of(order: orders::Model, lines: Vec<order_lines::Model>) -> Result<Self> {
+        Ok(Self {
+            order: order.try_into()?,
+            lines: lines.into_iter().map(OrderLineRecord::from).collect(),
+        })
+    }
+}
+
+impl Audited for orders::Model {
+    const ENTITY: AuditEntity = AuditEntity::Order;
+
+    fn audit_id(&self) -> Uuid {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        json!({"number": self.number, "status": self.status, "total_minor": self.total_minor, "paid_minor": self.paid_minor, "customer_id": self.customer_id, "warehouse_id": self.warehouse_id})
+    }
+}
+
+impl Scoped for orders::Entity {
+    fn in_scope(scope: &Scope) -> Condition {
+        owned_by(scope, orders::Column::OwnerId, Pool::Excluded)
+    }
 }
 
 /// A new order.
@@ -42,91 +164,74 @@ pub struct NewOrder {
     pub lines: Vec<LineRequest>,
 }
 
-/// An order with its lines, in order.
-#[derive(Debug, Clone)]
-pub struct OrderWithLines {
-    pub order: orders::Model,
-    pub lines: Vec<order_lines::Model>,
+/// The status of a stored order.
+pub(crate) fn status_of(o: &orders::Model) -> Result<OrderStatus> {
+    stored("orders", "status", &o.status)
 }
 
-pub(crate) fn readable(scope: &Scope) -> Condition {
-    owned_by(scope, orders::Column::OwnerId, Pool::Excluded)
-}
-
-fn status_of(o: &orders::Model) -> OrderStatus {
-    OrderStatus::parse(&o.status).unwrap_or(OrderStatus::Draft)
-}
-
-fn snapshot(o: &orders::Model) -> serde_json::Value {
-    json!({"number": o.number, "status": o.status, "total_minor": o.total_minor, "paid_minor": o.paid_minor, "customer_id": o.customer_id, "warehouse_id": o.warehouse_id})
-}
-
-/// Prices lines against the catalogue (list price and tax rate by default).
+/// Prices lines against the catalogue (list price and tax rate by default); a line
+/// naming no active product is a `422` naming it.
 async fn price_lines<C: ConnectionTrait>(
     conn: &C,
-    order_id: Uuid,
     lines: &[LineRequest],
-) -> Result<Vec<order_lines::ActiveModel>> {
-    if lines.is_empty() {
-        return Err(
-            DomainError::field("lines", "required", "an order has at least one line").into(),
-        );
-    }
-    let ids: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
-    let found = products::Entity::find()
-        .filter(products::Column::Id.is_in(ids))
-        .filter(products::Column::Active.eq(true))
-        .all(conn)
-        .await?;
-    let mut out = Vec::with_capacity(lines.len());
-    for (i, l) in lines.iter().enumerate() {
-        let product = found.iter().find(|p| p.id == l.product_id).ok_or_else(|| {
-            PersistenceError::Unprocessable {
-                field: format!("lines[{i}].product_id"),
-                message: "no such active product".into(),
-            }
-        })?;
-        let input = LineInput {
-            quantity_milli: l.quantity_milli,
-            unit_price_e4: l.unit_price_e4.unwrap_or(product.list_price_e4),
-            discount_bp: l.discount_bp.unwrap_or(0),
-            tax_bp: l.tax_bp.unwrap_or(product.tax_rate_bp),
-        };
-        let a: LineAmounts = price_line(input).ok_or_else(|| {
-            DomainError::field(
-                &format!("lines[{i}]"),
-                "out_of_range",
-                "the line's amount is too large",
-            )
-        })?;
-        out.push(order_lines::ActiveModel {
+) -> Result<Vec<PricedLine>> {
+    let found = products::active(conn, lines.iter().map(|l| l.product_id).collect()).await?;
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let p = found.iter().find(|p| p.id == l.product_id).ok_or_else(|| {
+                PersistenceError::unusable(
+                    format!("lines[{i}].product_id"),
+                    "no such active product",
+                )
+            })?;
+            let terms = ProductTerms {
+                list_price_e4: p.list_price_e4,
+                tax_rate_bp: p.tax_rate_bp,
+            };
+            Ok(l.price(i, terms)?)
+        })
+        .collect()
+}
+
+fn line_rows(order_id: Uuid, priced: &[PricedLine]) -> Vec<order_lines::ActiveModel> {
+    priced
+        .iter()
+        .enumerate()
+        .map(|(i, l)| order_lines::ActiveModel {
             id: Set(Uuid::now_v7()),
             order_id: Set(order_id),
             position: Set(i as i32),
             product_id: Set(l.product_id),
-            quantity_milli: Set(input.quantity_milli),
+            quantity_milli: Set(l.input.quantity_milli),
             shipped_milli: Set(0),
-            unit_price_e4: Set(input.unit_price_e4),
-            discount_bp: Set(input.discount_bp),
-            tax_bp: Set(input.tax_bp),
-            gross_minor: Set(a.gross),
-            discount_minor: Set(a.discount),
-            net_minor: Set(a.net),
-            tax_minor: Set(a.tax),
-            total_minor: Set(a.total),
-        });
-    }
-    Ok(out)
+            unit_price_e4: Set(l.input.unit_price_e4),
+            discount_bp: Set(l.input.discount_bp),
+            tax_bp: Set(l.input.tax_bp),
+            gross_minor: Set(l.amounts.gross),
+            discount_minor: Set(l.amounts.discount),
+            net_minor: Set(l.amounts.net),
+            tax_minor: Set(l.amounts.tax),
+            total_minor: Set(l.amounts.total),
+        })
+        .collect()
 }
 
-fn amounts(l: &order_lines::ActiveModel) -> LineAmounts {
-    LineAmounts {
-        gross: *l.gross_minor.as_ref(),
-        discount: *l.discount_minor.as_ref(),
-        net: *l.net_minor.as_ref(),
-        tax: *l.tax_minor.as_ref(),
-        total: *l.total_minor.as_ref(),
-    }
+/// Writes the lines of an order (numbered from 0) and returns them as stored.
+async fn insert_lines<C: ConnectionTrait>(
+    conn: &C,
+    order_id: Uuid,
+    priced: &[PricedLine],
+) -> Result<Vec<order_lines::Model>> {
+    let rows = line_rows(order_id, priced);
+    let models = rows
+        .iter()
+        .cloned()
+        .map(sea_orm::TryIntoModel::try_into_model)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    order_lines::Entity::insert_many(rows).exec(conn).await?;
+    Ok(models)
 }
 
 /// The next order number of the month: `SO-YYYYMM-000123`.
@@ -138,7 +243,7 @@ async fn next_number<C: ConnectionTrait>(conn: &C, today: NaiveDate) -> Result<S
         last: Set(1),
     })
     .on_conflict(
-        sea_orm::sea_query::OnConflict::column(order_counters::Column::Month)
+        OnConflict::column(order_counters::Column::Month)
             .value(
                 order_counters::Column::Last,
                 Expr::col((order_counters::Entity, order_counters::Column::Last)).add(1),
@@ -154,74 +259,55 @@ async fn next_number<C: ConnectionTrait>(conn: &C, today: NaiveDate) -> Result<S
     Ok(format!("SO-{month}-{last:06}"))
 }
 
-/// Creates a draft order on a customer the caller may change, priced line by line.
-pub async fn create(db: &Database, actor: &Actor, new: NewOrder) -> Result<OrderWithLines> {
-    let tx = db.begin_write().await?;
-    customers::check_writable(&tx, actor, new.customer_id).await?;
-    if warehouses::Entity::find_by_id(new.warehouse_id)
-        .one(&tx)
-        .await?
-        .is_none()
-    {
-        return Err(PersistenceError::Unprocessable {
-            field: "warehouse_id".into(),
-            message: "no such warehouse".into(),
-        });
-    }
-    if let Some(o) = new.opportunity_id {
-        pipeline::check_belongs(&tx, &actor.principal.scope(), o, new.customer_id).await?;
-    }
-    let id = Uuid::now_v7();
-    let lines = price_lines(&tx, id, &new.lines).await?;
-    let t = totals(&lines.iter().map(amounts).collect::<Vec<_>>()).ok_or_else(|| {
-        DomainError::field("lines", "out_of_range", "the order total is too large")
-    })?;
-    let at = now();
-    let number = next_number(&tx, at.date_naive()).await?;
-    let order = orders::ActiveModel {
-        id: Set(id),
-        number: Set(number),
-        customer_id: Set(new.customer_id),
-        opportunity_id: Set(new.opportunity_id),
-        owner_id: Set(actor.principal.user_id),
-        warehouse_id: Set(new.warehouse_id),
-        currency: Set(new.currency),
-        status: Set(OrderStatus::Draft.as_str().to_owned()),
-        subtotal_minor: Set(t.subtotal),
-        discount_minor: Set(t.discount_total),
-        tax_minor: Set(t.tax_total),
-        total_minor: Set(t.total),
-        paid_minor: Set(0),
-        order_date: Set(at.date_naive()),
-        confirmed_at: Set(None),
-        created_by: Set(actor.principal.user_id),
-        version: Set(1),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
-    .insert(&tx)
-    .await?;
-    let models = lines
-        .iter()
-        .cloned()
-        .map(|l| l.try_into_model())
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    order_lines::Entity::insert_many(lines).exec(&tx).await?;
-    audit::record(
-        &tx,
-        actor,
-        "create",
-        "order",
-        id,
-        None,
-        Some(&snapshot(&order)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(OrderWithLines {
-        order,
-        lines: models,
-    })
+/// Creates a draft order on a customer the caller may change, priced line by line;
+/// answered by `render` at most once per idempotency key.
+pub async fn create(
+    db: &Database,
+    actor: &Actor,
+    new: NewOrder,
+    key: Option<&IdempotencyKey>,
+    render: impl Fn(&OrderWithLines) -> Result<Answer>,
+) -> Result<Answered> {
+    let work = async |tx: &DatabaseTransaction| {
+        customers::check_writable(tx, actor, new.customer_id).await?;
+        warehouses::check_exists(tx, new.warehouse_id).await?;
+        if let Some(o) = new.opportunity_id {
+            opportunities::check_belongs(tx, &actor.principal.scope(), o, new.customer_id).await?;
+        }
+        let priced = price_lines(tx, &new.lines).await?;
+        let t = order_totals(&priced)?;
+        let at = now();
+        let id = Uuid::now_v7();
+        let order = uow::insert(
+            tx,
+            Some(actor),
+            orders::ActiveModel {
+                id: Set(id),
+                number: Set(next_number(tx, at.date_naive()).await?),
+                customer_id: Set(new.customer_id),
+                opportunity_id: Set(new.opportunity_id),
+                owner_id: Set(actor.principal.user_id),
+                warehouse_id: Set(new.warehouse_id),
+                currency: Set(new.currency.clone()),
+                status: Set(OrderStatus::Draft.as_str().to_owned()),
+                subtotal_minor: Set(t.subtotal),
+                discount_minor: Set(t.discount_total),
+                tax_minor: Set(t.tax_total),
+                total_minor: Set(t.total),
+                paid_minor: Set(0),
+                order_date: Set(at.date_naive()),
+                confirmed_at: Set(None),
+                created_by: Set(actor.principal.user_id),
+                version: Set(1),
+                created_at: Set(at),
+                updated_at: Set(at),
+            },
+        )
+        .await?;
+        let lines = insert_lines(tx, id, &priced).await?;
+        OrderWithLines::of(order, lines)
+    };
+    db.write_once(key, work, render).await
 }
 
 async fn lines_of<C: ConnectionTrait>(conn: &C, order_id: Uuid) -> Result<Vec<order_lines::Model>> {
@@ -232,33 +318,34 @@ async fn lines_of<C: ConnectionTrait>(conn: &C, order_id: Uuid) -> Result<Vec<or
         .await?)
 }
 
-/// One order in the caller's scope, with its lines.
-pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<OrderWithLines> {
-    let order = orders::Entity::find_by_id(id)
-        .filter(readable(scope))
+/// The order `id` in `scope`, without its lines.
+pub(crate) async fn find<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<orders::Model> {
+    orders::Entity::find_by_id(id)
+        .filter(orders::Entity::in_scope(scope))
         .one(conn)
         .await?
-        .ok_or(PersistenceError::NotFound)?;
-    let lines = lines_of(conn, id).await?;
-    Ok(OrderWithLines { order, lines })
+        .ok_or(PersistenceError::NotFound)
 }
 
-async fn locked<C: ConnectionTrait>(
+/// One order in the caller's scope, with its lines.
+pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<OrderWithLines> {
+    let order = find(conn, scope, id).await?;
+    let lines = lines_of(conn, id).await?;
+    OrderWithLines::of(order, lines)
+}
+
+/// Locks an order in the caller's scope for a change and checks `If-Match`.
+pub(crate) async fn lock<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     id: Uuid,
     if_match: Option<i64>,
 ) -> Result<orders::Model> {
-    let o = orders::Entity::find_by_id(id)
-        .filter(readable(&actor.principal.scope()))
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)?;
-    if if_match.is_some_and(|v| v != o.version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    Ok(o)
+    lock_for_change::<orders::Entity, _>(conn, &actor.principal.scope(), id, if_match).await
 }
 
 /// Filters of the order list.
@@ -283,8 +370,8 @@ pub async fn list<C: ConnectionTrait>(
     scope: &Scope,
     f: &OrderFilter,
     req: &ListRequest,
-) -> Result<Page<orders::Model>> {
-    let mut q = orders::Entity::find().filter(readable(scope));
+) -> Result<Page<OrderRecord>> {
+    let mut q = orders::Entity::find().filter(orders::Entity::in_scope(scope));
     if let Some(s) = f.status {
         q = q.filter(orders::Column::Status.eq(s.as_str()));
     }
@@ -333,24 +420,25 @@ pub async fn list<C: ConnectionTrait>(
         },
         |m| m.id,
     )
-    .await
+    .await?
+    .try_map(OrderRecord::try_from)
 }
 
-async fn save_status<C: ConnectionTrait>(
+/// Moves a locked order to `to`, audited as `action`.
+async fn set_status<C: ConnectionTrait>(
     conn: &C,
+    actor: &Actor,
+    action: AuditAction,
     o: orders::Model,
     to: OrderStatus,
-    confirmed: bool,
 ) -> Result<orders::Model> {
-    let version = o.version;
-    let mut am = o.into_active_model();
-    am.status = Set(to.as_str().to_owned());
-    if confirmed {
-        am.confirmed_at = Set(Some(now()));
-    }
-    am.version = Set(version + 1);
-    am.updated_at = Set(now());
-    Ok(am.update(conn).await?)
+    uow::save(conn, Some(actor), action, o, |am| {
+        am.status = Set(to.as_str().to_owned());
+        if to == OrderStatus::Confirmed {
+            am.confirmed_at = Set(Some(now()));
+        }
+    })
+    .await
 }
 
 /// Replaces a draft order's lines and totals; any other status is `invalid_transition`.
@@ -361,47 +449,47 @@ pub async fn replace_lines(
     lines: Vec<LineRequest>,
     if_match: Option<i64>,
 ) -> Result<OrderWithLines> {
-    let tx = db.begin_write().await?;
-    let o = locked(&tx, actor, id, if_match).await?;
-    if status_of(&o) != OrderStatus::Draft {
-        return Err(DomainError::InvalidTransition {
-            from: o.status.clone(),
-            to: "edited".into(),
-        }
-        .into());
-    }
-    let priced = price_lines(&tx, id, &lines).await?;
-    let t = totals(&priced.iter().map(amounts).collect::<Vec<_>>()).ok_or_else(|| {
-        DomainError::field("lines", "out_of_range", "the order total is too large")
-    })?;
-    order_lines::Entity::delete_many()
-        .filter(order_lines::Column::OrderId.eq(id))
-        .exec(&tx)
+    let (order, lines) = db
+        .write(async |tx| {
+            let o = lock(tx, actor, id, if_match).await?;
+            status_of(&o)?.check_editable()?;
+            let priced = price_lines(tx, &lines).await?;
+            let t = order_totals(&priced)?;
+            order_lines::Entity::delete_many()
+                .filter(order_lines::Column::OrderId.eq(id))
+                .exec(tx)
+                .await?;
+            let written = insert_lines(tx, id, &priced).await?;
+            let order = uow::save(tx, Some(actor), AuditAction::Update, o, |am| {
+                am.subtotal_minor = Set(t.subtotal);
+                am.discount_minor = Set(t.discount_total);
+                am.tax_minor = Set(t.tax_total);
+                am.total_minor = Set(t.total);
+            })
+            .await?;
+            Ok((order, written))
+        })
         .await?;
-    order_lines::Entity::insert_many(priced).exec(&tx).await?;
-    let before = snapshot(&o);
-    let version = o.version;
-    let mut am = o.into_active_model();
-    am.subtotal_minor = Set(t.subtotal);
-    am.discount_minor = Set(t.discount_total);
-    am.tax_minor = Set(t.tax_total);
-    am.total_minor = Set(t.total);
-    am.version = Set(version + 1);
-    am.updated_at = Set(now());
-    let order = am.update(&tx).await?;
-    audit::record(
-        &tx,
-        actor,
-        "update",
-        "order",
-        id,
-        Some(&before),
-        Some(&snapshot(&order)),
-    )
-    .await?;
-    let lines = lines_of(&tx, id).await?;
-    tx.commit().await?;
-    Ok(OrderWithLines { order, lines })
+    OrderWithLines::of(order, lines)
+}
+
+/// A movement of an order's line in its warehouse.
+fn line_movement(
+    o: &orders::Model,
+    product_id: Uuid,
+    kind: MovementKind,
+    (on_hand_delta, reserved_delta): (i64, i64),
+) -> Movement {
+    Movement {
+        product_id,
+        warehouse_id: o.warehouse_id,
+        kind,
+        on_hand_delta,
+        reserved_delta,
+        reference: Some(o.number.clone()),
+        reason: None,
+        order_id: Some(o.id),
+    }
 }
 
 /// Confirms a draft: reserves every line's stock in one transaction, all or nothing.
@@ -412,144 +500,108 @@ pub async fn confirm(
     id: Uuid,
     if_match: Option<i64>,
 ) -> Result<OrderWithLines> {
-    let tx = db.begin_write().await?;
-    let o = locked(&tx, actor, id, if_match).await?;
-    status_of(&o).transition(OrderStatus::Confirmed)?;
-    let lines = lines_of(&tx, id).await?;
-    let mut short = Vec::new();
-    for (index, l) in lines.iter().enumerate() {
-        let m = Movement {
-            product_id: l.product_id,
-            warehouse_id: o.warehouse_id,
-            kind: MovementKind::Reserve,
-            on_hand_delta: 0,
-            reserved_delta: l.quantity_milli,
-            reference: Some(o.number.clone()),
-            reason: None,
-            order_id: Some(id),
-        };
-        if !apply_movement(&tx, actor.principal.user_id, &m).await? {
-            let available = stock_levels::Entity::find_by_id((l.product_id, o.warehouse_id))
-                .one(&tx)
-                .await?
-                .map_or(0, |s| s.on_hand_milli - s.reserved_milli);
-            short.push(ShortLine {
-                index,
-                line_id: l.id,
-                product_id: l.product_id,
-                requested_milli: l.quantity_milli,
-                available_milli: available,
-            });
-        }
-    }
-    if !short.is_empty() {
-        return Err(PersistenceError::InsufficientStock(short));
-    }
-    let before = snapshot(&o);
-    let order = save_status(&tx, o, OrderStatus::Confirmed, true).await?;
-    audit::record(
-        &tx,
-        actor,
-        "confirm",
-        "order",
-        id,
-        Some(&before),
-        Some(&snapshot(&order)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(OrderWithLines { order, lines })
+    let (order, lines) = db
+        .write(async |tx| {
+            let o = lock(tx, actor, id, if_match).await?;
+            status_of(&o)?.transition(OrderStatus::Confirmed)?;
+            let lines = lines_of(tx, id).await?;
+            let mut short = Vec::new();
+            for (index, l) in lines.iter().enumerate() {
+                let m = line_movement(
+                    &o,
+                    l.product_id,
+                    MovementKind::Reserve,
+                    (0, l.quantity_milli),
+                );
+                if apply_movement(tx, actor.principal.user_id, &m)
+                    .await?
+                    .is_none()
+                {
+                    let available = stock::level(tx, l.product_id, o.warehouse_id)
+                        .await?
+                        .map_or(0, |s| s.available_milli());
+                    short.push(ShortLine {
+                        index,
+                        line_id: l.id,
+                        product_id: l.product_id,
+                        requested_milli: l.quantity_milli,
+                        available_milli: available,
+                    });
+                }
+            }
+            if !short.is_empty() {
+                return Err(PersistenceError::InsufficientStock(short));
+            }
+            let order =
+                set_status(tx, actor, AuditAction::Confirm, o, OrderStatus::Confirmed).await?;
+            Ok((order, lines))
+        })
+        .await?;
+    OrderWithLines::of(order, lines)
 }
 
 /// Ships part or all of a confirmed order: moves reserved stock out. Shipping more than
-/// is left on a line is refused and nothing changes.
+/// is left on a line is refused and nothing changes. Answered by `render` at most once
+/// per idempotency key.
 pub async fn ship(
     db: &Database,
     actor: &Actor,
-    id: Uuid,
+    (id, if_match): (Uuid, Option<i64>),
     shipment: Vec<(Uuid, i64)>,
-    if_match: Option<i64>,
-) -> Result<OrderWithLines> {
-    let tx = db.begin_write().await?;
-    let o = locked(&tx, actor, id, if_match).await?;
-    let status = status_of(&o);
-    if !status.holds_reservation() {
-        return Err(DomainError::InvalidTransition {
-            from: o.status.clone(),
-            to: "shipped".into(),
+    key: Option<&IdempotencyKey>,
+    render: impl Fn(&OrderWithLines) -> Result<Answer>,
+) -> Result<Answered> {
+    let work = async |tx: &DatabaseTransaction| {
+        let o = lock(tx, actor, id, if_match).await?;
+        let status = status_of(&o)?;
+        status.check_shippable()?;
+        let lines = lines_of(tx, id).await?;
+        for (i, (line_id, q)) in shipment.iter().enumerate() {
+            let Some(line) = lines.iter().find(|l| l.id == *line_id) else {
+                return Err(PersistenceError::unusable(
+                    format!("lines[{i}].line_id"),
+                    "no such line on this order",
+                ));
+            };
+            // Guarded in SQL too, so that two concurrent shipments cannot both pass.
+            let updated = order_lines::Entity::update_many()
+                .col_expr(
+                    order_lines::Column::ShippedMilli,
+                    Expr::col(order_lines::Column::ShippedMilli).add(*q),
+                )
+                .filter(order_lines::Column::Id.eq(*line_id))
+                .filter(
+                    Expr::col(order_lines::Column::ShippedMilli)
+                        .add(*q)
+                        .lte(Expr::col(order_lines::Column::QuantityMilli)),
+                )
+                .exec(tx)
+                .await?;
+            if updated.rows_affected != 1 {
+                return Err(DomainError::field(
+                    &format!("lines[{i}].quantity"),
+                    "exceeds_remaining",
+                    "more than is left to ship on this line",
+                )
+                .into());
+            }
+            let m = line_movement(&o, line.product_id, MovementKind::Shipment, (-q, -q));
+            if apply_movement(tx, actor.principal.user_id, &m)
+                .await?
+                .is_none()
+            {
+                return Err(PersistenceError::Conflict(
+                    "the reserved stock for this line is gone".into(),
+                ));
+            }
         }
-        .into());
-    }
-    if shipment.is_empty() {
-        return Err(DomainError::field("lines", "required", "ship at least one line").into());
-    }
-    let lines = lines_of(&tx, id).await?;
-    for (i, (line_id, q)) in shipment.iter().enumerate() {
-        let Some(line) = lines.iter().find(|l| l.id == *line_id) else {
-            return Err(PersistenceError::Unprocessable {
-                field: format!("lines[{i}].line_id"),
-                message: "no such line on this order".into(),
-            });
-        };
-        // Guarded in SQL too, so that two concurrent shipments cannot both pass.
-        let updated = order_lines::Entity::update_many()
-            .col_expr(
-                order_lines::Column::ShippedMilli,
-                Expr::col(order_lines::Column::ShippedMilli).add(*q),
-            )
-            .filter(order_lines::Column::Id.eq(*line_id))
-            .filter(
-                Expr::col(order_lines::Column::ShippedMilli)
-                    .add(*q)
-                    .lte(Expr::col(order_lines::Column::QuantityMilli)),
-            )
-            .exec(&tx)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(DomainError::field(
-                &format!("lines[{i}].quantity"),
-                "exceeds_remaining",
-                "more than is left to ship on this line",
-            )
-            .into());
-        }
-        let m = Movement {
-            product_id: line.product_id,
-            warehouse_id: o.warehouse_id,
-            kind: MovementKind::Shipment,
-            on_hand_delta: -q,
-            reserved_delta: -q,
-            reference: Some(o.number.clone()),
-            reason: None,
-            order_id: Some(id),
-        };
-        if !apply_movement(&tx, actor.principal.user_id, &m).await? {
-            return Err(PersistenceError::Conflict(
-                "the reserved stock for this line is gone".into(),
-            ));
-        }
-    }
-    let lines = lines_of(&tx, id).await?;
-    let done = lines.iter().all(|l| l.shipped_milli == l.quantity_milli);
-    let to = status.transition(if done {
-        OrderStatus::Shipped
-    } else {
-        OrderStatus::PartiallyShipped
-    })?;
-    let before = snapshot(&o);
-    let order = save_status(&tx, o, to, false).await?;
-    audit::record(
-        &tx,
-        actor,
-        "ship",
-        "order",
-        id,
-        Some(&before),
-        Some(&snapshot(&order)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(OrderWithLines { order, lines })
+        let lines = lines_of(tx, id).await?;
+        let done = lines.iter().all(|l| l.shipped_milli == l.quantity_milli);
+        let to = status.after_shipment(done)?;
+        let order = set_status(tx, actor, AuditAction::Ship, o, to).await?;
+        OrderWithLines::of(order, lines)
+    };
+    db.write_once(key, work, render).await
 }
 
 /// Cancels a draft or confirmed order, releasing what is still reserved.
@@ -559,47 +611,34 @@ pub async fn cancel(
     id: Uuid,
     if_match: Option<i64>,
 ) -> Result<OrderWithLines> {
-    let tx = db.begin_write().await?;
-    let o = locked(&tx, actor, id, if_match).await?;
-    let status = status_of(&o);
-    status.transition(OrderStatus::Cancelled)?;
-    let lines = lines_of(&tx, id).await?;
-    if status.holds_reservation() {
-        for l in &lines {
-            let left = l.quantity_milli - l.shipped_milli;
-            if left > 0 {
-                let m = Movement {
-                    product_id: l.product_id,
-                    warehouse_id: o.warehouse_id,
-                    kind: MovementKind::Release,
-                    on_hand_delta: 0,
-                    reserved_delta: -left,
-                    reference: Some(o.number.clone()),
-                    reason: None,
-                    order_id: Some(id),
-                };
-                if !apply_movement(&tx, actor.principal.user_id, &m).await? {
-                    return Err(PersistenceError::Conflict(
-                        "the reserved stock for this order is inconsistent".into(),
-                    ));
+    let (order, lines) = db
+        .write(async |tx| {
+            let o = lock(tx, actor, id, if_match).await?;
+            let status = status_of(&o)?;
+            status.transition(OrderStatus::Cancelled)?;
+            let lines = lines_of(tx, id).await?;
+            if status.holds_reservation() {
+                for l in &lines {
+                    let left = l.quantity_milli - l.shipped_milli;
+                    if left > 0 {
+                        let m = line_movement(&o, l.product_id, MovementKind::Release, (0, -left));
+                        if apply_movement(tx, actor.principal.user_id, &m)
+                            .await?
+                            .is_none()
+                        {
+                            return Err(PersistenceError::Conflict(
+                                "the reserved stock for this order is inconsistent".into(),
+                            ));
+                        }
+                    }
                 }
             }
-        }
-    }
-    let before = snapshot(&o);
-    let order = save_status(&tx, o, OrderStatus::Cancelled, false).await?;
-    audit::record(
-        &tx,
-        actor,
-        "cancel",
-        "order",
-        id,
-        Some(&before),
-        Some(&snapshot(&order)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(OrderWithLines { order, lines })
+            let order =
+                set_status(tx, actor, AuditAction::Cancel, o, OrderStatus::Cancelled).await?;
+            Ok((order, lines))
+        })
+        .await?;
+    OrderWithLines::of(order, lines)
 }
 
 /// Completes a shipped order.
@@ -609,198 +648,14 @@ pub async fn complete(
     id: Uuid,
     if_match: Option<i64>,
 ) -> Result<OrderWithLines> {
-    let tx = db.begin_write().await?;
-    let o = locked(&tx, actor, id, if_match).await?;
-    status_of(&o).transition(OrderStatus::Completed)?;
-    let before = snapshot(&o);
-    let order = save_status(&tx, o, OrderStatus::Completed, false).await?;
-    audit::record(
-        &tx,
-        actor,
-        "complete",
-        "order",
-        id,
-        Some(&before),
-        Some(&snapshot(&order)),
-    )
-    .await?;
-    let lines = lines_of(&tx, id).await?;
-    tx.commit().await?;
-    Ok(OrderWithLines { order, lines })
-}
-
-/// A payment received.
-#[derive(Debug, Clone)]
-pub struct NewPayment {
-    pub amount_minor: i64,
-    pub received_at: DateTime<Utc>,
-    pub method: PaymentMethod,
-    pub reference: Option<String>,
-}
-
-/// Records a payment on a confirmed (or later, not cancelled) order. A payment that
-/// would take the paid amount past the total is refused (`overpayment`).
-pub async fn add_payment(
-    db: &Database,
-    actor: &Actor,
-    id: Uuid,
-    p: NewPayment,
-) -> Result<(payments::Model, orders::Model)> {
-    let tx = db.begin_write().await?;
-    let o = locked(&tx, actor, id, None).await?;
-    if matches!(status_of(&o), OrderStatus::Draft | OrderStatus::Cancelled) {
-        return Err(DomainError::refused(
-            "invalid_transition",
-            format!("a {} order takes no payments", o.status),
-        )
-        .into());
-    }
-    let paid = o
-        .paid_minor
-        .checked_add(p.amount_minor)
-        .filter(|v| *v <= o.total_minor)
-        .ok_or_else(|| {
-            DomainError::refused(
-                "overpayment",
-                format!(
-                    "the order's outstanding amount is {}",
-                    sims_domain::Money::from_minor(o.total_minor - o.paid_minor)
-                ),
-            )
-        })?;
-    let t = now();
-    let payment = payments::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        order_id: Set(id),
-        amount_minor: Set(p.amount_minor),
-        received_at: Set(p.received_at),
-        method: Set(p.method.as_str().to_owned()),
-        reference: Set(p.reference),
-        created_by: Set(actor.principal.user_id),
-        created_at: Set(t),
-    }
-    .insert(&tx)
-    .await?;
-    let before = snapshot(&o);
-    let version = o.version;
-    let mut am = o.into_active_model();
-    am.paid_minor = Set(paid);
-    am.version = Set(version + 1);
-    am.updated_at = Set(t);
-    let order = am.update(&tx).await?;
-    audit::record(
-        &tx,
-        actor,
-        "payment",
-        "order",
-        id,
-        Some(&before),
-        Some(&snapshot(&order)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((payment, order))
-}
-
-/// An order's payments, oldest first.
-pub async fn payments_of<C: ConnectionTrait>(
-    conn: &C,
-    scope: &Scope,
-    id: Uuid,
-) -> Result<Vec<payments::Model>> {
-    get(conn, scope, id).await?;
-    Ok(payments::Entity::find()
-        .filter(payments::Column::OrderId.eq(id))
-        .order_by_asc(payments::Column::ReceivedAt)
-        .limit(10_000)
-        .all(conn)
-        .await?)
-}
-
-/// An order's payment plan, by due date.
-pub async fn payment_plan<C: ConnectionTrait>(
-    conn: &C,
-    scope: &Scope,
-    id: Uuid,
-) -> Result<(
-    orders::Model,
-    Vec<crate::entities::payment_plan_instalments::Model>,
-)> {
-    use crate::entities::payment_plan_instalments as plan;
-    let o = get(conn, scope, id).await?.order;
-    let items = plan::Entity::find()
-        .filter(plan::Column::OrderId.eq(id))
-        .order_by_asc(plan::Column::Position)
-        .all(conn)
-        .await?;
-    Ok((o, items))
-}
-
-/// Replaces an order's payment plan. The instalments must add up to the order total
-/// exactly, in date order; a cancelled order has no plan.
-pub async fn set_payment_plan(
-    db: &Database,
-    actor: &Actor,
-    id: Uuid,
-    instalments: Vec<(NaiveDate, i64)>,
-) -> Result<(
-    orders::Model,
-    Vec<crate::entities::payment_plan_instalments::Model>,
-)> {
-    use crate::entities::payment_plan_instalments as plan;
-    let tx = db.begin_write().await?;
-    let o = locked(&tx, actor, id, None).await?;
-    if status_of(&o) == OrderStatus::Cancelled {
-        return Err(DomainError::InvalidTransition {
-            from: o.status.clone(),
-            to: "planned".into(),
-        }
-        .into());
-    }
-    let sum = instalments
-        .iter()
-        .try_fold(0i64, |acc, (_, a)| acc.checked_add(*a));
-    if sum != Some(o.total_minor) {
-        return Err(DomainError::field(
-            "instalments",
-            "sum_mismatch",
-            format!(
-                "the instalments must add up to the order total {}",
-                sims_domain::Money::from_minor(o.total_minor)
-            ),
-        )
-        .into());
-    }
-    if instalments.windows(2).any(|w| w[0].0 > w[1].0) {
-        return Err(DomainError::field(
-            "instalments",
-            "not_in_order",
-            "list the instalments by due date",
-        )
-        .into());
-    }
-    plan::Entity::delete_many()
-        .filter(plan::Column::OrderId.eq(id))
-        .exec(&tx)
-        .await?;
-    let rows: Vec<plan::ActiveModel> = instalments
-        .iter()
-        .enumerate()
-        .map(|(i, (due, amount))| plan::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            order_id: Set(id),
-            position: Set(i as i32),
-            due_date: Set(*due),
-            amount_minor: Set(*amount),
+    let (order, lines) = db
+        .write(async |tx| {
+            let o = lock(tx, actor, id, if_match).await?;
+            status_of(&o)?.transition(OrderStatus::Completed)?;
+            let order =
+                set_status(tx, actor, AuditAction::Complete, o, OrderStatus::Completed).await?;
+            Ok((order, lines_of(tx, id).await?))
         })
-        .collect();
-    plan::Entity::insert_many(rows).exec(&tx).await?;
-    audit::record(&tx, actor, "payment_plan", "order", id, None, Some(&json!({"instalments": instalments.iter().map(|(d, a)| json!({"due_date": d, "amount_minor": a})).collect::<Vec<_>>()}))).await?;
-    let items = plan::Entity::find()
-        .filter(plan::Column::OrderId.eq(id))
-        .order_by_asc(plan::Column::Position)
-        .all(&tx)
         .await?;
-    tx.commit().await?;
-    Ok((o, items))
+    OrderWithLines::of(order, lines)
 }

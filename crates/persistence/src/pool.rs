@@ -8,16 +8,57 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
-use sims_domain::pool::PoolRules;
-use sims_domain::{DomainError, Principal, Role, Scope};
+use sims_domain::audit::{AuditAction, AuditEntity};
+use sims_domain::pool::{OwnershipChange, PoolRules};
+use sims_domain::{Principal, Refusal, Scope};
 use uuid::Uuid;
 
+use crate::audit::{self, Change};
+use crate::customers::CustomerRecord;
 use crate::entities::{customer_events, customers, job_leases, pool_cooldowns, settings, users};
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
+use crate::records::stored;
 use crate::scope::{Pool, owned_by};
-use crate::{Actor, Database, PersistenceError, Result, audit, customers as customer_repo};
+use crate::{Actor, Database, PersistenceError, Result, customers as customer_repo};
 
 const RULES_KEY: &str = "pool";
+
+/// One ownership change of a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnershipEvent {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub change: OwnershipChange,
+    pub from_owner_id: Option<Uuid>,
+    pub to_owner_id: Option<Uuid>,
+    /// `None` when the pool-return job acted.
+    pub actor_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+impl TryFrom<customer_events::Model> for OwnershipEvent {
+    type Error = PersistenceError;
+
+    fn try_from(m: customer_events::Model) -> Result<Self> {
+        Ok(Self {
+            change: stored("customer_events", "kind", &m.kind)?,
+            id: m.id,
+            customer_id: m.customer_id,
+            from_owner_id: m.from_owner_id,
+            to_owner_id: m.to_owner_id,
+            actor_id: m.actor_id,
+            at: m.at,
+        })
+    }
+}
+
+fn parse_rules(row: &settings::Model) -> Result<PoolRules> {
+    serde_json::from_str(&row.value).map_err(|_| PersistenceError::Corrupt {
+        table: "settings",
+        column: "value",
+        value: row.value.clone(),
+    })
+}
 
 /// The pool rules in force: the stored ones, else `defaults` (from the configuration),
 /// with the version admins send back in `If-Match`.
@@ -26,10 +67,7 @@ pub async fn rules<C: ConnectionTrait>(conn: &C, defaults: PoolRules) -> Result<
         .one(conn)
         .await?
     {
-        Some(row) => Ok((
-            serde_json::from_str(&row.value).unwrap_or(defaults),
-            row.version,
-        )),
+        Some(row) => Ok((parse_rules(&row)?, row.version)),
         None => Ok((defaults, 0)),
     }
 }
@@ -43,69 +81,69 @@ pub async fn set_rules(
     if_match: Option<i64>,
 ) -> Result<(PoolRules, i64)> {
     new.validate()?;
-    let tx = db.begin_write().await?;
-    let current = settings::Entity::find_by_id(RULES_KEY.to_owned())
-        .lock_exclusive()
-        .one(&tx)
-        .await?;
-    let (before, version) = match &current {
-        Some(row) => (
-            serde_json::from_str(&row.value).unwrap_or(defaults),
-            row.version,
-        ),
-        None => (defaults, 0),
-    };
-    if if_match.is_some_and(|v| v != version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    let value = serde_json::to_string(&new).unwrap_or_default();
-    let am = settings::ActiveModel {
-        key: Set(RULES_KEY.to_owned()),
-        value: Set(value),
-        version: Set(version + 1),
-        updated_at: Set(crate::now()),
-    };
-    if current.is_some() {
-        am.update(&tx).await?;
-    } else {
-        am.insert(&tx).await?;
-    }
-    let id = Uuid::nil();
-    audit::record(
-        &tx,
-        actor,
-        "update",
-        "pool_settings",
-        id,
-        Some(&json!(before)),
-        Some(&json!(new)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((new, version + 1))
+    db.write(async |tx| {
+        let current = settings::Entity::find_by_id(RULES_KEY.to_owned())
+            .lock_exclusive()
+            .one(tx)
+            .await?;
+        let (before, version) = match &current {
+            Some(row) => (parse_rules(row)?, row.version),
+            None => (defaults, 0),
+        };
+        if if_match.is_some_and(|v| v != version) {
+            return Err(PersistenceError::VersionMismatch);
+        }
+        let row = settings::ActiveModel {
+            key: Set(RULES_KEY.to_owned()),
+            value: Set(json!(new).to_string()),
+            version: Set(version + 1),
+            updated_at: Set(crate::now()),
+        };
+        if current.is_some() {
+            row.update(tx).await?;
+        } else {
+            row.insert(tx).await?;
+        }
+        let change = Change::of(AuditEntity::PoolSettings, Uuid::nil(), AuditAction::Update)
+            .before(json!(before))
+            .after(json!(new));
+        audit::record(tx, Some(actor), change).await?;
+        Ok((new, version + 1))
+    })
+    .await
 }
 
 async fn record_event<C: ConnectionTrait>(
     conn: &C,
     customer_id: Uuid,
-    kind: &str,
-    from: Option<Uuid>,
-    to: Option<Uuid>,
+    change: OwnershipChange,
+    (from, to): (Option<Uuid>, Option<Uuid>),
     actor: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> Result<()> {
+    event_row(customer_id, change, (from, to), actor, at)
+        .insert(conn)
+        .await?;
+    Ok(())
+}
+
+/// The row of an ownership change.
+pub(crate) fn event_row(
+    customer_id: Uuid,
+    change: OwnershipChange,
+    (from, to): (Option<Uuid>, Option<Uuid>),
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> customer_events::ActiveModel {
     customer_events::ActiveModel {
         id: Set(Uuid::now_v7()),
         customer_id: Set(customer_id),
-        kind: Set(kind.to_owned()),
+        kind: Set(change.as_str().to_owned()),
         from_owner_id: Set(from),
         to_owner_id: Set(to),
         actor_id: Set(actor),
         at: Set(at),
     }
-    .insert(conn)
-    .await?;
-    Ok(())
 }
 
 /// Records that a new customer got its first owner (or went straight to the pool).
@@ -116,7 +154,15 @@ pub(crate) async fn record_created<C: ConnectionTrait>(
     actor: Uuid,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    record_event(conn, customer_id, "created", None, owner, Some(actor), at).await
+    record_event(
+        conn,
+        customer_id,
+        OwnershipChange::Created,
+        (None, owner),
+        Some(actor),
+        at,
+    )
+    .await
 }
 
 async fn start_cooldown<C: ConnectionTrait>(
@@ -143,9 +189,13 @@ async fn start_cooldown<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn set_owner<C: ConnectionTrait>(
+/// Moves a customer (locked by the caller) to `owner`, writes its event and audit entry,
+/// and returns it as stored now.
+async fn move_to<C: ConnectionTrait>(
     conn: &C,
+    actor: Option<&Actor>,
     current: &customers::Model,
+    (change, action): (OwnershipChange, AuditAction),
     owner: Option<Uuid>,
     at: DateTime<Utc>,
 ) -> Result<customers::Model> {
@@ -166,14 +216,23 @@ async fn set_owner<C: ConnectionTrait>(
             "the customer changed at the same time; retry".into(),
         ));
     }
+    record_event(
+        conn,
+        current.id,
+        change,
+        (current.owner_id, owner),
+        actor.map(|a| a.principal.user_id),
+        at,
+    )
+    .await?;
+    let audit = Change::of(AuditEntity::Customer, current.id, action)
+        .before(json!({"owner_id": current.owner_id}))
+        .after(json!({"owner_id": owner}));
+    audit::record(conn, actor, audit).await?;
     customers::Entity::find_by_id(current.id)
         .one(conn)
         .await?
         .ok_or(PersistenceError::NotFound)
-}
-
-fn owner_snapshot(owner: Option<Uuid>) -> serde_json::Value {
-    json!({"owner_id": owner})
 }
 
 /// Makes the caller the owner of a pool customer. Race-safe: of two reps claiming the
@@ -186,73 +245,46 @@ pub async fn claim(
     defaults: PoolRules,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<customers::Model> {
+) -> Result<CustomerRecord> {
     let me = actor.principal.user_id;
-    let tx = db.begin_write().await?;
-    // Serialises one rep's claims, so that the ownership limit holds under concurrency.
-    users::Entity::find_by_id(me)
-        .lock_exclusive()
-        .one(&tx)
-        .await?;
-    let current = customers::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or(PersistenceError::NotFound)?;
-    match current.owner_id {
-        Some(owner) if owner == me => return Ok(current),
-        Some(_) => {
-            return Err(DomainError::refused(
-                "not_in_pool",
-                "the customer is no longer in the pool",
-            )
-            .into());
+    db.write(async |tx| {
+        // Serialises one rep's claims, so that the ownership limit holds under concurrency.
+        users::Entity::find_by_id(me)
+            .lock_exclusive()
+            .one(tx)
+            .await?;
+        let current = customers::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(tx)
+            .await?
+            .ok_or(PersistenceError::NotFound)?;
+        match current.owner_id {
+            Some(owner) if owner == me => return Ok(current),
+            Some(_) => return Err(Refusal::NotInPool.into()),
+            None => {}
         }
-        None => {}
-    }
-    let (rules, _) = rules(&tx, defaults).await?;
-    if let Some(cooldown) = pool_cooldowns::Entity::find_by_id((id, me))
-        .one(&tx)
-        .await?
-        && cooldown.until > now
-    {
-        return Err(DomainError::refused(
-            "claim_cooldown",
-            format!(
-                "you released or lost this customer; you may claim it again after {}",
-                cooldown.until.to_rfc3339()
-            ),
+        let (rules, _) = rules(tx, defaults).await?;
+        let cooldown = pool_cooldowns::Entity::find_by_id((id, me))
+            .one(tx)
+            .await?
+            .map(|c| c.until);
+        let owned = customers::Entity::find()
+            .filter(customers::Column::OwnerId.eq(me))
+            .count(tx)
+            .await?;
+        rules.check_claim(cooldown, owned, now)?;
+        move_to(
+            tx,
+            Some(actor),
+            &current,
+            (OwnershipChange::Claimed, AuditAction::Claim),
+            Some(me),
+            now,
         )
-        .into());
-    }
-    let owned = customers::Entity::find()
-        .filter(customers::Column::OwnerId.eq(me))
-        .count(&tx)
-        .await?;
-    if owned >= u64::from(rules.max_owned_per_rep) {
-        return Err(DomainError::refused(
-            "owned_limit_reached",
-            format!(
-                "you already own {owned} customers, the most allowed ({})",
-                rules.max_owned_per_rep
-            ),
-        )
-        .into());
-    }
-    let m = set_owner(&tx, &current, Some(me), now).await?;
-    record_event(&tx, id, "claimed", None, Some(me), Some(me), now).await?;
-    audit::record(
-        &tx,
-        actor,
-        "claim",
-        "customer",
-        id,
-        Some(&owner_snapshot(None)),
-        Some(&owner_snapshot(Some(me))),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+        .await
+    })
+    .await?
+    .try_into()
 }
 
 /// Returns an owned customer to the pool. The previous owner may not claim it back for
@@ -263,42 +295,30 @@ pub async fn release(
     defaults: PoolRules,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<customers::Model> {
-    let tx = db.begin_write().await?;
-    let current = customer_repo::get_writable(&tx, actor, id).await?;
-    let Some(owner) = current.owner_id else {
-        return Err(
-            DomainError::refused("not_owned", "the customer is already in the pool").into(),
-        );
-    };
-    let (rules, _) = rules(&tx, defaults).await?;
-    let m = set_owner(&tx, &current, None, now).await?;
-    start_cooldown(&tx, id, owner, rules.cooldown_until(now)).await?;
-    record_event(
-        &tx,
-        id,
-        "released",
-        Some(owner),
-        None,
-        Some(actor.principal.user_id),
-        now,
-    )
-    .await?;
-    audit::record(
-        &tx,
-        actor,
-        "release",
-        "customer",
-        id,
-        Some(&owner_snapshot(Some(owner))),
-        Some(&owner_snapshot(None)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+) -> Result<CustomerRecord> {
+    db.write(async |tx| {
+        let current = customer_repo::lock_writable(tx, actor, id, None).await?;
+        let Some(owner) = current.owner_id else {
+            return Err(Refusal::NotOwned.into());
+        };
+        let (rules, _) = rules(tx, defaults).await?;
+        start_cooldown(tx, id, owner, rules.cooldown_until(now)).await?;
+        move_to(
+            tx,
+            Some(actor),
+            &current,
+            (OwnershipChange::Released, AuditAction::Release),
+            None,
+            now,
+        )
+        .await
+    })
+    .await?
+    .try_into()
 }
 
-/// Whether `principal` may give records to `user` (a manager: within their teams).
+/// Whether `principal` may give records to `user`: an active user, within a manager's
+/// teams. Otherwise a `422` naming `field`.
 pub(crate) async fn check_assignable<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
@@ -307,69 +327,45 @@ pub(crate) async fn check_assignable<C: ConnectionTrait>(
 ) -> Result<()> {
     let target = users::Entity::find_by_id(user).one(conn).await?;
     let Some(target) = target.filter(|u| u.active) else {
-        return Err(PersistenceError::Unprocessable {
-            field: field.into(),
-            message: "no such active user".into(),
-        });
+        return Err(PersistenceError::unusable(field, "no such active user"));
     };
-    let allowed = match principal.role {
-        Role::Admin => true,
-        Role::Manager => {
-            target.id == principal.user_id
-                || target
-                    .team_id
-                    .is_some_and(|t| principal.managed_teams.contains(&t))
-        }
-        Role::Sales => target.id == principal.user_id,
-    };
-    if allowed {
+    if principal.may_give_to(target.id, target.team_id) {
         Ok(())
     } else {
-        Err(PersistenceError::Unprocessable {
-            field: field.into(),
-            message: "that user is outside your teams".into(),
-        })
+        Err(PersistenceError::unusable(
+            field,
+            "that user is outside your teams",
+        ))
     }
 }
 
-/// Gives a customer to `owner_id` (managers within their teams, admins anyone).
+/// Gives a customer to `owner_id` (managers within their teams, admins anyone; the
+/// caller checks the role).
 pub async fn transfer(
     db: &Database,
     actor: &Actor,
     id: Uuid,
     owner_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<customers::Model> {
-    actor.principal.require_manager()?;
-    let tx = db.begin_write().await?;
-    let current = customer_repo::get_writable(&tx, actor, id).await?;
-    check_assignable(&tx, &actor.principal, owner_id, "owner_id").await?;
-    if current.owner_id == Some(owner_id) {
-        return Ok(current);
-    }
-    let m = set_owner(&tx, &current, Some(owner_id), now).await?;
-    record_event(
-        &tx,
-        id,
-        "transferred",
-        current.owner_id,
-        Some(owner_id),
-        Some(actor.principal.user_id),
-        now,
-    )
-    .await?;
-    audit::record(
-        &tx,
-        actor,
-        "transfer",
-        "customer",
-        id,
-        Some(&owner_snapshot(current.owner_id)),
-        Some(&owner_snapshot(Some(owner_id))),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+) -> Result<CustomerRecord> {
+    db.write(async |tx| {
+        let current = customer_repo::lock_writable(tx, actor, id, None).await?;
+        check_assignable(tx, &actor.principal, owner_id, "owner_id").await?;
+        if current.owner_id == Some(owner_id) {
+            return Ok(current);
+        }
+        move_to(
+            tx,
+            Some(actor),
+            &current,
+            (OwnershipChange::Transferred, AuditAction::Transfer),
+            Some(owner_id),
+            now,
+        )
+        .await
+    })
+    .await?
+    .try_into()
 }
 
 fn due_before(cutoff: DateTime<Utc>) -> Condition {
@@ -405,33 +401,35 @@ pub async fn return_due(db: &Database, defaults: PoolRules, now: DateTime<Utc>) 
         }
         let mut progressed = false;
         for id in batch {
-            let tx = db.begin_write().await?;
-            let Some(current) = customers::Entity::find_by_id(id)
-                .filter(due_before(cutoff))
-                .lock_exclusive()
-                .one(&tx)
-                .await?
-            else {
-                continue;
-            };
-            let owner = current.owner_id;
-            set_owner(&tx, &current, None, now).await?;
-            if let Some(o) = owner {
-                start_cooldown(&tx, id, o, rules.cooldown_until(now)).await?;
+            let moved = db
+                .write(async |tx| {
+                    let Some(current) = customers::Entity::find_by_id(id)
+                        .filter(due_before(cutoff))
+                        .lock_exclusive()
+                        .one(tx)
+                        .await?
+                    else {
+                        return Ok(false);
+                    };
+                    if let Some(owner) = current.owner_id {
+                        start_cooldown(tx, id, owner, rules.cooldown_until(now)).await?;
+                    }
+                    move_to(
+                        tx,
+                        None,
+                        &current,
+                        (OwnershipChange::ReturnedToPool, AuditAction::ReturnToPool),
+                        None,
+                        now,
+                    )
+                    .await?;
+                    Ok(true)
+                })
+                .await?;
+            if moved {
+                returned += 1;
+                progressed = true;
             }
-            record_event(&tx, id, "returned_to_pool", owner, None, None, now).await?;
-            audit::record_system(
-                &tx,
-                "return_to_pool",
-                "customer",
-                id,
-                Some(&owner_snapshot(owner)),
-                Some(&owner_snapshot(None)),
-            )
-            .await?;
-            tx.commit().await?;
-            returned += 1;
-            progressed = true;
         }
         if !progressed {
             break;
@@ -449,7 +447,7 @@ pub async fn returning<C: ConnectionTrait>(
     within_days: u32,
     now: DateTime<Utc>,
     req: &ListRequest,
-) -> Result<Page<(customers::Model, DateTime<Utc>)>> {
+) -> Result<Page<(CustomerRecord, DateTime<Utc>)>> {
     let (rules, _) = rules(conn, defaults).await?;
     let cutoff = rules.return_cutoff(now + Duration::days(i64::from(within_days)));
     let q = customers::Entity::find()
@@ -460,7 +458,7 @@ pub async fn returning<C: ConnectionTrait>(
         column: customers::Column::CreatedAt,
         kind: SortValue::Timestamp,
     }];
-    let page = fetch_page(
+    fetch_page(
         conn,
         q,
         req,
@@ -469,11 +467,11 @@ pub async fn returning<C: ConnectionTrait>(
         |m, _| CursorValue::Timestamp(m.created_at),
         |m| m.id,
     )
-    .await?;
-    Ok(page.map(|m| {
+    .await?
+    .try_map(|m| {
         let at = rules.returns_at(m.owner_since.unwrap_or(m.created_at), m.last_follow_up_at);
-        (m, at)
-    }))
+        CustomerRecord::try_from(m).map(|r| (r, at))
+    })
 }
 
 /// Takes (or renews) the lease on a background job for `ttl`. Exactly one holder has a
@@ -485,24 +483,27 @@ pub async fn take_lease(
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let tx = db.begin_write().await?;
-    let current = job_leases::Entity::find_by_id(name.to_owned())
-        .lock_exclusive()
-        .one(&tx)
-        .await?;
-    let am = job_leases::ActiveModel {
-        name: Set(name.to_owned()),
-        holder: Set(holder.to_owned()),
-        until: Set(now + ttl),
-    };
-    let taken = match current {
-        Some(lease) if lease.holder != holder && lease.until > now => false,
-        Some(_) => {
-            am.update(&tx).await?;
-            true
-        }
-        None => am.insert(&tx).await.is_ok(),
-    };
-    tx.commit().await?;
-    Ok(taken)
+    db.write(async |tx| {
+        let current = job_leases::Entity::find_by_id(name.to_owned())
+            .lock_exclusive()
+            .one(tx)
+            .await?;
+        let row = job_leases::ActiveModel {
+            name: Set(name.to_owned()),
+            holder: Set(holder.to_owned()),
+            until: Set(now + ttl),
+        };
+        Ok(match current {
+            Some(lease) if lease.holder != holder && lease.until > now => false,
+            Some(_) => {
+                row.update(tx).await?;
+                true
+            }
+            None => {
+                row.insert(tx).await?;
+                true
+            }
+        })
+    })
+    .await
 }

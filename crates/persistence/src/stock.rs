@@ -1,49 +1,96 @@
 //! The stock ledger: every change is a movement, and `stock_levels` moves with it in
 //! the same transaction through a guarded update, so that available and reserved stock
 //! never go below zero under any concurrency (a CHECK constraint backs the guard).
+//! Who may receive or adjust stock is a role rule the caller checks.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
-use sims_domain::catalog::Level;
+use sims_domain::Refusal;
+use sims_domain::audit::{AuditAction, AuditEntity};
+use sims_domain::stock::{Adjustment, Inbound, Level, MovementKind};
 use uuid::Uuid;
 
-use crate::entities::{products, stock_levels, stock_movements, warehouses};
+use crate::audit::{self, Change};
+use crate::entities::{products, stock_levels, stock_movements};
+use crate::idempotency::{Answer, Answered, IdempotencyKey};
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
-use crate::{Actor, Database, PersistenceError, Result, audit, now};
+use crate::products::ProductRecord;
+use crate::records::stored;
+use crate::{Actor, Database, PersistenceError, Result, now, warehouses};
 
-/// What kind of change a movement is.
+/// A product's stock in one warehouse, in thousandths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MovementKind {
-    Receipt,
-    Adjustment,
-    Reserve,
-    Release,
-    Shipment,
-    Return,
+pub struct StockLevelRecord {
+    pub product_id: Uuid,
+    pub warehouse_id: Uuid,
+    pub on_hand_milli: i64,
+    pub reserved_milli: i64,
+    pub updated_at: DateTime<Utc>,
 }
 
-impl MovementKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Receipt => "receipt",
-            Self::Adjustment => "adjustment",
-            Self::Reserve => "reserve",
-            Self::Release => "release",
-            Self::Shipment => "shipment",
-            Self::Return => "return",
+impl StockLevelRecord {
+    /// `on_hand − reserved`.
+    pub fn available_milli(&self) -> i64 {
+        self.on_hand_milli - self.reserved_milli
+    }
+}
+
+impl From<stock_levels::Model> for StockLevelRecord {
+    fn from(m: stock_levels::Model) -> Self {
+        Self {
+            product_id: m.product_id,
+            warehouse_id: m.warehouse_id,
+            on_hand_milli: m.on_hand_milli,
+            reserved_milli: m.reserved_milli,
+            updated_at: m.updated_at,
         }
+    }
+}
+
+/// One entry of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovementRecord {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub warehouse_id: Uuid,
+    pub kind: MovementKind,
+    pub on_hand_delta_milli: i64,
+    pub reserved_delta_milli: i64,
+    pub reference: Option<String>,
+    pub reason: Option<String>,
+    pub order_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+impl TryFrom<stock_movements::Model> for MovementRecord {
+    type Error = PersistenceError;
+
+    fn try_from(m: stock_movements::Model) -> Result<Self> {
+        Ok(Self {
+            kind: stored("stock_movements", "kind", &m.kind)?,
+            id: m.id,
+            product_id: m.product_id,
+            warehouse_id: m.warehouse_id,
+            on_hand_delta_milli: m.on_hand_delta_milli,
+            reserved_delta_milli: m.reserved_delta_milli,
+            reference: m.reference,
+            reason: m.reason,
+            order_id: m.order_id,
+            created_by: m.created_by,
+            at: m.at,
+        })
     }
 }
 
 /// One movement to record.
 #[derive(Debug, Clone)]
-pub struct Movement {
+pub(crate) struct Movement {
     pub product_id: Uuid,
     pub warehouse_id: Uuid,
     pub kind: MovementKind,
@@ -62,9 +109,12 @@ pub(crate) fn sum_bigint<C: ColumnTrait>(col: C) -> sea_orm::sea_query::SimpleEx
 }
 
 /// Applies a movement to its stock level and writes it to the ledger, inside the
-/// caller's transaction. `Ok(false)` when the level would go below zero (nothing
-/// written).
-pub async fn apply_movement<C: ConnectionTrait>(conn: &C, by: Uuid, m: &Movement) -> Result<bool> {
+/// caller's transaction. `None` when the level would go below zero (nothing written).
+pub(crate) async fn apply_movement<C: ConnectionTrait>(
+    conn: &C,
+    by: Uuid,
+    m: &Movement,
+) -> Result<Option<stock_movements::Model>> {
     let (dh, dr) = (m.on_hand_delta, m.reserved_delta);
     let t = now();
     let updated = stock_levels::Entity::update_many()
@@ -93,27 +143,25 @@ pub async fn apply_movement<C: ConnectionTrait>(conn: &C, by: Uuid, m: &Movement
         .exec(conn)
         .await?;
     if updated.rows_affected == 0 {
-        let exists = stock_levels::Entity::find_by_id((m.product_id, m.warehouse_id))
-            .one(conn)
-            .await?
-            .is_some();
-        if exists {
-            return Ok(false);
+        if level(conn, m.product_id, m.warehouse_id).await?.is_some() {
+            return Ok(None);
         }
-        let Some(level) = Level::default().apply(dh, dr) else {
-            return Ok(false);
+        let Some(new) = Level::default().apply(dh, dr) else {
+            return Ok(None);
         };
+        // Two first movements of a product into a warehouse may race to create its
+        // level: the loser's unique violation is contention, and its transaction reruns.
         stock_levels::ActiveModel {
             product_id: Set(m.product_id),
             warehouse_id: Set(m.warehouse_id),
-            on_hand_milli: Set(level.on_hand),
-            reserved_milli: Set(level.reserved),
+            on_hand_milli: Set(new.on_hand),
+            reserved_milli: Set(new.reserved),
             updated_at: Set(t),
         }
         .insert(conn)
         .await?;
     }
-    stock_movements::ActiveModel {
+    let written = stock_movements::ActiveModel {
         id: Set(Uuid::now_v7()),
         product_id: Set(m.product_id),
         warehouse_id: Set(m.warehouse_id),
@@ -128,171 +176,128 @@ pub async fn apply_movement<C: ConnectionTrait>(conn: &C, by: Uuid, m: &Movement
     }
     .insert(conn)
     .await?;
-    Ok(true)
+    Ok(Some(written))
 }
 
-async fn check_refs<C: ConnectionTrait>(
+/// The stock level of a product in a warehouse, if it has one.
+pub(crate) async fn level<C: ConnectionTrait>(
     conn: &C,
+    product_id: Uuid,
     warehouse_id: Uuid,
-    products_with_fields: &[(Uuid, String)],
-) -> Result<()> {
-    if warehouses::Entity::find_by_id(warehouse_id)
+) -> Result<Option<StockLevelRecord>> {
+    Ok(stock_levels::Entity::find_by_id((product_id, warehouse_id))
         .one(conn)
         .await?
-        .is_none()
-    {
-        return Err(PersistenceError::Unprocessable {
-            field: "warehouse_id".into(),
-            message: "no such warehouse".into(),
-        });
-    }
+        .map(StockLevelRecord::from))
+}
+
+async fn check_products<C: ConnectionTrait>(
+    conn: &C,
+    products_with_fields: &[(Uuid, String)],
+) -> Result<()> {
     for (id, field) in products_with_fields {
         if products::Entity::find_by_id(*id).one(conn).await?.is_none() {
-            return Err(PersistenceError::Unprocessable {
-                field: field.clone(),
-                message: "no such product".into(),
-            });
+            return Err(PersistenceError::unusable(field.clone(), "no such product"));
         }
     }
     Ok(())
 }
 
-/// Receives stock into a warehouse: one `receipt` movement per line, all or nothing.
-pub async fn receive(
+/// Receives stock into a warehouse (`Receipt`) or takes back goods a customer returned
+/// (`Return`, optionally linked to the order they were shipped on): one movement per
+/// line, all or nothing, answered by `render` at most once per idempotency key.
+pub async fn take_in(
     db: &Database,
     actor: &Actor,
-    warehouse_id: Uuid,
-    reference: Option<String>,
-    lines: Vec<(Uuid, i64)>,
-) -> Result<Vec<stock_movements::Model>> {
-    inbound(
-        db,
-        actor,
-        MovementKind::Receipt,
-        warehouse_id,
-        reference,
-        None,
-        lines,
-    )
-    .await
+    (kind, warehouse_id, order_id): (MovementKind, Uuid, Option<Uuid>),
+    inbound: Inbound,
+    key: Option<&IdempotencyKey>,
+    render: impl Fn(&[MovementRecord]) -> Result<Answer>,
+) -> Result<Answered> {
+    let action = match kind {
+        MovementKind::Return => AuditAction::Return,
+        _ => AuditAction::Receipt,
+    };
+    let work = async |tx: &DatabaseTransaction| {
+        warehouses::check_exists(tx, warehouse_id).await?;
+        let fields: Vec<(Uuid, String)> = inbound
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| (*p, format!("lines[{i}].product_id")))
+            .collect();
+        check_products(tx, &fields).await?;
+        let mut written = Vec::with_capacity(inbound.lines.len());
+        for (product_id, q) in &inbound.lines {
+            let m = Movement {
+                product_id: *product_id,
+                warehouse_id,
+                kind,
+                on_hand_delta: *q,
+                reserved_delta: 0,
+                reference: inbound.reference.clone(),
+                reason: None,
+                order_id,
+            };
+            written.extend(apply_movement(tx, actor.principal.user_id, &m).await?);
+        }
+        let lines: Vec<serde_json::Value> = inbound
+            .lines
+            .iter()
+            .map(|(p, q)| json!({"product_id": p, "quantity_milli": q}))
+            .collect();
+        let change = Change::of(AuditEntity::Stock, Uuid::now_v7(), action).after(json!({
+            "warehouse_id": warehouse_id, "reference": inbound.reference,
+            "order_id": order_id, "lines": lines,
+        }));
+        audit::record(tx, Some(actor), change).await?;
+        written
+            .into_iter()
+            .map(MovementRecord::try_from)
+            .collect::<Result<Vec<_>>>()
+    };
+    db.write_once(key, work, |w: &Vec<MovementRecord>| render(w))
+        .await
 }
 
-/// Takes back goods a customer returned: one `return` movement per line (optionally
-/// linked to the order they were shipped on), all or nothing.
-pub async fn take_return(
-    db: &Database,
-    actor: &Actor,
-    warehouse_id: Uuid,
-    reference: Option<String>,
-    order_id: Option<Uuid>,
-    lines: Vec<(Uuid, i64)>,
-) -> Result<Vec<stock_movements::Model>> {
-    inbound(
-        db,
-        actor,
-        MovementKind::Return,
-        warehouse_id,
-        reference,
-        order_id,
-        lines,
-    )
-    .await
-}
-
-async fn inbound(
-    db: &Database,
-    actor: &Actor,
-    kind: MovementKind,
-    warehouse_id: Uuid,
-    reference: Option<String>,
-    order_id: Option<Uuid>,
-    lines: Vec<(Uuid, i64)>,
-) -> Result<Vec<stock_movements::Model>> {
-    actor.principal.require_manager()?;
-    let tx = db.begin_write().await?;
-    let fields: Vec<(Uuid, String)> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, (p, _))| (*p, format!("lines[{i}].product_id")))
-        .collect();
-    check_refs(&tx, warehouse_id, &fields).await?;
-    let batch = Uuid::now_v7();
-    let mut written = Vec::with_capacity(lines.len());
-    for (product_id, q) in &lines {
-        let m = Movement {
-            product_id: *product_id,
-            warehouse_id,
-            kind,
-            on_hand_delta: *q,
-            reserved_delta: 0,
-            reference: reference.clone(),
-            reason: None,
-            order_id,
-        };
-        apply_movement(&tx, actor.principal.user_id, &m).await?;
-        let last = stock_movements::Entity::find()
-            .filter(stock_movements::Column::ProductId.eq(*product_id))
-            .filter(stock_movements::Column::WarehouseId.eq(warehouse_id))
-            .order_by_desc(stock_movements::Column::Id)
-            .one(&tx)
-            .await?;
-        written.extend(last);
-    }
-    let lines_json: Vec<serde_json::Value> = lines
-        .iter()
-        .map(|(p, q)| json!({"product_id": p, "quantity_milli": q}))
-        .collect();
-    audit::record(&tx, actor, kind.as_str(), "stock", batch, None, Some(&json!({"warehouse_id": warehouse_id, "reference": reference, "order_id": order_id, "lines": lines_json}))).await?;
-    tx.commit().await?;
-    Ok(written)
-}
-
-/// Adjusts on-hand stock by a signed amount with a reason; refusing to take away stock
-/// that is not available.
+/// Adjusts on-hand stock by a signed amount with a reason, refusing to take away stock
+/// that is not available; answered by `render` at most once per idempotency key.
 pub async fn adjust(
     db: &Database,
     actor: &Actor,
-    warehouse_id: Uuid,
-    product_id: Uuid,
-    delta: i64,
-    reason: String,
-) -> Result<stock_levels::Model> {
-    actor.principal.require_manager()?;
-    let tx = db.begin_write().await?;
-    check_refs(&tx, warehouse_id, &[(product_id, "product_id".into())]).await?;
-    let m = Movement {
-        product_id,
-        warehouse_id,
-        kind: MovementKind::Adjustment,
-        on_hand_delta: delta,
-        reserved_delta: 0,
-        reference: None,
-        reason: Some(reason.clone()),
-        order_id: None,
+    (warehouse_id, product_id): (Uuid, Uuid),
+    adjustment: Adjustment,
+    key: Option<&IdempotencyKey>,
+    render: impl Fn(&StockLevelRecord) -> Result<Answer>,
+) -> Result<Answered> {
+    let work = async |tx: &DatabaseTransaction| {
+        warehouses::check_exists(tx, warehouse_id).await?;
+        check_products(tx, &[(product_id, "product_id".into())]).await?;
+        let m = Movement {
+            product_id,
+            warehouse_id,
+            kind: MovementKind::Adjustment,
+            on_hand_delta: adjustment.quantity_milli,
+            reserved_delta: 0,
+            reference: None,
+            reason: Some(adjustment.reason.clone()),
+            order_id: None,
+        };
+        if apply_movement(tx, actor.principal.user_id, &m)
+            .await?
+            .is_none()
+        {
+            return Err(Refusal::InsufficientStock.into());
+        }
+        let change = Change::of(AuditEntity::Stock, product_id, AuditAction::Adjustment).after(
+            json!({"warehouse_id": warehouse_id, "quantity_milli": adjustment.quantity_milli, "reason": adjustment.reason}),
+        );
+        audit::record(tx, Some(actor), change).await?;
+        level(tx, product_id, warehouse_id)
+            .await?
+            .ok_or(PersistenceError::NotFound)
     };
-    if !apply_movement(&tx, actor.principal.user_id, &m).await? {
-        return Err(sims_domain::DomainError::refused(
-            "insufficient_stock",
-            "the adjustment would take away more than is available",
-        )
-        .into());
-    }
-    audit::record(
-        &tx,
-        actor,
-        "adjustment",
-        "stock",
-        product_id,
-        None,
-        Some(&json!({"warehouse_id": warehouse_id, "quantity_milli": delta, "reason": reason})),
-    )
-    .await?;
-    let level = stock_levels::Entity::find_by_id((product_id, warehouse_id))
-        .one(&tx)
-        .await?
-        .ok_or(PersistenceError::NotFound)?;
-    tx.commit().await?;
-    Ok(level)
+    db.write_once(key, work, render).await
 }
 
 /// Stock levels, optionally for one product and/or warehouse, by product then warehouse.
@@ -302,7 +307,7 @@ pub async fn levels<C: ConnectionTrait>(
     warehouse_id: Option<Uuid>,
     page: u32,
     per_page: u32,
-) -> Result<(Vec<stock_levels::Model>, bool)> {
+) -> Result<(Vec<StockLevelRecord>, bool)> {
     let mut q = stock_levels::Entity::find();
     if let Some(p) = product_id {
         q = q.filter(stock_levels::Column::ProductId.eq(p));
@@ -319,7 +324,7 @@ pub async fn levels<C: ConnectionTrait>(
         .await?;
     let more = rows.len() > per_page as usize;
     rows.truncate(per_page as usize);
-    Ok((rows, more))
+    Ok((rows.into_iter().map(StockLevelRecord::from).collect(), more))
 }
 
 /// Filters of the movement list.
@@ -327,9 +332,8 @@ pub async fn levels<C: ConnectionTrait>(
 pub struct MovementFilter {
     pub product_id: Option<Uuid>,
     pub warehouse_id: Option<Uuid>,
-    pub kind: Option<String>,
+    pub kind: Option<MovementKind>,
     pub order_id: Option<Uuid>,
-    pub after_time: Option<DateTime<Utc>>,
 }
 
 /// A page of the ledger, newest first.
@@ -337,7 +341,7 @@ pub async fn movements<C: ConnectionTrait>(
     conn: &C,
     f: &MovementFilter,
     req: &ListRequest,
-) -> Result<Page<stock_movements::Model>> {
+) -> Result<Page<MovementRecord>> {
     let mut q = stock_movements::Entity::find();
     if let Some(p) = f.product_id {
         q = q.filter(stock_movements::Column::ProductId.eq(p));
@@ -345,14 +349,11 @@ pub async fn movements<C: ConnectionTrait>(
     if let Some(w) = f.warehouse_id {
         q = q.filter(stock_movements::Column::WarehouseId.eq(w));
     }
-    if let Some(k) = &f.kind {
-        q = q.filter(stock_movements::Column::Kind.eq(k.clone()));
+    if let Some(k) = f.kind {
+        q = q.filter(stock_movements::Column::Kind.eq(k.as_str()));
     }
     if let Some(o) = f.order_id {
         q = q.filter(stock_movements::Column::OrderId.eq(o));
-    }
-    if let Some(t) = f.after_time {
-        q = q.filter(stock_movements::Column::At.gt(t));
     }
     let cols = [SortColumn {
         field: "at",
@@ -368,11 +369,12 @@ pub async fn movements<C: ConnectionTrait>(
         |m, _| CursorValue::Timestamp(m.at),
         |m| m.id,
     )
-    .await
+    .await?
+    .try_map(MovementRecord::try_from)
 }
 
 /// Active products at or below their reorder point: `(product, available in all warehouses)`.
-pub async fn low_stock<C: ConnectionTrait>(conn: &C) -> Result<Vec<(products::Model, i64)>> {
+pub async fn low_stock<C: ConnectionTrait>(conn: &C) -> Result<Vec<(ProductRecord, i64)>> {
     let candidates = products::Entity::find()
         .filter(products::Column::ReorderPointMilli.is_not_null())
         .filter(products::Column::Active.eq(true))
@@ -398,7 +400,7 @@ pub async fn low_stock<C: ConnectionTrait>(conn: &C) -> Result<Vec<(products::Mo
                 .find(|(id, ..)| *id == p.id)
                 .map_or(0, |(_, h, r)| h - r);
             if p.reorder_point_milli.is_some_and(|rp| available <= rp) {
-                out.push((p.clone(), available));
+                out.push((ProductRecord::from(p.clone()), available));
             }
         }
     }

@@ -11,16 +11,23 @@ use sea_orm::{
 use sims_domain::Scope;
 use uuid::Uuid;
 
-use crate::entities::{customer_events, follow_ups, opportunity_stage_changes, orders};
+use crate::entities::{
+    customer_events, follow_ups, opportunities, opportunity_stage_changes, orders,
+};
+use crate::follow_ups::FollowUpRecord;
+use crate::opportunities::StageMove;
+use crate::orders::OrderRecord;
+use crate::pool::OwnershipEvent;
+use crate::uow::Scoped;
 use crate::{PersistenceError, Result, customers as customer_repo};
 
 /// One entry of a timeline.
 #[derive(Debug, Clone)]
 pub enum TimelineItem {
-    FollowUp(follow_ups::Model),
-    OwnerChanged(customer_events::Model),
-    StageChanged(opportunity_stage_changes::Model),
-    Order(orders::Model),
+    FollowUp(FollowUpRecord),
+    OwnerChanged(OwnershipEvent),
+    StageChanged(StageMove),
+    Order(OrderRecord),
 }
 
 impl TimelineItem {
@@ -82,6 +89,28 @@ fn decode(cursor: &str) -> Result<(DateTime<Utc>, Uuid)> {
     Ok((at, id))
 }
 
+/// The newest `limit` rows of `q` by `(at, id)` that come after the cursor `after`.
+async fn newest<E: EntityTrait, C: ConnectionTrait, K: ColumnTrait>(
+    conn: &C,
+    q: sea_orm::Select<E>,
+    (at, id): (K, K),
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<E::Model>> {
+    let q = match after {
+        Some((t, i)) => q.filter(
+            Expr::tuple([Expr::col(at), Expr::col(id)])
+                .lt(Expr::tuple([Expr::val(t), Expr::val(i)])),
+        ),
+        None => q,
+    };
+    Ok(q.order_by_desc(at)
+        .order_by_desc(id)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
 /// The newest `per_page` entries of a visible customer's timeline after `after`.
 pub async fn customer_timeline<C: ConnectionTrait>(
     conn: &C,
@@ -94,95 +123,70 @@ pub async fn customer_timeline<C: ConnectionTrait>(
     let after = after.map(decode).transpose()?;
     let limit = u64::from(per_page) + 1;
 
-    let mut fq = follow_ups::Entity::find().filter(follow_ups::Column::CustomerId.eq(customer_id));
-    if let Some((at, id)) = after {
-        fq = fq.filter(
-            Expr::tuple([
-                Expr::col(follow_ups::Column::OccurredAt),
-                Expr::col(follow_ups::Column::Id),
-            ])
-            .lt(Expr::tuple([Expr::val(at), Expr::val(id)])),
-        );
-    }
-    let follow = fq
-        .order_by_desc(follow_ups::Column::OccurredAt)
-        .order_by_desc(follow_ups::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?;
-
-    let mut eq =
-        customer_events::Entity::find().filter(customer_events::Column::CustomerId.eq(customer_id));
-    if let Some((at, id)) = after {
-        eq = eq.filter(
-            Expr::tuple([
-                Expr::col(customer_events::Column::At),
-                Expr::col(customer_events::Column::Id),
-            ])
-            .lt(Expr::tuple([Expr::val(at), Expr::val(id)])),
-        );
-    }
-    let events = eq
-        .order_by_desc(customer_events::Column::At)
-        .order_by_desc(customer_events::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?;
-
+    let follow = newest(
+        conn,
+        follow_ups::Entity::find().filter(follow_ups::Column::CustomerId.eq(customer_id)),
+        (follow_ups::Column::OccurredAt, follow_ups::Column::Id),
+        after,
+        limit,
+    )
+    .await?;
+    let events = newest(
+        conn,
+        customer_events::Entity::find().filter(customer_events::Column::CustomerId.eq(customer_id)),
+        (customer_events::Column::At, customer_events::Column::Id),
+        after,
+        limit,
+    )
+    .await?;
     // Stage moves and orders follow their own scope (their owner), not the customer's.
-    let mut sq = opportunity_stage_changes::Entity::find()
-        .filter(opportunity_stage_changes::Column::CustomerId.eq(customer_id))
-        .filter(
-            opportunity_stage_changes::Column::OpportunityId.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(crate::entities::opportunities::Column::Id)
-                    .from(crate::entities::opportunities::Entity)
-                    .cond_where(crate::pipeline::readable(scope))
-                    .take(),
+    let stages = newest(
+        conn,
+        opportunity_stage_changes::Entity::find()
+            .filter(opportunity_stage_changes::Column::CustomerId.eq(customer_id))
+            .filter(
+                opportunity_stage_changes::Column::OpportunityId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(opportunities::Column::Id)
+                        .from(opportunities::Entity)
+                        .cond_where(opportunities::Entity::in_scope(scope))
+                        .take(),
+                ),
             ),
-        );
-    if let Some((at, id)) = after {
-        sq = sq.filter(
-            Expr::tuple([
-                Expr::col(opportunity_stage_changes::Column::At),
-                Expr::col(opportunity_stage_changes::Column::Id),
-            ])
-            .lt(Expr::tuple([Expr::val(at), Expr::val(id)])),
-        );
-    }
-    let stages = sq
-        .order_by_desc(opportunity_stage_changes::Column::At)
-        .order_by_desc(opportunity_stage_changes::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?;
+        (
+            opportunity_stage_changes::Column::At,
+            opportunity_stage_changes::Column::Id,
+        ),
+        after,
+        limit,
+    )
+    .await?;
+    let placed = newest(
+        conn,
+        orders::Entity::find()
+            .filter(orders::Column::CustomerId.eq(customer_id))
+            .filter(orders::Entity::in_scope(scope)),
+        (orders::Column::CreatedAt, orders::Column::Id),
+        after,
+        limit,
+    )
+    .await?;
 
-    let mut oq = orders::Entity::find()
-        .filter(orders::Column::CustomerId.eq(customer_id))
-        .filter(crate::orders::readable(scope));
-    if let Some((at, id)) = after {
-        oq = oq.filter(
-            Expr::tuple([
-                Expr::col(orders::Column::CreatedAt),
-                Expr::col(orders::Column::Id),
-            ])
-            .lt(Expr::tuple([Expr::val(at), Expr::val(id)])),
-        );
+    let mut items: Vec<TimelineItem> = Vec::with_capacity(limit as usize * 4);
+    for f in follow {
+        items.push(TimelineItem::FollowUp(f.try_into()?));
     }
-    let placed = oq
-        .order_by_desc(orders::Column::CreatedAt)
-        .order_by_desc(orders::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?;
-
-    let mut items: Vec<TimelineItem> = follow
-        .into_iter()
-        .map(TimelineItem::FollowUp)
-        .chain(events.into_iter().map(TimelineItem::OwnerChanged))
-        .chain(stages.into_iter().map(TimelineItem::StageChanged))
-        .chain(placed.into_iter().map(TimelineItem::Order))
-        .collect();
+    for e in events {
+        items.push(TimelineItem::OwnerChanged(e.try_into()?));
+    }
+    items.extend(
+        stages
+            .into_iter()
+            .map(|s| TimelineItem::StageChanged(s.into())),
+    );
+    for o in placed {
+        items.push(TimelineItem::Order(o.try_into()?));
+    }
     items.sort_by_key(|i| std::cmp::Reverse((i.at(), i.id())));
     let has_more = items.len() > per_page as usize;
     items.truncate(per_page as usize);

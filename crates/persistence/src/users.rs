@@ -1,16 +1,62 @@
 //! Users and the principal a request runs as.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect, Set,
-};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
-use sims_domain::{Principal, Role};
+use sims_domain::audit::AuditEntity;
+use sims_domain::{Principal, Role, Scope};
 use uuid::Uuid;
 
+use crate::audit::Audited;
 use crate::entities::{teams, users};
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
-use crate::{Actor, Database, PersistenceError, Result, audit, now};
+use crate::records::stored;
+use crate::uow::{self, lock_for_change};
+use crate::{Actor, Database, PersistenceError, Result, now};
+
+/// A stored user (never with their password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub team_id: Option<Uuid>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<users::Model> for UserRecord {
+    type Error = PersistenceError;
+
+    fn try_from(m: users::Model) -> Result<Self> {
+        Ok(Self {
+            role: stored("users", "role", &m.role)?,
+            id: m.id,
+            email: m.email,
+            name: m.name,
+            team_id: m.team_id,
+            active: m.active,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+impl Audited for users::Model {
+    const ENTITY: AuditEntity = AuditEntity::User;
+
+    fn audit_id(&self) -> Uuid {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        json!({"email": self.email, "name": self.name, "role": self.role, "team_id": self.team_id, "active": self.active})
+    }
+}
 
 /// A new user's fields; the password is already hashed.
 #[derive(Debug, Clone)]
@@ -32,10 +78,6 @@ pub struct UserPatch {
     pub password_hash: Option<String>,
 }
 
-fn snapshot(m: &users::Model) -> serde_json::Value {
-    json!({"email": m.email, "name": m.name, "role": m.role, "team_id": m.team_id, "active": m.active})
-}
-
 /// The active user with this id as a principal, with a manager's team subtree loaded.
 /// `None` for unknown or deactivated users, so that their tokens stop working at once.
 pub async fn principal<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<Option<Principal>> {
@@ -45,9 +87,7 @@ pub async fn principal<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<Op
     if !u.active {
         return Ok(None);
     }
-    let Some(role) = Role::parse(&u.role) else {
-        return Ok(None);
-    };
+    let role: Role = stored("users", "role", &u.role)?;
     let managed_teams = match (role, u.team_id) {
         (Role::Manager, Some(team)) => crate::teams::team_and_descendants(conn, team).await?,
         _ => vec![],
@@ -60,15 +100,21 @@ pub async fn principal<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<Op
     }))
 }
 
-/// The user signing in with this (normalised) email, active or not.
-pub async fn find_by_email<C: ConnectionTrait>(
+/// The user signing in with this (normalised) email, active or not, with their
+/// password hash.
+pub async fn credentials<C: ConnectionTrait>(
     conn: &C,
     email_norm: &str,
-) -> Result<Option<users::Model>> {
-    Ok(users::Entity::find()
+) -> Result<Option<(UserRecord, String)>> {
+    users::Entity::find()
         .filter(users::Column::EmailNorm.eq(email_norm))
         .one(conn)
-        .await?)
+        .await?
+        .map(|u| {
+            let hash = u.password_hash.clone();
+            UserRecord::try_from(u).map(|r| (r, hash))
+        })
+        .transpose()
 }
 
 /// Whether any user exists (for first-start bootstrap).
@@ -80,63 +126,55 @@ async fn check_team<C: ConnectionTrait>(conn: &C, team_id: Option<Uuid>) -> Resu
     if let Some(t) = team_id
         && teams::Entity::find_by_id(t).one(conn).await?.is_none()
     {
-        return Err(PersistenceError::Unprocessable {
-            field: "team_id".into(),
-            message: "no such team".into(),
-        });
+        return Err(PersistenceError::unusable("team_id", "no such team"));
     }
     Ok(())
 }
 
-/// Creates a user; an email already in use is a conflict. `actor` is `None` when the
-/// system creates the first admin.
-pub async fn create(db: &Database, actor: Option<&Actor>, new: NewUser) -> Result<users::Model> {
-    let tx = db.begin_write().await?;
+/// Creates a user; an email already in use is a conflict naming `email`. `actor` is
+/// `None` when the system creates the first admin.
+pub async fn create(db: &Database, actor: Option<&Actor>, new: NewUser) -> Result<UserRecord> {
     let email_norm = new.email.to_lowercase();
-    if find_by_email(&tx, &email_norm).await?.is_some() {
-        return Err(PersistenceError::Conflict(
-            "a user with this email already exists".into(),
-        ));
-    }
-    check_team(&tx, new.team_id).await?;
-    let t = now();
-    let m = users::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(new.email),
-        email_norm: Set(email_norm),
-        name: Set(new.name),
-        password_hash: Set(new.password_hash),
-        role: Set(new.role.as_str().to_owned()),
-        team_id: Set(new.team_id),
-        active: Set(true),
-        version: Set(1),
-        created_at: Set(t),
-        updated_at: Set(t),
-    }
-    .insert(&tx)
-    .await?;
-    if let Some(actor) = actor {
-        audit::record(
-            &tx,
-            actor,
-            "create",
-            "user",
-            m.id,
-            None,
-            Some(&snapshot(&m)),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(m)
+    db.write(async |tx| {
+        if users::Entity::find()
+            .filter(users::Column::EmailNorm.eq(email_norm.clone()))
+            .one(tx)
+            .await?
+            .is_some()
+        {
+            return Err(PersistenceError::Taken {
+                field: "email",
+                message: "a user with this email already exists".into(),
+            });
+        }
+        check_team(tx, new.team_id).await?;
+        let t = now();
+        let row = users::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            email: Set(new.email.clone()),
+            email_norm: Set(email_norm.clone()),
+            name: Set(new.name.clone()),
+            password_hash: Set(new.password_hash.clone()),
+            role: Set(new.role.as_str().to_owned()),
+            team_id: Set(new.team_id),
+            active: Set(true),
+            version: Set(1),
+            created_at: Set(t),
+            updated_at: Set(t),
+        };
+        uow::insert(tx, actor, row).await
+    })
+    .await?
+    .try_into()
 }
 
 /// One user.
-pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<users::Model> {
+pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<UserRecord> {
     users::Entity::find_by_id(id)
         .one(conn)
         .await?
-        .ok_or(PersistenceError::NotFound)
+        .ok_or(PersistenceError::NotFound)?
+        .try_into()
 }
 
 /// Filters of the user list.
@@ -148,12 +186,15 @@ pub struct UserFilter {
     pub q: Option<String>,
 }
 
+/// Sortable fields of the user list.
+pub const SORT_FIELDS: &[&str] = &["created_at", "name", "email"];
+
 /// Users, filtered.
 pub async fn list<C: ConnectionTrait>(
     conn: &C,
     filter: &UserFilter,
     req: &ListRequest,
-) -> Result<Page<users::Model>> {
+) -> Result<Page<UserRecord>> {
     let mut q = users::Entity::find();
     if let Some(r) = filter.role {
         q = q.filter(users::Column::Role.eq(r.as_str()));
@@ -202,76 +243,64 @@ pub async fn list<C: ConnectionTrait>(
         },
         |m| m.id,
     )
-    .await
+    .await?
+    .try_map(UserRecord::try_from)
 }
 
-/// Changes a user. Deactivating revokes every refresh token of theirs in the same
-/// transaction; their access tokens stop working at their next request.
+/// Changes a user. Deactivating or a new password revokes every refresh token of
+/// theirs in the same transaction; their access tokens stop working at their next
+/// request.
 pub async fn update(
     db: &Database,
     actor: &Actor,
     id: Uuid,
     patch: UserPatch,
     if_match: Option<i64>,
-) -> Result<users::Model> {
-    let tx = db.begin_write().await?;
-    let current = users::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or(PersistenceError::NotFound)?;
-    if if_match.is_some_and(|v| v != current.version) {
-        return Err(PersistenceError::VersionMismatch);
-    }
-    if let Some(team) = patch.team_id {
-        check_team(&tx, team).await?;
-    }
-    if id == actor.principal.user_id
-        && (patch.active == Some(false) || patch.role.is_some_and(|r| r != Role::Admin))
-    {
-        return Err(PersistenceError::Conflict(
-            "admins cannot deactivate or demote themselves".into(),
-        ));
-    }
-    let before = snapshot(&current);
-    let password_changed = patch.password_hash.is_some();
-    let deactivated = patch.active == Some(false) && current.active;
-    let mut am = current.into_active_model();
-    if let Some(n) = patch.name {
-        am.name = Set(n);
-    }
-    if let Some(r) = patch.role {
-        am.role = Set(r.as_str().to_owned());
-    }
-    if let Some(t) = patch.team_id {
-        am.team_id = Set(t);
-    }
-    if let Some(a) = patch.active {
-        am.active = Set(a);
-    }
-    if let Some(h) = patch.password_hash {
-        am.password_hash = Set(h);
-    }
-    am.version = Set(am.version.as_ref() + 1);
-    am.updated_at = Set(now());
-    let m = am.update(&tx).await?;
-    if deactivated || password_changed {
-        crate::auth::revoke_all_for_user(&tx, id).await?;
-    }
-    let mut after = snapshot(&m);
-    if password_changed && let Some(o) = after.as_object_mut() {
-        o.insert("password".into(), json!("changed"));
-    }
-    audit::record(
-        &tx,
-        actor,
-        "update",
-        "user",
-        id,
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(m)
+) -> Result<UserRecord> {
+    db.write(async |tx| {
+        let current = lock_for_change::<users::Entity, _>(tx, &Scope::All, id, if_match).await?;
+        if let Some(team) = patch.team_id {
+            check_team(tx, team).await?;
+        }
+        actor
+            .principal
+            .may_change_user(id, patch.active == Some(false), patch.role)?;
+        let password_changed = patch.password_hash.is_some();
+        let deactivated = patch.active == Some(false) && current.active;
+        let patch = patch.clone();
+        let note = move |change: crate::audit::Change| match password_changed {
+            true => change.noting("password", json!("changed")),
+            false => change,
+        };
+        let m = uow::save_noting(
+            tx,
+            Some(actor),
+            current,
+            |am| {
+                if let Some(n) = patch.name {
+                    am.name = Set(n);
+                }
+                if let Some(r) = patch.role {
+                    am.role = Set(r.as_str().to_owned());
+                }
+                if let Some(t) = patch.team_id {
+                    am.team_id = Set(t);
+                }
+                if let Some(a) = patch.active {
+                    am.active = Set(a);
+                }
+                if let Some(h) = patch.password_hash {
+                    am.password_hash = Set(h);
+                }
+            },
+            note,
+        )
+        .await?;
+        if deactivated || password_changed {
+            crate::auth::revoke_all_for_user(tx, id).await?;
+        }
+        Ok(m)
+    })
+    .await?
+    .try_into()
 }

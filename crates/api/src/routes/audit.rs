@@ -4,16 +4,16 @@ use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::listing::SortKey;
-use sims_persistence::audit::{self, AuditFilter};
-use sims_persistence::entities::audit_log;
+use sims_persistence::audit::{self, AuditFilter, AuditRecord};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::extract::Query;
 use crate::listing::{PageOf, PageParams};
+use crate::responses::{Authenticated, WithQuery};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// One audited change.
@@ -33,15 +33,15 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
 }
 
-impl From<audit_log::Model> for AuditEntry {
-    fn from(m: audit_log::Model) -> Self {
+impl From<AuditRecord> for AuditEntry {
+    fn from(m: AuditRecord) -> Self {
         Self {
             id: m.id,
             actor_id: m.actor_id,
-            action: m.action,
-            entity: m.entity,
+            action: m.action.as_str().to_owned(),
+            entity: m.entity.as_str().to_owned(),
             entity_id: m.entity_id,
-            changes: serde_json::from_str(&m.changes).unwrap_or(serde_json::Value::Null),
+            changes: m.changes,
             request_id: m.request_id,
             at: m.at,
         }
@@ -64,9 +64,9 @@ const NEWEST: &[SortKey] = &[SortKey {
 
 /// Audit entries, newest first (admins only).
 #[utoipa::path(tag = "audit", operation_id = "list_audit_entries", security(("bearer" = [])), params(AuditQuery, PageParams), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = PageOf<AuditEntry>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/audit")]
@@ -91,6 +91,6 @@ pub async fn list_audit_entries(
 }
 
 /// Registers the audit routes.
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(cfg: &mut Routes) {
     cfg.service(list_audit_entries);
 }

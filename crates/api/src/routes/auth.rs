@@ -5,13 +5,14 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use sims_persistence::{auth as store, users};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::auth::{DUMMY_HASH, random_token, token_hash, verify_password};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::Json;
+use crate::responses::{Always, Authenticated, WithBody};
+use crate::routes::Routes;
 use crate::routes::users::UserView;
 use crate::state::AppState;
 
@@ -87,11 +88,10 @@ fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
 /// Signs in with email and password. Unknown users and wrong passwords get the same
 /// answer; repeated failures for one account or one address answer `429`.
 #[utoipa::path(tag = "auth", operation_id = "login", request_body = LoginRequest, responses(
+    Always,
+    WithBody,
     (status = 200, body = TokenPair),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Missing field", body = Problem, content_type = "application/problem+json"),
-    (status = 429, description = "Too many failed sign-ins", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/login")]
 pub async fn login(
@@ -119,14 +119,14 @@ pub async fn login(
             return Err(locked(until));
         }
     }
-    let user = users::find_by_email(conn, &email).await?;
-    let hash = user
+    let found = users::credentials(conn, &email).await?;
+    let hash = found
         .as_ref()
-        .map(|u| u.password_hash.clone())
+        .map(|(_, hash)| hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.to_owned());
     let password_ok = verify_password(body.password, hash).await;
-    let user = match user {
-        Some(u) if password_ok && u.active => u,
+    let user = match found {
+        Some((u, _)) if password_ok && u.active => u,
         _ => {
             store::record_failure(&state.db, &account_key, window).await?;
             store::record_failure(&state.db, &address_key, window).await?;
@@ -137,7 +137,7 @@ pub async fn login(
     let pair = issue_pair(
         &state,
         user.id,
-        &user.role,
+        user.role.as_str(),
         user.team_id,
         Some(Uuid::now_v7()),
     )
@@ -149,8 +149,9 @@ pub async fn login(
 /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting
 /// one that was already rotated revokes its whole family (a stolen token is useless).
 #[utoipa::path(tag = "auth", operation_id = "refresh_token", request_body = RefreshRequest, responses(
+    Always,
+    WithBody,
     (status = 200, body = TokenPair),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Unknown, expired, rotated or revoked refresh token", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/refresh")]
@@ -191,8 +192,9 @@ pub async fn refresh(
 
 /// Signs out: revokes the refresh token's whole family.
 #[utoipa::path(tag = "auth", operation_id = "logout", request_body = RefreshRequest, responses(
+    Always,
+    WithBody,
     (status = 204, description = "Revoked"),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
     (status = 401, description = "Unknown refresh token", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/logout")]
@@ -211,8 +213,8 @@ pub async fn logout(
 
 /// The signed-in user.
 #[utoipa::path(tag = "auth", operation_id = "get_me", security(("bearer" = [])), responses(
+    Authenticated,
     (status = 200, body = UserView),
-    (status = 401, description = "Missing, invalid or expired token", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
@@ -221,7 +223,7 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpRes
 }
 
 /// Registers the sign-in routes.
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(cfg: &mut Routes) {
     cfg.service(login)
         .service(refresh)
         .service(logout)

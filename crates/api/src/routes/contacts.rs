@@ -4,16 +4,16 @@ use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::customer::{Contact, ContactInput, ContactPatch};
-use sims_persistence::contacts::{self, ContactFilter};
-use sims_persistence::entities::contacts as contact_rows;
+use sims_persistence::contacts::{self, ContactFilter, ContactRecord};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Id, IfMatch, Json, Query, etag};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// A contact person.
@@ -33,26 +33,27 @@ pub struct ContactView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<contact_rows::Model> for ContactView {
-    fn from(m: contact_rows::Model) -> Self {
+impl From<ContactRecord> for ContactView {
+    fn from(r: ContactRecord) -> Self {
+        let c = r.contact;
         Self {
-            id: m.id,
-            customer_id: m.customer_id,
-            name: m.name,
-            title: m.title,
-            phone: m.phone,
-            email: m.email,
-            is_primary: m.is_primary,
-            created_by: m.created_by,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
+            id: r.id,
+            customer_id: r.customer_id,
+            name: c.name,
+            title: c.title,
+            phone: c.phone,
+            email: c.email,
+            is_primary: c.is_primary,
+            created_by: r.created_by,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         }
     }
 }
 
-fn respond(mut b: HttpResponseBuilder, m: contact_rows::Model) -> HttpResponse {
-    b.insert_header(etag(m.version)).json(ContactView::from(m))
+fn respond(mut b: HttpResponseBuilder, r: ContactRecord) -> HttpResponse {
+    b.insert_header(etag(r.version)).json(ContactView::from(r))
 }
 
 /// A new contact. `is_primary: true` un-marks the customer's previous primary contact.
@@ -97,14 +98,24 @@ pub struct ContactQuery {
     pub q: Option<String>,
 }
 
+impl From<ContactQuery> for ContactFilter {
+    fn from(q: ContactQuery) -> Self {
+        ContactFilter {
+            customer_id: q.customer_id,
+            is_primary: q.is_primary,
+            updated_after: q.updated_after,
+            q: q.q,
+        }
+    }
+}
+
 /// Adds a contact to a customer the caller may change.
 #[utoipa::path(tag = "contacts", operation_id = "create_contact", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer")), request_body = CreateContact, responses(
+    Authenticated,
+    WithId,
+    WithBody,
     (status = 201, body = ContactView, headers(("Location" = String), ("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep adding to a pool customer", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/contacts")]
 pub async fn create_contact(
@@ -129,10 +140,9 @@ pub async fn create_contact(
 
 /// Lists one customer's contacts.
 #[utoipa::path(tag = "contacts", operation_id = "list_customer_contacts", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer"), PageParams), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = PageOf<ContactView>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers/{id}/contacts")]
 pub async fn list_customer_contacts(
@@ -152,9 +162,9 @@ pub async fn list_customer_contacts(
 
 /// Lists every contact the caller may see (of customers in their scope and the pool).
 #[utoipa::path(tag = "contacts", operation_id = "list_contacts", security(("bearer" = [])), params(ContactQuery, PageParams), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = PageOf<ContactView>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 404, description = "The filtered customer is not in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/contacts")]
@@ -165,23 +175,16 @@ pub async fn list_contacts(
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<ContactView>>> {
     let req = paging.0.to_request(contacts::SORT_FIELDS, NEWEST_FIRST)?;
-    let q = query.0;
-    let filter = ContactFilter {
-        customer_id: q.customer_id,
-        is_primary: q.is_primary,
-        updated_after: q.updated_after,
-        q: q.q,
-    };
+    let filter = ContactFilter::from(query.0);
     let page = contacts::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from_page(page, ContactView::from)))
 }
 
 /// One contact.
 #[utoipa::path(tag = "contacts", operation_id = "get_contact", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = ContactView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such contact in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/contacts/{id}")]
 pub async fn get_contact(
@@ -197,13 +200,12 @@ pub async fn get_contact(
 
 /// Changes a contact.
 #[utoipa::path(tag = "contacts", operation_id = "update_contact", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateContact, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
     (status = 200, body = ContactView, headers(("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep changing a pool customer's contact", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such contact in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/contacts/{id}")]
 pub async fn update_contact(
@@ -227,11 +229,11 @@ pub async fn update_contact(
 
 /// Deletes a contact.
 #[utoipa::path(tag = "contacts", operation_id = "delete_contact", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    Authenticated,
+    WithId,
+    WithIfMatch,
     (status = 204, description = "Deleted"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep changing a pool customer's contact", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such contact in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/contacts/{id}")]
 pub async fn delete_contact(
@@ -245,7 +247,7 @@ pub async fn delete_contact(
 }
 
 /// Registers the contact routes.
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(cfg: &mut Routes) {
     cfg.service(create_contact)
         .service(list_customer_contacts)
         .service(list_contacts)

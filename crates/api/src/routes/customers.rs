@@ -7,16 +7,16 @@ use sims_domain::DomainError;
 use sims_domain::customer::{
     Customer, CustomerInput, CustomerKind, CustomerLevel, CustomerPatch, duplicate_keys,
 };
-use sims_persistence::customers::{self, CustomerFilter};
-use sims_persistence::entities::customers as customer_rows;
+use sims_persistence::customers::{self, CustomerFilter, CustomerRecord};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Id, IfMatch, Json, Query, etag};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// A customer.
@@ -46,37 +46,37 @@ pub struct CustomerView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<customer_rows::Model> for CustomerView {
-    fn from(m: customer_rows::Model) -> Self {
-        let tags = customers::tags_of(&m);
+impl From<CustomerRecord> for CustomerView {
+    fn from(r: CustomerRecord) -> Self {
+        let c = r.customer;
         Self {
-            id: m.id,
-            name: m.name,
-            kind: CustomerKind::parse(&m.kind).unwrap_or(CustomerKind::Company),
-            level: m.level.as_deref().and_then(CustomerLevel::parse),
-            industry: m.industry,
-            source: m.source,
-            phone: m.phone,
-            email: m.email,
-            province: m.province,
-            city: m.city,
-            address: m.address,
-            tags,
-            notes: m.notes,
-            owner_id: m.owner_id,
-            last_follow_up_at: m.last_follow_up_at,
-            next_follow_up_at: m.next_follow_up_at,
-            created_by: m.created_by,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
+            id: r.id,
+            name: c.name,
+            kind: c.kind,
+            level: c.level,
+            industry: c.industry,
+            source: c.source,
+            phone: c.phone,
+            email: c.email,
+            province: c.province,
+            city: c.city,
+            address: c.address,
+            tags: c.tags,
+            notes: c.notes,
+            owner_id: r.owner_id,
+            last_follow_up_at: r.last_follow_up_at,
+            next_follow_up_at: r.next_follow_up_at,
+            created_by: r.created_by,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         }
     }
 }
 
 /// Renders a customer with its ETag.
-pub fn respond(mut b: HttpResponseBuilder, m: customer_rows::Model) -> HttpResponse {
-    b.insert_header(etag(m.version)).json(CustomerView::from(m))
+pub fn respond(mut b: HttpResponseBuilder, r: CustomerRecord) -> HttpResponse {
+    b.insert_header(etag(r.version)).json(CustomerView::from(r))
 }
 
 /// A new customer. The caller owns it unless a manager or admin names `owner_id`.
@@ -211,13 +211,11 @@ pub struct DuplicateMatches {
 /// customer is refused with `409 duplicate_customer` listing the matches' ids, unless
 /// `allow_duplicate=true`.
 #[utoipa::path(tag = "customers", operation_id = "create_customer", security(("bearer" = [])), params(DuplicatePolicy), request_body = CreateCustomer, responses(
+    Authenticated,
+    WithBody,
     (status = 201, body = CustomerView, headers(("Location" = String), ("ETag" = String))),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep naming another owner", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "duplicate_customer, with `matches`", body = Problem, content_type = "application/problem+json"),
-    (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers")]
 pub async fn create_customer(
@@ -265,9 +263,9 @@ pub async fn create_customer(
 /// for admins, and the pool), filtered, searched and sorted (`created_at`,
 /// `updated_at`, `name`; default `-created_at`).
 #[utoipa::path(tag = "customers", operation_id = "list_customers", security(("bearer" = [])), params(CustomerQuery, PageParams), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = PageOf<CustomerView>),
-    (status = 400, description = "Invalid parameter, unknown sort field or bad cursor", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers")]
 pub async fn list_customers(
@@ -285,9 +283,9 @@ pub async fn list_customers(
 /// Runs the duplicate check (查重) without writing: ids of every customer whose
 /// normalised name, phone or email matches. Only ids are returned, whoever owns them.
 #[utoipa::path(tag = "customers", operation_id = "find_duplicate_customers", security(("bearer" = [])), params(DuplicateQuery), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = DuplicateMatches),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers/duplicates")]
 pub async fn find_duplicate_customers(
@@ -303,10 +301,9 @@ pub async fn find_duplicate_customers(
 
 /// One customer. Customers outside the caller's scope answer `404`, like missing ones.
 #[utoipa::path(tag = "customers", operation_id = "get_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = CustomerView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers/{id}")]
 pub async fn get_customer(
@@ -322,14 +319,13 @@ pub async fn get_customer(
 
 /// Changes the fields sent. With `If-Match`, a stale version is refused with `412`.
 #[utoipa::path(tag = "customers", operation_id = "update_customer", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from a previous read"), DuplicatePolicy), request_body = UpdateCustomer, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
     (status = 200, body = CustomerView, headers(("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "duplicate_customer", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/customers/{id}")]
 pub async fn update_customer(
@@ -369,12 +365,11 @@ pub async fn update_customer(
 
 /// Deletes a customer with its contacts.
 #[utoipa::path(tag = "customers", operation_id = "delete_customer", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    Authenticated,
+    WithId,
+    WithIfMatch,
     (status = 204, description = "Deleted"),
-    (status = 400, description = "Bad id or If-Match", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep deleting a pool customer", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/customers/{id}")]
 pub async fn delete_customer(
@@ -410,12 +405,11 @@ pub struct TagList {
 
 /// Adds tags to a customer (ones it already has are kept once; at most 20 in all).
 #[utoipa::path(tag = "customers", operation_id = "add_customer_tags", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = AddTags, responses(
+    Authenticated,
+    WithId,
+    WithBody,
     (status = 200, body = CustomerView, headers(("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid tag", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/tags")]
 pub async fn add_customer_tags(
@@ -430,11 +424,10 @@ pub async fn add_customer_tags(
 
 /// Removes a tag from a customer.
 #[utoipa::path(tag = "customers", operation_id = "remove_customer_tag", security(("bearer" = [])), params(("id" = Uuid, Path), ("tag" = String, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = CustomerView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/customers/{id}/tags/{tag}")]
 pub async fn remove_customer_tag(
@@ -450,8 +443,8 @@ pub async fn remove_customer_tag(
 
 /// Every tag on the customers the caller may see, with counts, most used first.
 #[utoipa::path(tag = "customers", operation_id = "list_tags", security(("bearer" = [])), responses(
+    Authenticated,
     (status = 200, body = TagList),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/tags")]
 pub async fn list_tags(
@@ -481,9 +474,9 @@ pub struct DueQuery {
 /// The caller's own customers due for a follow-up (`next_follow_up_at` before
 /// `before`), soonest first.
 #[utoipa::path(tag = "customers", operation_id = "list_customers_due_for_follow_up", security(("bearer" = [])), params(DueQuery, PageParams), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = PageOf<CustomerView>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers/due-for-follow-up")]
 pub async fn list_customers_due_for_follow_up(
@@ -505,7 +498,7 @@ pub async fn list_customers_due_for_follow_up(
 }
 
 /// Registers the customer routes (the fixed path before `{id}`).
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(cfg: &mut Routes) {
     cfg.service(create_customer)
         .service(list_customers)
         .service(find_duplicate_customers)

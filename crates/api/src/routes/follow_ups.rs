@@ -5,17 +5,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::follow_up::{FollowUp, FollowUpKind};
 use sims_domain::listing::SortKey;
-use sims_persistence::entities::{customer_events, follow_ups as follow_up_rows};
-use sims_persistence::follow_ups::{self, FollowUpFilter, FollowUpPatch};
+use sims_persistence::follow_ups::{self, FollowUpFilter, FollowUpPatch, FollowUpRecord};
+use sims_persistence::pool::OwnershipEvent;
 use sims_persistence::timeline::{self, TimelineItem};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Id, IfMatch, Json, Query, etag};
 use crate::listing::{PageOf, PageParams, double_option};
+use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// A follow-up.
@@ -34,13 +35,13 @@ pub struct FollowUpView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<follow_up_rows::Model> for FollowUpView {
-    fn from(m: follow_up_rows::Model) -> Self {
+impl From<FollowUpRecord> for FollowUpView {
+    fn from(m: FollowUpRecord) -> Self {
         Self {
             id: m.id,
             customer_id: m.customer_id,
             opportunity_id: m.opportunity_id,
-            kind: FollowUpKind::parse(&m.kind).unwrap_or(FollowUpKind::Note),
+            kind: m.kind,
             content: m.content,
             occurred_at: m.occurred_at,
             next_follow_up_at: m.next_follow_up_at,
@@ -52,7 +53,7 @@ impl From<follow_up_rows::Model> for FollowUpView {
     }
 }
 
-fn respond(mut b: HttpResponseBuilder, m: follow_up_rows::Model) -> HttpResponse {
+fn respond(mut b: HttpResponseBuilder, m: FollowUpRecord) -> HttpResponse {
     b.insert_header(etag(m.version)).json(FollowUpView::from(m))
 }
 
@@ -107,12 +108,11 @@ const NEWEST: &[SortKey] = &[SortKey {
 /// Records a follow-up on a customer the caller may change; the customer's
 /// `last_follow_up_at` and `next_follow_up_at` follow.
 #[utoipa::path(tag = "follow_ups", operation_id = "create_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer")), request_body = CreateFollowUp, responses(
+    Authenticated,
+    WithId,
+    WithBody,
     (status = 201, body = FollowUpView, headers(("Location" = String), ("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep following up a pool customer (claim it first)", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/follow-ups")]
 pub async fn create_follow_up(
@@ -138,10 +138,9 @@ pub async fn create_follow_up(
 
 /// A customer's follow-ups, newest first.
 #[utoipa::path(tag = "follow_ups", operation_id = "list_customer_follow_ups", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer"), PageParams), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = PageOf<FollowUpView>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers/{id}/follow-ups")]
 pub async fn list_customer_follow_ups(
@@ -161,9 +160,9 @@ pub async fn list_customer_follow_ups(
 
 /// Every follow-up the caller may see (on customers in their scope and the pool).
 #[utoipa::path(tag = "follow_ups", operation_id = "list_follow_ups", security(("bearer" = [])), params(FollowUpQuery, PageParams), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = PageOf<FollowUpView>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 404, description = "The filtered customer is not in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/follow-ups")]
@@ -190,10 +189,9 @@ pub async fn list_follow_ups(
 
 /// One follow-up.
 #[utoipa::path(tag = "follow_ups", operation_id = "get_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = FollowUpView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such follow-up in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/follow-ups/{id}")]
 pub async fn get_follow_up(
@@ -209,13 +207,12 @@ pub async fn get_follow_up(
 
 /// Changes a follow-up (its author only).
 #[utoipa::path(tag = "follow_ups", operation_id = "update_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateFollowUp, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
     (status = 200, body = FollowUpView, headers(("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such follow-up in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/follow-ups/{id}")]
 pub async fn update_follow_up(
@@ -240,11 +237,11 @@ pub async fn update_follow_up(
 
 /// Deletes a follow-up (its author, or an admin).
 #[utoipa::path(tag = "follow_ups", operation_id = "delete_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    Authenticated,
+    WithId,
+    WithIfMatch,
     (status = 204, description = "Deleted"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such follow-up in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/follow-ups/{id}")]
 pub async fn delete_follow_up(
@@ -268,10 +265,10 @@ pub struct OwnerChange {
     pub actor_id: Option<Uuid>,
 }
 
-impl From<customer_events::Model> for OwnerChange {
-    fn from(e: customer_events::Model) -> Self {
+impl From<OwnershipEvent> for OwnerChange {
+    fn from(e: OwnershipEvent) -> Self {
         Self {
-            change: e.kind,
+            change: e.change.as_str().to_owned(),
             from_owner_id: e.from_owner_id,
             to_owner_id: e.to_owner_id,
             actor_id: e.actor_id,
@@ -338,10 +335,9 @@ pub struct TimelineQuery {
 
 /// A customer's history, newest first: follow-ups and ownership changes merged.
 #[utoipa::path(tag = "follow_ups", operation_id = "get_customer_timeline", security(("bearer" = [])), params(("id" = Uuid, Path), TimelineQuery), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = TimelinePage),
-    (status = 400, description = "Invalid parameter or cursor", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers/{id}/timeline")]
 pub async fn get_customer_timeline(
@@ -407,9 +403,8 @@ pub async fn get_customer_timeline(
                 stage_change: None,
                 order: Some(TimelineOrder {
                     order_id: o.id,
-                    status: sims_domain::order::OrderStatus::parse(&o.status)
-                        .unwrap_or(sims_domain::order::OrderStatus::Draft),
-                    total: sims_domain::Money::from_minor(o.total_minor).to_decimal(),
+                    status: o.status,
+                    total: o.total.to_decimal(),
                     number: o.number,
                     currency: o.currency,
                 }),
@@ -426,10 +421,9 @@ pub async fn get_customer_timeline(
 
 /// The follow-ups about one opportunity, newest first.
 #[utoipa::path(tag = "follow_ups", operation_id = "list_opportunity_follow_ups", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The opportunity"), PageParams), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = PageOf<FollowUpView>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/opportunities/{id}/follow-ups")]
 pub async fn list_opportunity_follow_ups(
@@ -448,7 +442,7 @@ pub async fn list_opportunity_follow_ups(
 }
 
 /// Registers the follow-up and timeline routes.
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(cfg: &mut Routes) {
     cfg.service(create_follow_up)
         .service(list_customer_follow_ups)
         .service(list_follow_ups)

@@ -5,16 +5,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::DomainError;
 use sims_domain::lead::{Lead, LeadInput, LeadPatch, LeadStatus};
-use sims_persistence::entities::leads as lead_rows;
-use sims_persistence::leads::{self, LeadChange, LeadFilter, OpportunityDraft};
+use sims_persistence::leads::{self, LeadChange, LeadFilter, LeadRecord, OpportunityDraft};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Id, IfMatch, Json, Query, etag};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
+use crate::routes::Routes;
 use crate::routes::customers::DuplicatePolicy;
 use crate::state::AppState;
 
@@ -40,16 +40,17 @@ pub struct LeadView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<lead_rows::Model> for LeadView {
-    fn from(m: lead_rows::Model) -> Self {
+impl From<LeadRecord> for LeadView {
+    fn from(m: LeadRecord) -> Self {
+        let l = m.lead;
         Self {
-            status: leads::status_of(&m),
+            status: m.status,
             id: m.id,
-            name: m.name,
-            company: m.company,
-            phone: m.phone,
-            email: m.email,
-            source: m.source,
+            name: l.name,
+            company: l.company,
+            phone: l.phone,
+            email: l.email,
+            source: l.source,
             owner_id: m.owner_id,
             customer_id: m.customer_id,
             contact_id: m.contact_id,
@@ -63,7 +64,7 @@ impl From<lead_rows::Model> for LeadView {
     }
 }
 
-fn respond(mut b: HttpResponseBuilder, m: lead_rows::Model) -> HttpResponse {
+fn respond(mut b: HttpResponseBuilder, m: LeadRecord) -> HttpResponse {
     b.insert_header(etag(m.version)).json(LeadView::from(m))
 }
 
@@ -148,11 +149,10 @@ pub struct LeadConversion {
 
 /// Creates a lead.
 #[utoipa::path(tag = "leads", operation_id = "create_lead", security(("bearer" = [])), request_body = CreateLead, responses(
+    Authenticated,
+    WithBody,
     (status = 201, body = LeadView, headers(("Location" = String), ("ETag" = String))),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep naming another owner", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/leads")]
 pub async fn create_lead(
@@ -183,9 +183,9 @@ pub async fn create_lead(
 
 /// Lists the leads the caller may see.
 #[utoipa::path(tag = "leads", operation_id = "list_leads", security(("bearer" = [])), params(LeadQuery, PageParams), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = PageOf<LeadView>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/leads")]
 pub async fn list_leads(
@@ -209,10 +209,9 @@ pub async fn list_leads(
 
 /// One lead.
 #[utoipa::path(tag = "leads", operation_id = "get_lead", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = LeadView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such lead in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/leads/{id}")]
 pub async fn get_lead(
@@ -228,14 +227,13 @@ pub async fn get_lead(
 
 /// Changes a lead; a status move outside the machine is `409 invalid_transition`.
 #[utoipa::path(tag = "leads", operation_id = "update_lead", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateLead, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
     (status = 200, body = LeadView, headers(("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep reassigning", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such lead in your scope", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/leads/{id}")]
 pub async fn update_lead(
@@ -265,10 +263,10 @@ pub async fn update_lead(
 
 /// Deletes a lead.
 #[utoipa::path(tag = "leads", operation_id = "delete_lead", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    Authenticated,
+    WithId,
+    WithIfMatch,
     (status = 204, description = "Deleted"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such lead in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/leads/{id}")]
 pub async fn delete_lead(
@@ -287,13 +285,12 @@ pub async fn delete_lead(
 /// `409 invalid_transition`; a new customer matching an existing one is
 /// `409 duplicate_customer` unless `allow_duplicate=true`.
 #[utoipa::path(tag = "leads", operation_id = "convert_lead", security(("bearer" = [])), params(("id" = Uuid, Path), DuplicatePolicy), request_body = ConvertLead, responses(
+    Authenticated,
+    WithId,
+    WithBody,
     (status = 200, body = LeadConversion),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Linking a pool customer as a rep", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such lead or customer in your scope", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "invalid_transition or duplicate_customer", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/leads/{id}/convert")]
 pub async fn convert_lead(
@@ -339,7 +336,7 @@ pub async fn convert_lead(
 }
 
 /// Registers the lead routes.
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(cfg: &mut Routes) {
     cfg.service(create_lead)
         .service(list_leads)
         .service(get_lead)

@@ -1,35 +1,118 @@
 //! One module per resource: DTOs, handlers with their OpenAPI description, `configure`.
 
+use actix_web::dev::HttpServiceFactory;
+use utoipa_actix_web::OpenApiFactory;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod audit;
 pub mod auth;
 pub mod contacts;
-pub mod customer_files;
 pub mod customers;
 pub mod follow_ups;
 pub mod leads;
 pub mod orders;
+pub mod payments;
 pub mod pipeline;
 pub mod pool;
+pub mod products;
 pub mod stock;
 pub mod system;
 pub mod teams;
 pub mod users;
+pub mod warehouses;
+
+type Register = Box<dyn FnOnce(&mut ServiceConfig)>;
+
+/// The handlers of the API, collected from every module and registered most specific
+/// path first, so that registration never depends on the order modules are listed in
+/// (`/customers/export` is not taken for `/customers/{id}`).
+#[derive(Default)]
+pub struct Routes(Vec<(String, Register)>);
+
+impl Routes {
+    /// Adds a handler.
+    pub fn service<F>(&mut self, handler: F) -> &mut Self
+    where
+        F: HttpServiceFactory + OpenApiFactory + 'static,
+    {
+        let path = handler
+            .paths()
+            .paths
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_default();
+        self.0.push((
+            path,
+            Box::new(move |cfg: &mut ServiceConfig| {
+                cfg.service(handler);
+            }),
+        ));
+        self
+    }
+
+    fn register(mut self, cfg: &mut ServiceConfig) {
+        self.0
+            .sort_by(|(a, _), (b, _)| specificity(a).cmp(&specificity(b)));
+        for (_, register) in self.0 {
+            register(cfg);
+        }
+    }
+}
+
+/// A path's segments with literal segments before `{parameters}` in the same place.
+fn specificity(path: &str) -> Vec<(bool, &str)> {
+    path.split('/')
+        .map(|segment| (segment.starts_with('{'), segment))
+        .collect()
+}
 
 /// Registers every `/api/v1` route.
 pub fn configure_api(cfg: &mut ServiceConfig) {
-    cfg.configure(auth::configure)
-        .configure(users::configure)
-        .configure(teams::configure)
-        .configure(customer_files::configure)
-        .configure(pool::configure)
-        .configure(customers::configure)
-        .configure(follow_ups::configure)
-        .configure(leads::configure)
-        .configure(pipeline::configure)
-        .configure(stock::configure)
-        .configure(orders::configure)
-        .configure(contacts::configure)
-        .configure(audit::configure);
+    let mut routes = Routes::default();
+    for configure in [
+        auth::configure,
+        users::configure,
+        teams::configure,
+        customers::configure,
+        crate::csv::configure,
+        pool::configure,
+        contacts::configure,
+        follow_ups::configure,
+        leads::configure,
+        pipeline::configure,
+        products::configure,
+        warehouses::configure,
+        stock::configure,
+        orders::configure,
+        payments::configure,
+        audit::configure,
+    ] {
+        configure(&mut routes);
+    }
+    routes.register(cfg);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::specificity;
+
+    #[test]
+    fn literal_segments_come_before_parameters() {
+        let mut paths = vec![
+            "/customers/{id}",
+            "/customers/{id}/tags",
+            "/customers/export",
+            "/customers",
+            "/customers/{id}/tags/{tag}",
+            "/customers/due-for-follow-up",
+        ];
+        paths.sort_by(|a, b| specificity(a).cmp(&specificity(b)));
+        let export = paths.iter().position(|p| *p == "/customers/export");
+        let due = paths
+            .iter()
+            .position(|p| *p == "/customers/due-for-follow-up");
+        let by_id = paths.iter().position(|p| *p == "/customers/{id}");
+        assert!(export < by_id && due < by_id, "{paths:?}");
+    }
 }

@@ -4,24 +4,22 @@ use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sims_domain::money::Money;
 use sims_domain::pipeline::{OpportunityDraft, Stage, StageKind, parse_currency};
 use sims_domain::values::{NAME_MAX, SHORT_TEXT_MAX, bounded_text, optional_text};
 use sims_domain::{DomainError, Violations};
-use sims_persistence::entities::{
-    opportunities as opp_rows, opportunity_stage_changes, pipeline_stages,
+use sims_persistence::opportunities::{
+    self, NewOpportunity, OpportunityFilter, OpportunityPatch, OpportunityRecord, StageMove,
 };
-use sims_persistence::pipeline::{
-    self, NewOpportunity, OpportunityFilter, OpportunityPatch, StagePatch,
-};
+use sims_persistence::stages::{self, StagePatch, StageRecord};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::{Id, IfMatch, Json, Query, etag};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// A pipeline stage.
@@ -38,10 +36,10 @@ pub struct StageView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<pipeline_stages::Model> for StageView {
-    fn from(m: pipeline_stages::Model) -> Self {
+impl From<StageRecord> for StageView {
+    fn from(m: StageRecord) -> Self {
         Self {
-            kind: pipeline::kind_of(&m),
+            kind: m.kind,
             id: m.id,
             name: m.name,
             position: m.position,
@@ -81,21 +79,21 @@ pub struct UpdateStage {
     pub probability: Option<i32>,
 }
 
-fn respond_stage(mut b: HttpResponseBuilder, m: pipeline_stages::Model) -> HttpResponse {
+fn respond_stage(mut b: HttpResponseBuilder, m: StageRecord) -> HttpResponse {
     b.insert_header(etag(m.version)).json(StageView::from(m))
 }
 
 /// The pipeline's stages by position (every role).
 #[utoipa::path(tag = "pipeline", operation_id = "list_stages", security(("bearer" = [])), responses(
+    Authenticated,
     (status = 200, body = StageList),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/pipeline/stages")]
 pub async fn list_stages(
     state: web::Data<AppState>,
     _caller: Caller,
 ) -> ApiResult<web::Json<StageList>> {
-    let items = pipeline::list_stages(state.db.conn())
+    let items = stages::list(state.db.conn())
         .await?
         .into_iter()
         .map(StageView::from)
@@ -105,12 +103,11 @@ pub async fn list_stages(
 
 /// Adds an open stage (admins).
 #[utoipa::path(tag = "pipeline", operation_id = "create_stage", security(("bearer" = [])), request_body = CreateStage, responses(
+    Authenticated,
+    WithBody,
     (status = 201, body = StageView, headers(("Location" = String), ("ETag" = String))),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "A second won or lost stage", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/pipeline/stages")]
 pub async fn create_stage(
@@ -126,7 +123,7 @@ pub async fn create_stage(
         b.probability,
         b.kind.unwrap_or(StageKind::Open),
     )?;
-    let m = pipeline::create_stage(&state.db, &caller.actor(), stage).await?;
+    let m = stages::create(&state.db, &caller.actor(), stage).await?;
     let mut res = HttpResponse::Created();
     res.insert_header(("Location", format!("/api/v1/pipeline/stages/{}", m.id)));
     Ok(respond_stage(res, m))
@@ -134,13 +131,12 @@ pub async fn create_stage(
 
 /// Renames, reorders or re-weights a stage (admins).
 #[utoipa::path(tag = "pipeline", operation_id = "update_stage", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateStage, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
     (status = 200, body = StageView, headers(("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such stage", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/pipeline/stages/{id}")]
 pub async fn update_stage(
@@ -150,8 +146,9 @@ pub async fn update_stage(
     if_match: IfMatch,
     body: Json<UpdateStage>,
 ) -> ApiResult<HttpResponse> {
+    caller.principal.require_admin()?;
     let b = body.0;
-    let m = pipeline::update_stage(
+    let m = stages::update(
         &state.db,
         &caller.actor(),
         id.0,
@@ -168,12 +165,12 @@ pub async fn update_stage(
 
 /// Deletes an open stage no opportunity uses (admins); otherwise `409`.
 #[utoipa::path(tag = "pipeline", operation_id = "delete_stage", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    Authenticated,
+    WithId,
+    WithIfMatch,
     (status = 204, description = "Deleted"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such stage", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "`stage_in_use`, or the won/lost/last open stage", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/pipeline/stages/{id}")]
 pub async fn delete_stage(
@@ -182,7 +179,8 @@ pub async fn delete_stage(
     id: Id,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
-    pipeline::delete_stage(&state.db, &caller.actor(), id.0, if_match.0).await?;
+    caller.principal.require_admin()?;
+    stages::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -210,11 +208,11 @@ pub struct OpportunityView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<opp_rows::Model> for OpportunityView {
-    fn from(m: opp_rows::Model) -> Self {
+impl From<OpportunityRecord> for OpportunityView {
+    fn from(m: OpportunityRecord) -> Self {
         Self {
-            status: StageKind::parse(&m.status).unwrap_or(StageKind::Open),
-            amount: Money::from_minor(m.amount_minor).to_decimal(),
+            status: m.status,
+            amount: m.amount.to_decimal(),
             id: m.id,
             customer_id: m.customer_id,
             name: m.name,
@@ -232,7 +230,7 @@ impl From<opp_rows::Model> for OpportunityView {
     }
 }
 
-fn respond(mut b: HttpResponseBuilder, m: opp_rows::Model) -> HttpResponse {
+fn respond(mut b: HttpResponseBuilder, m: OpportunityRecord) -> HttpResponse {
     b.insert_header(etag(m.version))
         .json(OpportunityView::from(m))
 }
@@ -316,8 +314,8 @@ pub struct StageChangeView {
     pub by: Uuid,
 }
 
-impl From<opportunity_stage_changes::Model> for StageChangeView {
-    fn from(m: opportunity_stage_changes::Model) -> Self {
+impl From<StageMove> for StageChangeView {
+    fn from(m: StageMove) -> Self {
         Self {
             id: m.id,
             from_stage_id: m.from_stage_id,
@@ -336,12 +334,11 @@ pub struct StageHistory {
 
 /// Creates an opportunity on a customer the caller may change.
 #[utoipa::path(tag = "opportunities", operation_id = "create_opportunity", security(("bearer" = [])), request_body = CreateOpportunity, responses(
+    Authenticated,
+    WithBody,
     (status = 201, body = OpportunityView, headers(("Location" = String), ("ETag" = String))),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep naming another owner, or a pool customer", body = Problem, content_type = "application/problem+json"),
     (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/opportunities")]
 pub async fn create_opportunity(
@@ -367,7 +364,7 @@ pub async fn create_opportunity(
         expected_close_date: b.expected_close_date,
         owner_id: owner,
     };
-    let m = pipeline::create(&state.db, &caller.actor(), new).await?;
+    let m = opportunities::create(&state.db, &caller.actor(), new).await?;
     let mut res = HttpResponse::Created();
     res.insert_header(("Location", format!("/api/v1/opportunities/{}", m.id)));
     Ok(respond(res, m))
@@ -376,9 +373,9 @@ pub async fn create_opportunity(
 /// Lists the opportunities the caller may see (sort: `created_at`, `updated_at`, `name`,
 /// `amount`).
 #[utoipa::path(tag = "opportunities", operation_id = "list_opportunities", security(("bearer" = [])), params(OpportunityQuery, PageParams), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = PageOf<OpportunityView>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/opportunities")]
 pub async fn list_opportunities(
@@ -387,7 +384,9 @@ pub async fn list_opportunities(
     query: Query<OpportunityQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<OpportunityView>>> {
-    let req = paging.0.to_request(pipeline::SORT_FIELDS, NEWEST_FIRST)?;
+    let req = paging
+        .0
+        .to_request(opportunities::SORT_FIELDS, NEWEST_FIRST)?;
     let q = query.0;
     let bound = |field: &str, d: Option<Decimal>| -> ApiResult<Option<i64>> {
         d.map(|d| amount_minor(field, d))
@@ -406,16 +405,16 @@ pub async fn list_opportunities(
         updated_after: q.updated_after,
         q: q.q,
     };
-    let page = pipeline::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    let page =
+        opportunities::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from_page(page, OpportunityView::from)))
 }
 
 /// One opportunity.
 #[utoipa::path(tag = "opportunities", operation_id = "get_opportunity", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = OpportunityView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/opportunities/{id}")]
 pub async fn get_opportunity(
@@ -425,19 +424,18 @@ pub async fn get_opportunity(
 ) -> ApiResult<HttpResponse> {
     Ok(respond(
         HttpResponse::Ok(),
-        pipeline::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+        opportunities::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
     ))
 }
 
 /// Changes an opportunity's fields.
 #[utoipa::path(tag = "opportunities", operation_id = "update_opportunity", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateOpportunity, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
     (status = 200, body = OpportunityView, headers(("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep reassigning", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/opportunities/{id}")]
 pub async fn update_opportunity(
@@ -468,16 +466,16 @@ pub async fn update_opportunity(
     };
     Ok(respond(
         HttpResponse::Ok(),
-        pipeline::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?,
+        opportunities::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?,
     ))
 }
 
 /// Deletes an opportunity.
 #[utoipa::path(tag = "opportunities", operation_id = "delete_opportunity", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    Authenticated,
+    WithId,
+    WithIfMatch,
     (status = 204, description = "Deleted"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/opportunities/{id}")]
 pub async fn delete_opportunity(
@@ -486,7 +484,7 @@ pub async fn delete_opportunity(
     id: Id,
     if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
-    pipeline::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+    opportunities::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -495,13 +493,13 @@ pub async fn delete_opportunity(
 /// and admins. Recorded in its history and its customer's timeline. With `If-Match`, of
 /// two concurrent moves one wins and the other gets `412`.
 #[utoipa::path(tag = "opportunities", operation_id = "move_opportunity_stage", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = MoveStage, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
     (status = 200, body = OpportunityView, headers(("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep reopening a closed opportunity", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Already in that stage (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Unknown stage, no amount for won, no reason for lost", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/opportunities/{id}/stage")]
@@ -515,7 +513,7 @@ pub async fn move_opportunity_stage(
     let b = body.0;
     let reason = optional_text("lost_reason", b.lost_reason.as_deref(), SHORT_TEXT_MAX * 10)
         .map_err(|v| ApiError::validation(vec![v]))?;
-    let m = pipeline::move_stage(
+    let m = opportunities::move_stage(
         &state.db,
         &caller.actor(),
         id.0,
@@ -529,10 +527,9 @@ pub async fn move_opportunity_stage(
 
 /// An opportunity's stage history `(from, to, at, by)`, oldest first.
 #[utoipa::path(tag = "opportunities", operation_id = "get_opportunity_history", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = StageHistory),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such opportunity in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/opportunities/{id}/history")]
 pub async fn get_opportunity_history(
@@ -540,7 +537,7 @@ pub async fn get_opportunity_history(
     caller: Caller,
     id: Id,
 ) -> ApiResult<web::Json<StageHistory>> {
-    let items = pipeline::history(state.db.conn(), &caller.principal.scope(), id.0)
+    let items = opportunities::history(state.db.conn(), &caller.principal.scope(), id.0)
         .await?
         .into_iter()
         .map(StageChangeView::from)
@@ -549,7 +546,7 @@ pub async fn get_opportunity_history(
 }
 
 /// Registers the pipeline routes.
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(cfg: &mut Routes) {
     cfg.service(list_stages)
         .service(create_stage)
         .service(update_stage)

@@ -7,13 +7,14 @@ use serde::{Deserialize, Serialize};
 use sims_domain::pool::PoolRules;
 use sims_persistence::{now, pool};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::{Id, IfMatch, Json, Query, etag};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams};
+use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
+use crate::routes::Routes;
 use crate::routes::customers::{CustomerView, respond};
 use crate::state::AppState;
 
@@ -27,10 +28,9 @@ pub struct TransferCustomer {
 /// Claims a pool customer for the caller. Two reps claiming at once: exactly one wins,
 /// the other gets `409 not_in_pool`. A claim by the current owner answers `200`.
 #[utoipa::path(tag = "pool", operation_id = "claim_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = CustomerView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "`not_in_pool`, `claim_cooldown` or `owned_limit_reached`", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/claim")]
@@ -53,11 +53,10 @@ pub async fn claim_customer(
 /// Returns an owned customer to the pool. The previous owner may not claim it back for
 /// `reclaim_cooldown_days`.
 #[utoipa::path(tag = "pool", operation_id = "release_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = CustomerView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A rep releasing a pool customer", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "`not_owned`: already in the pool", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/release")]
@@ -79,11 +78,11 @@ pub async fn release_customer(
 
 /// Gives a customer to another user (managers within their teams, admins anyone).
 #[utoipa::path(tag = "pool", operation_id = "transfer_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = TransferCustomer, responses(
+    Authenticated,
+    WithId,
+    WithBody,
     (status = 200, body = CustomerView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id or malformed JSON", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not a manager or admin", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Unknown, inactive or out-of-scope user", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/transfer")]
@@ -118,9 +117,9 @@ pub struct ReturningCustomer {
 /// Owned customers in the caller's scope that the pool-return job will take back within
 /// `within_days` days, so that reps are warned before they lose them.
 #[utoipa::path(tag = "pool", operation_id = "list_returning_customers", security(("bearer" = [])), params(ReturningQuery, PageParams), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = PageOf<ReturningCustomer>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/customers/pool/returning")]
 pub async fn list_returning_customers(
@@ -160,8 +159,8 @@ pub async fn list_returning_customers(
 
 /// The pool rules in force.
 #[utoipa::path(tag = "pool", operation_id = "get_pool_settings", security(("bearer" = [])), responses(
+    Authenticated,
     (status = 200, body = PoolRules, headers(("ETag" = String))),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/settings/pool")]
@@ -185,11 +184,11 @@ pub struct UpdatePoolRules {
 
 /// Changes the pool rules (admins only).
 #[utoipa::path(tag = "pool", operation_id = "update_pool_settings", security(("bearer" = [])), params(("If-Match" = Option<String>, Header)), request_body = UpdatePoolRules, responses(
+    Authenticated,
+    WithBody,
+    WithIfMatch,
     (status = 200, body = PoolRules, headers(("ETag" = String))),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Out-of-range value", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/settings/pool")]
@@ -225,8 +224,8 @@ pub struct PoolReturnRun {
 /// Runs the pool-return job now (admins only): every customer with no follow-up for
 /// `return_after_days` goes back to the pool.
 #[utoipa::path(tag = "pool", operation_id = "run_pool_return", security(("bearer" = [])), responses(
+    Authenticated,
     (status = 200, body = PoolReturnRun),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/admin/jobs/pool-return")]
@@ -240,7 +239,7 @@ pub async fn run_pool_return(
 }
 
 /// Registers the pool routes (before `/customers/{id}`).
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(cfg: &mut Routes) {
     cfg.service(list_returning_customers)
         .service(claim_customer)
         .service(release_customer)

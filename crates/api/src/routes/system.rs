@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::responses::Always;
 use crate::state::AppState;
 
 /// Health of the process or of its dependencies.
@@ -16,7 +17,10 @@ pub struct Health {
 }
 
 /// Whether the process is alive. Never touches the database.
-#[utoipa::path(tag = "system", operation_id = "get_health", responses((status = 200, body = Health)))]
+#[utoipa::path(tag = "system", operation_id = "get_health", responses(
+    Always,
+    (status = 200, body = Health),
+))]
 #[get("/health")]
 pub async fn health() -> web::Json<Health> {
     web::Json(Health {
@@ -26,6 +30,7 @@ pub async fn health() -> web::Json<Health> {
 
 /// Whether the server can serve requests: the database answers.
 #[utoipa::path(tag = "system", operation_id = "get_ready", responses(
+    Always,
     (status = 200, body = Health),
     (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -42,7 +47,10 @@ pub async fn ready(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
 
 /// Prometheus metrics: request counts and latency histograms by route and status, and
 /// the database pool.
-#[utoipa::path(tag = "system", operation_id = "get_metrics", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+#[utoipa::path(tag = "system", operation_id = "get_metrics", responses(
+    Always,
+    (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -4,16 +4,16 @@ use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::values::{NAME_MAX, bounded_text};
-use sims_persistence::entities::teams as team_rows;
-use sims_persistence::teams::{self, NewTeam, TeamPatch};
+use sims_persistence::teams::{self, NewTeam, TeamPatch, TeamRecord};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Id, IfMatch, Json, Query, etag};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// A team.
@@ -28,8 +28,8 @@ pub struct TeamView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<team_rows::Model> for TeamView {
-    fn from(t: team_rows::Model) -> Self {
+impl From<TeamRecord> for TeamView {
+    fn from(t: TeamRecord) -> Self {
         Self {
             id: t.id,
             name: t.name,
@@ -42,7 +42,7 @@ impl From<team_rows::Model> for TeamView {
     }
 }
 
-fn respond(mut b: HttpResponseBuilder, t: team_rows::Model) -> HttpResponse {
+fn respond(mut b: HttpResponseBuilder, t: TeamRecord) -> HttpResponse {
     b.insert_header(etag(t.version)).json(TeamView::from(t))
 }
 
@@ -69,13 +69,11 @@ pub struct UpdateTeam {
     pub manager_id: Option<Option<Uuid>>,
 }
 
-const SORT_FIELDS: &[&str] = &["created_at", "name"];
-
 /// Creates a team (admins only).
 #[utoipa::path(tag = "teams", operation_id = "create_team", security(("bearer" = [])), request_body = CreateTeam, responses(
+    Authenticated,
+    WithBody,
     (status = 201, body = TeamView, headers(("Location" = String), ("ETag" = String))),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid field or unknown parent/manager", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -106,9 +104,9 @@ pub async fn create_team(
 
 /// Lists teams.
 #[utoipa::path(tag = "teams", operation_id = "list_teams", security(("bearer" = [])), params(PageParams), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = PageOf<TeamView>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/teams")]
 pub async fn list_teams(
@@ -116,7 +114,7 @@ pub async fn list_teams(
     _caller: Caller,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<TeamView>>> {
-    let req = paging.0.to_request(SORT_FIELDS, NEWEST_FIRST)?;
+    let req = paging.0.to_request(teams::SORT_FIELDS, NEWEST_FIRST)?;
     Ok(web::Json(PageOf::from_page(
         teams::list(state.db.conn(), &req).await?,
         TeamView::from,
@@ -125,10 +123,9 @@ pub async fn list_teams(
 
 /// One team.
 #[utoipa::path(tag = "teams", operation_id = "get_team", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = TeamView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such team", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/teams/{id}")]
 pub async fn get_team(
@@ -144,13 +141,12 @@ pub async fn get_team(
 
 /// Changes a team (admins only). A team cannot be moved below itself.
 #[utoipa::path(tag = "teams", operation_id = "update_team", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateTeam, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
     (status = 200, body = TeamView, headers(("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such team", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/teams/{id}")]
 pub async fn update_team(
@@ -185,12 +181,12 @@ pub async fn update_team(
 
 /// Deletes an empty team (admins only): one with members or sub-teams is a `409`.
 #[utoipa::path(tag = "teams", operation_id = "delete_team", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+    Authenticated,
+    WithId,
+    WithIfMatch,
     (status = 204, description = "Deleted"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such team", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "The team has members or sub-teams", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/teams/{id}")]
 pub async fn delete_team(
@@ -205,7 +201,7 @@ pub async fn delete_team(
 }
 
 /// Registers the team routes.
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(cfg: &mut Routes) {
     cfg.service(create_team)
         .service(list_teams)
         .service(get_team)

@@ -5,10 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::values::{Email, NAME_MAX, bounded_text, check_password};
 use sims_domain::{Role, Violations};
-use sims_persistence::entities::users as user_rows;
-use sims_persistence::users::{self, NewUser, UserFilter, UserPatch};
+use sims_persistence::users::{self, NewUser, UserFilter, UserPatch, UserRecord};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::auth::hash_password;
@@ -16,6 +14,8 @@ use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Id, IfMatch, Json, Query, etag};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// A role, as sent and stored.
@@ -52,13 +52,13 @@ pub struct UserView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<user_rows::Model> for UserView {
-    fn from(u: user_rows::Model) -> Self {
+impl From<UserRecord> for UserView {
+    fn from(u: UserRecord) -> Self {
         Self {
             id: u.id,
             email: u.email,
             name: u.name,
-            role: u.role,
+            role: u.role.as_str().to_owned(),
             team_id: u.team_id,
             active: u.active,
             version: u.version,
@@ -69,7 +69,7 @@ impl From<user_rows::Model> for UserView {
 }
 
 /// Renders a user with its ETag.
-pub fn respond(mut builder: HttpResponseBuilder, u: user_rows::Model) -> HttpResponse {
+pub fn respond(mut builder: HttpResponseBuilder, u: UserRecord) -> HttpResponse {
     builder
         .insert_header(etag(u.version))
         .json(UserView::from(u))
@@ -118,12 +118,11 @@ pub const SORT_FIELDS: &[&str] = &["created_at", "name", "email"];
 
 /// Creates a user (admins only).
 #[utoipa::path(tag = "users", operation_id = "create_user", security(("bearer" = [])), request_body = CreateUser, responses(
+    Authenticated,
+    WithBody,
     (status = 201, body = UserView, headers(("Location" = String), ("ETag" = String))),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Email in use", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/users")]
 pub async fn create_user(
@@ -162,9 +161,9 @@ pub async fn create_user(
 
 /// Lists users (the directory every role may read).
 #[utoipa::path(tag = "users", operation_id = "list_users", security(("bearer" = [])), params(UserQuery, PageParams), responses(
+    Authenticated,
+    WithQuery,
     (status = 200, body = PageOf<UserView>),
-    (status = 400, description = "Invalid parameter", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/users")]
 pub async fn list_users(
@@ -174,7 +173,7 @@ pub async fn list_users(
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<UserView>>> {
     let q = query.0;
-    let req = paging.0.to_request(SORT_FIELDS, NEWEST_FIRST)?;
+    let req = paging.0.to_request(users::SORT_FIELDS, NEWEST_FIRST)?;
     let filter = UserFilter {
         role: q.role.map(Into::into),
         team_id: q.team_id,
@@ -187,10 +186,9 @@ pub async fn list_users(
 
 /// One user.
 #[utoipa::path(tag = "users", operation_id = "get_user", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
     (status = 200, body = UserView, headers(("ETag" = String))),
-    (status = 400, description = "Bad id", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/users/{id}")]
 pub async fn get_user(
@@ -207,14 +205,13 @@ pub async fn get_user(
 /// Changes a user (admins only). `active: false` deactivates: their tokens stop working
 /// at once and they cannot sign in.
 #[utoipa::path(tag = "users", operation_id = "update_user", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from a previous read")), request_body = UpdateUser, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
     (status = 200, body = UserView, headers(("ETag" = String))),
-    (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Refused change", body = Problem, content_type = "application/problem+json"),
-    (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/users/{id}")]
 pub async fn update_user(
@@ -251,7 +248,7 @@ pub async fn update_user(
 }
 
 /// Registers the user routes.
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure(cfg: &mut Routes) {
     cfg.service(create_user)
         .service(list_users)
         .service(get_user)

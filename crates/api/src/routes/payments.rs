@@ -1,0 +1,230 @@
+//! Payments received on orders (回款) and payment plans.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sims_domain::order::{PaymentMethod, PaymentStatus, payment_status};
+use sims_domain::payment::{PaymentDraft, PaymentPlan as PlanDraft};
+use sims_persistence::orders::OrderRecord;
+use sims_persistence::payments::{self, Instalment as StoredInstalment, NewPayment, PaymentRecord};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::caller::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Id, Json, KeyedJson};
+use crate::idempotency::{answer, respond};
+use crate::responses::{Authenticated, WithBody, WithId};
+use crate::routes::Routes;
+use crate::state::AppState;
+
+/// A payment received.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    #[schema(value_type = String, example = "1000.00")]
+    pub amount: Decimal,
+    pub received_at: DateTime<Utc>,
+    pub method: PaymentMethod,
+    pub reference: Option<String>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<PaymentRecord> for PaymentView {
+    fn from(p: PaymentRecord) -> Self {
+        Self {
+            method: p.method,
+            id: p.id,
+            order_id: p.order_id,
+            amount: p.amount.to_decimal(),
+            received_at: p.received_at,
+            reference: p.reference,
+            created_by: p.created_by,
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// A payment to record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "1000.00", "received_at": "2026-11-25T08:00:00Z", "method": "bank_transfer", "reference": "工行回单 0001"}))]
+pub struct CreatePayment {
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    pub received_at: DateTime<Utc>,
+    pub method: PaymentMethod,
+    pub reference: Option<String>,
+}
+
+/// A recorded payment and the order after it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentResult {
+    pub payment: PaymentView,
+    pub payment_status: PaymentStatus,
+    #[schema(value_type = String)]
+    pub paid_amount: Decimal,
+    #[schema(value_type = String)]
+    pub total: Decimal,
+}
+
+#[utoipa::path(tag = "orders", operation_id = "create_payment", security(("bearer" = [])), params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreatePayment, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    (status = 201, body = PaymentResult),
+    (status = 409, description = "overpayment, or a draft or cancelled order", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/orders/{id}/payments")]
+pub async fn create_payment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    body: KeyedJson<CreatePayment>,
+) -> ApiResult<HttpResponse> {
+    let b = &body.value;
+    let p = NewPayment {
+        draft: PaymentDraft::parse(b.amount, b.reference.as_deref())?,
+        received_at: b.received_at,
+        method: b.method,
+    };
+    let answered = payments::add(
+        &state.db,
+        &caller.actor(),
+        id.0,
+        p,
+        body.key_of(caller.principal.user_id).as_ref(),
+        |(payment, order)| {
+            answer(
+                actix_web::http::StatusCode::CREATED,
+                &PaymentResult {
+                    payment: payment.clone().into(),
+                    payment_status: payment_status(order.total.minor(), order.paid.minor()),
+                    paid_amount: order.paid.to_decimal(),
+                    total: order.total.to_decimal(),
+                },
+            )
+        },
+    )
+    .await?;
+    Ok(respond(answered))
+}
+
+/// An order's payments.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentList {
+    pub items: Vec<PaymentView>,
+}
+
+#[utoipa::path(tag = "orders", operation_id = "list_payments", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
+    (status = 200, body = PaymentList),
+))]
+#[get("/orders/{id}/payments")]
+pub async fn list_payments(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> ApiResult<web::Json<PaymentList>> {
+    let items = payments::of_order(state.db.conn(), &caller.principal.scope(), id.0)
+        .await?
+        .into_iter()
+        .map(PaymentView::from)
+        .collect();
+    Ok(web::Json(PaymentList { items }))
+}
+
+/// One dated instalment.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Instalment {
+    pub due_date: NaiveDate,
+    #[schema(value_type = String, example = "500.00")]
+    pub amount: Decimal,
+}
+
+/// An order's payment plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentPlan {
+    pub order_id: Uuid,
+    pub instalments: Vec<Instalment>,
+    #[schema(value_type = String)]
+    pub total: Decimal,
+    #[schema(value_type = String)]
+    pub paid_amount: Decimal,
+}
+
+/// New instalments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPaymentPlan {
+    pub instalments: Vec<Instalment>,
+}
+
+fn plan_view(o: OrderRecord, items: Vec<StoredInstalment>) -> PaymentPlan {
+    PaymentPlan {
+        order_id: o.id,
+        instalments: items
+            .into_iter()
+            .map(|i| Instalment {
+                due_date: i.due_date,
+                amount: i.amount.to_decimal(),
+            })
+            .collect(),
+        total: o.total.to_decimal(),
+        paid_amount: o.paid.to_decimal(),
+    }
+}
+
+#[utoipa::path(tag = "orders", operation_id = "get_payment_plan", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
+    (status = 200, body = PaymentPlan),
+))]
+#[get("/orders/{id}/payment-plan")]
+pub async fn get_payment_plan(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> ApiResult<web::Json<PaymentPlan>> {
+    let (o, items) = payments::plan_of(state.db.conn(), &caller.principal.scope(), id.0).await?;
+    Ok(web::Json(plan_view(o, items)))
+}
+
+#[utoipa::path(tag = "orders", operation_id = "set_payment_plan", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = SetPaymentPlan, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    (status = 200, body = PaymentPlan),
+    (status = 409, description = "A cancelled order", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Amounts that do not add up, or out of date order", body = Problem, content_type = "application/problem+json"),
+))]
+#[put("/orders/{id}/payment-plan")]
+pub async fn set_payment_plan(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    body: Json<SetPaymentPlan>,
+) -> ApiResult<web::Json<PaymentPlan>> {
+    let sent: Vec<(NaiveDate, Decimal)> = body
+        .0
+        .instalments
+        .iter()
+        .map(|i| (i.due_date, i.amount))
+        .collect();
+    let plan = PlanDraft::parse(&sent)?;
+    let (o, items) = payments::set_plan(&state.db, &caller.actor(), id.0, plan).await?;
+    Ok(web::Json(plan_view(o, items)))
+}
+
+/// Registers the payment routes.
+pub fn configure(cfg: &mut Routes) {
+    cfg.service(create_payment)
+        .service(list_payments)
+        .service(get_payment_plan)
+        .service(set_payment_plan);
+}

@@ -1,0 +1,249 @@
+//! Products (every role reads them; managers and admins change them). `cost` is shown to
+//! managers and admins only.
+
+use actix_web::{HttpResponse, HttpResponseBuilder, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sims_domain::Principal;
+use sims_domain::catalog::{
+    Product, ProductInput, ProductPatch, percent_decimal, price_decimal, quantity_decimal,
+};
+use sims_persistence::products::{self, ProductFilter, ProductRecord};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::caller::Caller;
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::listing::{NEWEST_FIRST, PageOf, PageParams};
+use crate::responses::{Authenticated, RoleGated, WithBody, WithId, WithIfMatch, WithQuery};
+use crate::routes::Routes;
+use crate::state::AppState;
+
+/// A product. `cost` is shown to managers and admins only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductView {
+    pub id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub unit: String,
+    pub category: Option<String>,
+    /// Decimal string, up to 4 decimals.
+    #[schema(value_type = String, example = "12.50")]
+    pub list_price: Decimal,
+    /// Managers and admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "8.20")]
+    pub cost: Option<Decimal>,
+    /// Percent: `"13"` is 13%.
+    #[schema(value_type = String, example = "13")]
+    pub tax_rate: Decimal,
+    #[schema(value_type = Option<String>, example = "20")]
+    pub reorder_point: Option<Decimal>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProductView {
+    /// Renders a product for `viewer`.
+    pub fn for_viewer(r: ProductRecord, viewer: &Principal) -> Self {
+        let p = r.product;
+        Self {
+            id: r.id,
+            sku: p.sku,
+            name: p.name,
+            unit: p.unit,
+            category: p.category,
+            list_price: price_decimal(p.list_price_e4),
+            cost: if viewer.may_see_cost() {
+                p.cost_e4.map(price_decimal)
+            } else {
+                None
+            },
+            tax_rate: percent_decimal(p.tax_rate_bp),
+            reorder_point: p.reorder_point_milli.map(quantity_decimal),
+            active: p.active,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+fn respond(mut b: HttpResponseBuilder, r: ProductRecord, viewer: &Principal) -> HttpResponse {
+    b.insert_header(etag(r.version))
+        .json(ProductView::for_viewer(r, viewer))
+}
+
+/// A new product.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"sku": "BOLT-M6-100", "name": "六角螺栓 M6 (100 只)", "unit": "盒", "list_price": "12.50", "cost": "8.20", "tax_rate": "13", "category": "五金", "reorder_point": "20"}))]
+pub struct CreateProduct {
+    pub sku: String,
+    pub name: String,
+    pub unit: String,
+    #[schema(value_type = String)]
+    pub list_price: Decimal,
+    #[schema(value_type = Option<String>)]
+    pub cost: Option<Decimal>,
+    /// Percent, `"13"` = 13%.
+    #[schema(value_type = String)]
+    pub tax_rate: Decimal,
+    pub category: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub reorder_point: Option<Decimal>,
+    pub active: Option<bool>,
+}
+
+/// A change to a product.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProduct {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub list_price: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub cost: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub tax_rate: Option<Decimal>,
+    pub category: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub reorder_point: Option<Decimal>,
+    pub active: Option<bool>,
+}
+
+/// Filters of the product list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductQuery {
+    pub category: Option<String>,
+    pub active: Option<bool>,
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Search in name and SKU.
+    pub q: Option<String>,
+}
+
+/// Creates a product (managers and admins).
+#[utoipa::path(tag = "products", operation_id = "create_product", security(("bearer" = [])), request_body = CreateProduct, responses(
+    Authenticated,
+    WithBody,
+    RoleGated,
+    (status = 201, body = ProductView, headers(("Location" = String), ("ETag" = String))),
+    (status = 409, description = "SKU in use", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/products")]
+pub async fn create_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateProduct>,
+) -> ApiResult<HttpResponse> {
+    caller.principal.require_manager()?;
+    let b = body.0;
+    let p = Product::create(ProductInput {
+        sku: Some(b.sku),
+        name: Some(b.name),
+        unit: Some(b.unit),
+        category: b.category,
+        list_price: Some(b.list_price),
+        cost: b.cost,
+        tax_rate: Some(b.tax_rate),
+        reorder_point: b.reorder_point,
+        active: b.active,
+    })?;
+    let r = products::create(&state.db, &caller.actor(), p).await?;
+    let mut res = HttpResponse::Created();
+    res.insert_header(("Location", format!("/api/v1/products/{}", r.id)));
+    Ok(respond(res, r, &caller.principal))
+}
+
+/// Lists products (every role; `cost` for managers and admins only).
+#[utoipa::path(tag = "products", operation_id = "list_products", security(("bearer" = [])), params(ProductQuery, PageParams), responses(
+    Authenticated,
+    WithQuery,
+    (status = 200, body = PageOf<ProductView>),
+))]
+#[get("/products")]
+pub async fn list_products(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<ProductQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<ProductView>>> {
+    let req = paging.0.to_request(products::SORT_FIELDS, NEWEST_FIRST)?;
+    let q = query.0;
+    let filter = ProductFilter {
+        category: q.category,
+        active: q.active,
+        updated_after: q.updated_after,
+        q: q.q,
+    };
+    let page = products::list(state.db.conn(), &filter, &req).await?;
+    Ok(web::Json(PageOf::from_page(page, |r| {
+        ProductView::for_viewer(r, &caller.principal)
+    })))
+}
+
+/// One product.
+#[utoipa::path(tag = "products", operation_id = "get_product", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+    Authenticated,
+    WithId,
+    (status = 200, body = ProductView, headers(("ETag" = String))),
+))]
+#[get("/products/{id}")]
+pub async fn get_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> ApiResult<HttpResponse> {
+    let r = products::get(state.db.conn(), id.0).await?;
+    Ok(respond(HttpResponse::Ok(), r, &caller.principal))
+}
+
+/// Changes a product (managers and admins).
+#[utoipa::path(tag = "products", operation_id = "update_product", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateProduct, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
+    RoleGated,
+    (status = 200, body = ProductView, headers(("ETag" = String))),
+    (status = 409, description = "SKU in use", body = Problem, content_type = "application/problem+json"),
+))]
+#[patch("/products/{id}")]
+pub async fn update_product(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    if_match: IfMatch,
+    body: Json<UpdateProduct>,
+) -> ApiResult<HttpResponse> {
+    caller.principal.require_manager()?;
+    let b = body.0;
+    let patch = ProductPatch {
+        sku: b.sku,
+        name: b.name,
+        unit: b.unit,
+        category: b.category,
+        list_price: b.list_price,
+        cost: b.cost,
+        tax_rate: b.tax_rate,
+        reorder_point: b.reorder_point,
+        active: b.active,
+    };
+    let r = products::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?;
+    Ok(respond(HttpResponse::Ok(), r, &caller.principal))
+}
+
+/// Registers the product routes.
+pub fn configure(cfg: &mut Routes) {
+    cfg.service(create_product)
+        .service(list_products)
+        .service(get_product)
+        .service(update_product);
+}

@@ -1,0 +1,88 @@
+//! Enums that are stored and sent by stable snake_case names.
+
+/// An enum stored and sent by stable names (see [`stored_enum!`](crate::stored_enum)).
+pub trait StoredName: Sized + Copy + 'static {
+    /// The stable name.
+    fn name(self) -> &'static str;
+    /// The variant with this stable name, if any.
+    fn from_name(s: &str) -> Option<Self>;
+}
+
+/// Declares an enum whose variants have one stable name each: the name stored in the
+/// database, sent on the wire (serde) and shown in the OpenAPI schema. `parse` is the
+/// inverse of `as_str`; a stored value it does not know is `None`, never a default.
+#[macro_export]
+macro_rules! stored_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        $vis enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// The variant with this stable name, if any.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl $crate::StoredName for $name {
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+            fn from_name(s: &str) -> Option<Self> {
+                Self::parse(s)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    crate::stored_enum! {
+        /// A test enum.
+        pub enum Colour {
+            Red => "red",
+            DarkBlue => "dark_blue",
+        }
+    }
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_none() {
+        for c in Colour::ALL {
+            assert_eq!(Colour::parse(c.as_str()), Some(*c));
+        }
+        assert_eq!(Colour::DarkBlue.to_string(), "dark_blue");
+        assert_eq!(Colour::parse("green"), None);
+        assert_eq!(Colour::parse("Red"), None, "names are exact");
+    }
+}

@@ -1,0 +1,82 @@
+//! Teams: a tree in which each team may have a manager. A manager's scope is their team
+//! and every team below it.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::error::{DomainError, Refusal};
+
+/// `root` and every team below it, given each team's parent.
+pub fn subtree(parents: &HashMap<Uuid, Option<Uuid>>, root: Uuid) -> Vec<Uuid> {
+    let mut out = vec![root];
+    let mut i = 0;
+    while i < out.len() {
+        let current = out[i];
+        for (id, parent) in parents {
+            if *parent == Some(current) && !out.contains(id) {
+                out.push(*id);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether `team` may hang below `new_parent`: never below itself or a team under it.
+pub fn check_parent(
+    parents: &HashMap<Uuid, Option<Uuid>>,
+    team: Uuid,
+    new_parent: Option<Uuid>,
+) -> Result<(), DomainError> {
+    match new_parent {
+        Some(p) if subtree(parents, team).contains(&p) => Err(DomainError::field(
+            "parent_id",
+            "invalid_reference",
+            "a team cannot sit below itself",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A team is deleted only when it has no members and no sub-teams.
+pub fn check_removal(members: u64, sub_teams: u64) -> Result<(), DomainError> {
+    if members > 0 || sub_teams > 0 {
+        Err(Refusal::TeamNotEmpty.into())
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtree_walks_down_only() {
+        let (a, b, c, d) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let parents = HashMap::from([(a, None), (b, Some(a)), (c, Some(b)), (d, None)]);
+        let mut s = subtree(&parents, a);
+        s.sort();
+        let mut want = vec![a, b, c];
+        want.sort();
+        assert_eq!(s, want);
+        assert_eq!(subtree(&parents, c), vec![c]);
+        assert!(check_parent(&parents, a, Some(c)).is_err(), "no cycles");
+        assert!(check_parent(&parents, a, Some(a)).is_err());
+        assert!(check_parent(&parents, c, Some(d)).is_ok());
+        assert!(check_parent(&parents, c, None).is_ok());
+    }
+
+    #[test]
+    fn only_empty_teams_go() {
+        assert_eq!(check_removal(0, 0), Ok(()));
+        assert_eq!(check_removal(1, 0), Err(Refusal::TeamNotEmpty.into()));
+        assert_eq!(check_removal(0, 2), Err(Refusal::TeamNotEmpty.into()));
+    }
+}

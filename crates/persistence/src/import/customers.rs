@@ -1,0 +1,176 @@
+//! Importing customers: repeats of a name, phone or email within the file or against
+//! existing customers are refused unless duplicates are allowed; the importer owns them.
+
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
+};
+use serde_json::json;
+use sims_domain::audit::{AuditAction, AuditEntity};
+use sims_domain::customer::Customer;
+use sims_domain::import::RowError;
+use sims_domain::pool::OwnershipChange;
+use uuid::Uuid;
+
+use super::ImportTarget;
+use crate::audit::{self, Change};
+use crate::entities::{customer_events, customer_tags, customers};
+use crate::{Actor, Result, now};
+
+/// Customers into the importer's own book.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerImport {
+    /// Import rows that match existing customers or earlier rows anyway.
+    pub allow_duplicate: bool,
+}
+
+/// Existing customers matching any of these normalised keys: `(id, name, phone, email)`
+/// keys of each match. One query per key kind, each served by its index.
+async fn matching_keys<C: ConnectionTrait>(
+    conn: &C,
+    names: Vec<String>,
+    phones: Vec<String>,
+    emails: Vec<String>,
+) -> Result<Vec<(Uuid, String, Option<String>, Option<String>)>> {
+    let mut out = Vec::new();
+    for (col, values) in [
+        (customers::Column::NameNorm, names),
+        (customers::Column::PhoneNorm, phones),
+        (customers::Column::EmailNorm, emails),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        let found: Vec<(Uuid, String, Option<String>, Option<String>)> = customers::Entity::find()
+            .select_only()
+            .column(customers::Column::Id)
+            .column(customers::Column::NameNorm)
+            .column(customers::Column::PhoneNorm)
+            .column(customers::Column::EmailNorm)
+            .filter(Condition::all().add(col.is_in(values)))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        out.extend(found);
+    }
+    out.sort_by_key(|(id, ..)| *id);
+    out.dedup_by_key(|(id, ..)| *id);
+    Ok(out)
+}
+
+impl ImportTarget for CustomerImport {
+    type Row = Customer;
+
+    fn file_keys(&self, c: &Customer) -> Vec<(u8, String)> {
+        if self.allow_duplicate {
+            return vec![];
+        }
+        let k = c.duplicate_keys();
+        [(0u8, k.name), (1, k.phone), (2, k.email)]
+            .into_iter()
+            .filter_map(|(kind, v)| v.map(|v| (kind, v)))
+            .collect()
+    }
+
+    fn repeated(&self, line: u64, first: u64) -> RowError {
+        let mut e = RowError::new(
+            line,
+            None,
+            "duplicate_in_file",
+            format!("repeats the name, phone or email of line {first}"),
+        );
+        e.duplicate_of_line = Some(first);
+        e
+    }
+
+    async fn check<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        _actor: &Actor,
+        batch: &[(u64, Customer)],
+    ) -> Result<Vec<RowError>> {
+        if self.allow_duplicate {
+            return Ok(vec![]);
+        }
+        let (mut names, mut phones, mut emails) = (vec![], vec![], vec![]);
+        for (_, c) in batch {
+            let k = c.duplicate_keys();
+            names.extend(k.name);
+            phones.extend(k.phone);
+            emails.extend(k.email);
+        }
+        let found = matching_keys(conn, names, phones, emails).await?;
+        let mut problems = Vec::new();
+        for (line, c) in batch {
+            let k = c.duplicate_keys();
+            let ids: Vec<Uuid> = found
+                .iter()
+                .filter(|(_, n, p, e)| {
+                    k.name.as_ref() == Some(n)
+                        || (k.phone.is_some() && k.phone == *p)
+                        || (k.email.is_some() && k.email == *e)
+                })
+                .map(|(id, ..)| *id)
+                .collect();
+            if !ids.is_empty() {
+                let mut e = RowError::new(
+                    *line,
+                    None,
+                    "duplicate_customer",
+                    "matches an existing customer's name, phone or email",
+                );
+                e.matches = Some(ids);
+                problems.push(e);
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Inserts the batch owned by the importer, with tags, ownership events and audit
+    /// entries, a few statements per batch.
+    async fn insert(
+        &self,
+        tx: &DatabaseTransaction,
+        actor: &Actor,
+        batch: Vec<Customer>,
+    ) -> Result<u64> {
+        let t = now();
+        let owner = actor.principal.user_id;
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut tags = Vec::new();
+        let mut events = Vec::with_capacity(batch.len());
+        let mut audits = Vec::with_capacity(batch.len());
+        for c in &batch {
+            let id = Uuid::now_v7();
+            rows.push(crate::customers::new_row(id, c, Some(owner), owner, t));
+            tags.extend(c.tags.iter().map(|tag| customer_tags::ActiveModel {
+                customer_id: sea_orm::Set(id),
+                tag: sea_orm::Set(tag.clone()),
+            }));
+            events.push(crate::pool::event_row(
+                id,
+                OwnershipChange::Created,
+                (None, Some(owner)),
+                Some(owner),
+                t,
+            ));
+            audits.push(
+                Change::of(AuditEntity::Customer, id, AuditAction::Import)
+                    .after(json!({"name": c.name, "phone": c.phone, "email": c.email}))
+                    .row(Some(actor), t),
+            );
+        }
+        let n = rows.len() as u64;
+        customers::Entity::insert_many(rows).exec(tx).await?;
+        for chunk in tags.chunks(1000) {
+            customer_tags::Entity::insert_many(chunk.to_vec())
+                .exec(tx)
+                .await?;
+        }
+        customer_events::Entity::insert_many(events)
+            .exec(tx)
+            .await?;
+        audit::record_all(tx, audits).await?;
+        Ok(n)
+    }
+}

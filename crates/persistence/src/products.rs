@@ -1,0 +1,258 @@
+//! Products (every role reads them; managers and admins change them, the caller checks).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+};
+use serde_json::json;
+use sims_domain::Scope;
+use sims_domain::audit::{AuditAction, AuditEntity};
+use sims_domain::catalog::{Product, ProductPatch};
+use sims_domain::values::normalize_name;
+use uuid::Uuid;
+
+use crate::audit::Audited;
+use crate::entities::products;
+use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, contains, fetch_page};
+use crate::uow::{self, lock_for_change};
+use crate::{Actor, Database, PersistenceError, Result, now};
+
+/// A stored product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductRecord {
+    pub id: Uuid,
+    pub product: Product,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<products::Model> for ProductRecord {
+    fn from(m: products::Model) -> Self {
+        Self {
+            product: to_domain(&m),
+            id: m.id,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+impl Audited for products::Model {
+    const ENTITY: AuditEntity = AuditEntity::Product;
+
+    fn audit_id(&self) -> Uuid {
+        self.id
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        json!({"sku": self.sku, "name": self.name, "unit": self.unit, "category": self.category, "list_price_e4": self.list_price_e4, "cost_e4": self.cost_e4, "tax_rate_bp": self.tax_rate_bp, "reorder_point_milli": self.reorder_point_milli, "active": self.active})
+    }
+}
+
+fn to_domain(m: &products::Model) -> Product {
+    Product {
+        sku: m.sku.clone(),
+        name: m.name.clone(),
+        unit: m.unit.clone(),
+        category: m.category.clone(),
+        list_price_e4: m.list_price_e4,
+        cost_e4: m.cost_e4,
+        tax_rate_bp: m.tax_rate_bp,
+        reorder_point_milli: m.reorder_point_milli,
+        active: m.active,
+    }
+}
+
+fn apply(am: &mut products::ActiveModel, p: &Product) {
+    am.sku = Set(p.sku.clone());
+    am.name = Set(p.name.clone());
+    am.name_norm = Set(normalize_name(&p.name));
+    am.unit = Set(p.unit.clone());
+    am.category = Set(p.category.clone());
+    am.list_price_e4 = Set(p.list_price_e4);
+    am.cost_e4 = Set(p.cost_e4);
+    am.tax_rate_bp = Set(p.tax_rate_bp);
+    am.reorder_point_milli = Set(p.reorder_point_milli);
+    am.active = Set(p.active);
+}
+
+/// A new product's row.
+pub(crate) fn new_row(p: &Product, at: DateTime<Utc>) -> products::ActiveModel {
+    let mut am = products::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    };
+    apply(&mut am, p);
+    am
+}
+
+fn sku_in_use(sku: &str) -> PersistenceError {
+    PersistenceError::Taken {
+        field: "sku",
+        message: format!("sku {sku} is already in use"),
+    }
+}
+
+async fn refuse_taken_sku<C: ConnectionTrait>(
+    conn: &C,
+    sku: &str,
+    except: Option<Uuid>,
+) -> Result<()> {
+    let mut q = products::Entity::find()
+        .select_only()
+        .column(products::Column::Id)
+        .filter(products::Column::Sku.eq(sku));
+    if let Some(id) = except {
+        q = q.filter(products::Column::Id.ne(id));
+    }
+    match q.into_tuple::<Uuid>().one(conn).await? {
+        Some(_) => Err(sku_in_use(sku)),
+        None => Ok(()),
+    }
+}
+
+/// Creates a product; a SKU in use is a conflict naming `sku`.
+pub async fn create(db: &Database, actor: &Actor, p: Product) -> Result<ProductRecord> {
+    db.write(async |tx| {
+        refuse_taken_sku(tx, &p.sku, None).await?;
+        uow::insert(tx, Some(actor), new_row(&p, now())).await
+    })
+    .await
+    .map(ProductRecord::from)
+}
+
+/// One product.
+pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<ProductRecord> {
+    products::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(ProductRecord::from)
+        .ok_or(PersistenceError::NotFound)
+}
+
+/// Of `ids`, the active products, by id.
+pub(crate) async fn active<C: ConnectionTrait>(
+    conn: &C,
+    ids: Vec<Uuid>,
+) -> Result<Vec<products::Model>> {
+    Ok(products::Entity::find()
+        .filter(products::Column::Id.is_in(ids))
+        .filter(products::Column::Active.eq(true))
+        .all(conn)
+        .await?)
+}
+
+/// Filters of the product list.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    pub category: Option<String>,
+    pub active: Option<bool>,
+    pub updated_after: Option<DateTime<Utc>>,
+    /// Search in name and SKU.
+    pub q: Option<String>,
+}
+
+/// Sortable fields of the product list.
+pub const SORT_FIELDS: &[&str] = &["created_at", "name", "sku"];
+
+/// A page of products.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    f: &ProductFilter,
+    req: &ListRequest,
+) -> Result<Page<ProductRecord>> {
+    let mut q = products::Entity::find();
+    if let Some(c) = &f.category {
+        q = q.filter(products::Column::Category.eq(c.clone()));
+    }
+    if let Some(a) = f.active {
+        q = q.filter(products::Column::Active.eq(a));
+    }
+    if let Some(t) = f.updated_after {
+        q = q.filter(products::Column::UpdatedAt.gt(t));
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        q = q.filter(
+            Condition::any()
+                .add(contains(products::Column::NameNorm, &normalize_name(text)))
+                .add(contains(products::Column::Sku, text)),
+        );
+    }
+    let cols = [
+        SortColumn {
+            field: "created_at",
+            column: products::Column::CreatedAt,
+            kind: SortValue::Timestamp,
+        },
+        SortColumn {
+            field: "name",
+            column: products::Column::Name,
+            kind: SortValue::Text,
+        },
+        SortColumn {
+            field: "sku",
+            column: products::Column::Sku,
+            kind: SortValue::Text,
+        },
+    ];
+    Ok(fetch_page(
+        conn,
+        q,
+        req,
+        &cols,
+        products::Column::Id,
+        |m, field| match field {
+            "name" => CursorValue::Text(m.name.clone()),
+            "sku" => CursorValue::Text(m.sku.clone()),
+            _ => CursorValue::Timestamp(m.created_at),
+        },
+        |m| m.id,
+    )
+    .await?
+    .map(ProductRecord::from))
+}
+
+/// Applies `patch` to a product; a SKU another product has is a conflict naming `sku`.
+pub async fn update(
+    db: &Database,
+    actor: &Actor,
+    id: Uuid,
+    patch: ProductPatch,
+    if_match: Option<i64>,
+) -> Result<ProductRecord> {
+    db.write(async |tx| {
+        let current = lock_for_change::<products::Entity, _>(tx, &Scope::All, id, if_match).await?;
+        let next = to_domain(&current).apply(patch.clone())?;
+        if next.sku != current.sku {
+            refuse_taken_sku(tx, &next.sku, Some(id)).await?;
+        }
+        uow::save(tx, Some(actor), AuditAction::Update, current, |am| {
+            apply(am, &next)
+        })
+        .await
+    })
+    .await
+    .map(ProductRecord::from)
+}
+
+/// Of `skus`, the ones already in use.
+pub(crate) async fn existing_skus<C: ConnectionTrait>(
+    conn: &C,
+    skus: Vec<String>,
+) -> Result<Vec<String>> {
+    if skus.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(products::Entity::find()
+        .select_only()
+        .column(products::Column::Sku)
+        .filter(products::Column::Sku.is_in(skus))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
