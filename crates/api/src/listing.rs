@@ -81,6 +81,12 @@ impl<T> PageOf<T> {
     }
 }
 
+impl<T> From<Page<T>> for PageOf<T> {
+    fn from(page: Page<T>) -> Self {
+        Self::from_page(page, |t| t)
+    }
+}
+
 /// Accepts `null` as "clear" and absence as "leave alone" in PATCH bodies.
 pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
 where

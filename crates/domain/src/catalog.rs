@@ -4,7 +4,11 @@
 //! ten-thousandths), tax rates are percents with up to 2 decimals (stored in basis
 //! points). None of them ever passes through a float.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::access::Principal;
 
 use crate::error::{DomainError, FieldViolation, Violations};
 use crate::values::{NAME_MAX, SHORT_TEXT_MAX, bounded_text, optional_text};
@@ -108,6 +112,60 @@ pub fn percent_decimal(bp: i64) -> Decimal {
 
 /// Longest unit name (`盒`, `kg`, `pcs`), in characters.
 pub const UNIT_MAX: usize = 20;
+
+/// A quantity, held in thousandths (`2.5` kg is 2500).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Quantity(pub i64);
+
+impl Quantity {
+    /// The quantity as a decimal without trailing zeros (`2.5`).
+    pub fn to_decimal(self) -> Decimal {
+        quantity_decimal(self.0)
+    }
+}
+
+crate::decimal_string!(
+    Quantity,
+    "Quantity",
+    "A quantity as a decimal string, up to 3 decimals",
+    "2.5"
+);
+
+/// A unit price, held in ten-thousandths (`12.3456` is 123456).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Price(pub i64);
+
+impl Price {
+    /// The price as a decimal with at least two places (`12.50`).
+    pub fn to_decimal(self) -> Decimal {
+        price_decimal(self.0)
+    }
+}
+
+crate::decimal_string!(
+    Price,
+    "Price",
+    "A unit price as a decimal string, up to 4 decimals",
+    "12.50"
+);
+
+/// A percentage, held in basis points (`13` is 1300).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Percent(pub i64);
+
+impl Percent {
+    /// The percentage as a decimal without trailing zeros (`13`).
+    pub fn to_decimal(self) -> Decimal {
+        percent_decimal(self.0)
+    }
+}
+
+crate::decimal_string!(
+    Percent,
+    "Percent",
+    "A percentage as a decimal string: \"13\" is 13%",
+    "13"
+);
 
 /// A product's attributes, validated and scaled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,6 +280,65 @@ impl Product {
             _ => Err(DomainError::Validation(vec![])),
         }
     }
+}
+
+/// A product as stored and sent. `cost` is for managers and admins: see
+/// [`ProductRecord::for_viewer`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ProductView))]
+pub struct ProductRecord {
+    pub id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub unit: String,
+    pub category: Option<String>,
+    pub list_price: Price,
+    /// Managers and admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Price>,
+    pub tax_rate: Percent,
+    pub reorder_point: Option<Quantity>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProductRecord {
+    /// The product as `viewer` may see it: without its cost for a rep.
+    pub fn for_viewer(mut self, viewer: &Principal) -> Self {
+        if !viewer.may_see_cost() {
+            self.cost = None;
+        }
+        self
+    }
+
+    /// The product's validated attributes, to apply a change to.
+    pub fn product(&self) -> Product {
+        Product {
+            sku: self.sku.clone(),
+            name: self.name.clone(),
+            unit: self.unit.clone(),
+            category: self.category.clone(),
+            list_price_e4: self.list_price.0,
+            cost_e4: self.cost.map(|c| c.0),
+            tax_rate_bp: self.tax_rate.0,
+            reorder_point_milli: self.reorder_point.map(|r| r.0),
+            active: self.active,
+        }
+    }
+}
+
+/// A warehouse as stored and sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = WarehouseView))]
+pub struct WarehouseRecord {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A change to a product: only the fields sent change; `cost`, `category` and

@@ -1,6 +1,9 @@
 //! Customers (客户) and their contacts (联系人): what a valid one holds and how a change
 //! to one is applied.
 
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use crate::error::{DomainError, FieldViolation, Violations};
 use crate::values::{
     ADDRESS_MAX, NAME_MAX, NOTES_MAX, Name, SHORT_TEXT_MAX, bounded_text, optional_email,
@@ -23,6 +26,52 @@ crate::stored_enum! {
         C => "C",
         D => "D",
     }
+}
+
+/// A customer as stored and sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CustomerView))]
+pub struct CustomerRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: CustomerKind,
+    pub level: Option<CustomerLevel>,
+    pub industry: Option<String>,
+    pub source: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub province: Option<String>,
+    pub city: Option<String>,
+    /// Street address line.
+    pub address: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    /// `null` when the customer is in the pool (公海).
+    pub owner_id: Option<Uuid>,
+    pub last_follow_up_at: Option<DateTime<Utc>>,
+    pub next_follow_up_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A contact person as stored and sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ContactView))]
+pub struct ContactRecord {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub name: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// At most one contact per customer is primary.
+    pub is_primary: bool,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A nullable text field's change: field name, the change, its limit, where it goes.

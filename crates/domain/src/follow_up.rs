@@ -1,6 +1,7 @@
 //! Follow-ups (跟进记录): what happened with a customer and when to follow up next.
 
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use crate::error::{DomainError, FieldViolation, Violations};
 use crate::values::{NOTES_MAX, bounded_text};
@@ -14,6 +15,23 @@ crate::stored_enum! {
         Meeting => "meeting",
         Note => "note",
     }
+}
+
+/// A follow-up as stored and sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = FollowUpView))]
+pub struct FollowUpRecord {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub opportunity_id: Option<Uuid>,
+    pub kind: FollowUpKind,
+    pub content: String,
+    pub occurred_at: DateTime<Utc>,
+    pub next_follow_up_at: Option<DateTime<Utc>>,
+    pub author_id: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A valid follow-up.

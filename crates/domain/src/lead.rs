@@ -1,5 +1,8 @@
 //! Leads (线索): their status machine and what a valid lead holds.
 
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use crate::error::{DomainError, FieldViolation, Violations};
 use crate::values::{
     NAME_MAX, SHORT_TEXT_MAX, bounded_text, optional_email, optional_phone, optional_text,
@@ -49,6 +52,29 @@ impl LeadStatus {
             }),
         }
     }
+}
+
+/// A lead as stored and sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = LeadView))]
+pub struct LeadRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub source: Option<String>,
+    pub status: LeadStatus,
+    pub owner_id: Uuid,
+    /// Set once converted: the customer, contact and opportunity it became.
+    pub customer_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub opportunity_id: Option<Uuid>,
+    pub converted_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A lead's attributes as sent.

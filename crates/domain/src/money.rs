@@ -77,6 +77,13 @@ impl Money {
     }
 }
 
+crate::decimal_string!(
+    Money,
+    "Money",
+    "An exact amount as a decimal string with two places",
+    "1234.50"
+);
+
 impl std::fmt::Display for Money {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.to_decimal())

@@ -1,10 +1,12 @@
 //! Sales orders (订单): line arithmetic, totals, the status machine and payment status.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::catalog;
+use crate::catalog::{self, Percent, Price, Quantity};
 use crate::error::{DomainError, FieldViolation, Violations};
+use crate::money::Money;
 use crate::money::round_amount;
 
 crate::stored_enum! {
@@ -232,6 +234,54 @@ pub fn shipment_lines(lines: &[(Uuid, Decimal)]) -> Result<Vec<(Uuid, i64)>, Dom
         .collect();
     v.finish()?;
     Ok(out)
+}
+
+/// An order as stored and sent, with its lines (none in a list).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OrderView))]
+pub struct OrderRecord {
+    pub id: Uuid,
+    /// `SO-YYYYMM-000123`.
+    pub number: String,
+    pub customer_id: Uuid,
+    pub opportunity_id: Option<Uuid>,
+    pub owner_id: Uuid,
+    pub warehouse_id: Uuid,
+    pub currency: String,
+    pub status: OrderStatus,
+    pub order_date: NaiveDate,
+    pub lines: Vec<OrderLineRecord>,
+    /// Σ net.
+    pub subtotal: Money,
+    pub discount_total: Money,
+    pub tax_total: Money,
+    /// subtotal + tax_total.
+    pub total: Money,
+    pub payment_status: PaymentStatus,
+    pub paid_amount: Money,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An order line with its server-computed amounts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OrderLineView))]
+pub struct OrderLineRecord {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub quantity: Quantity,
+    pub shipped_quantity: Quantity,
+    pub unit_price: Price,
+    pub discount_percent: Percent,
+    pub tax_rate: Percent,
+    pub gross: Money,
+    pub discount: Money,
+    pub net: Money,
+    pub tax: Money,
+    pub total: Money,
 }
 
 /// A line's inputs in stored units: quantity in thousandths, unit price in

@@ -1,13 +1,28 @@
 //! Payments received on orders (回款) and payment plans: what a payment may be, which
 //! orders take one, and how instalments must add up.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
 use crate::error::{DomainError, FieldViolation, Refusal, Violations};
 use crate::money::{Money, amount_minor};
-use crate::order::OrderStatus;
+use crate::order::{OrderStatus, PaymentMethod};
 use crate::values::{SHORT_TEXT_MAX, optional_text};
+
+/// A payment received, as stored and sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PaymentView))]
+pub struct PaymentRecord {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub amount: Money,
+    pub received_at: DateTime<Utc>,
+    pub method: PaymentMethod,
+    pub reference: Option<String>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+}
 
 /// A payment as sent, checked: a positive amount with at most two decimals and an
 /// optional reference of up to 200 characters.

@@ -1,7 +1,11 @@
 //! The sales pipeline (商机): stages and the rules for moving an opportunity between them.
 
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
 use crate::access::{Principal, Role};
 use crate::error::{DomainError, FieldViolation, Refusal, Violations};
+use crate::money::Money;
 use crate::values::{NAME_MAX, bounded_text};
 
 crate::stored_enum! {
@@ -11,6 +15,58 @@ crate::stored_enum! {
         Won => "won",
         Lost => "lost",
     }
+}
+
+/// A pipeline stage as stored and sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = StageView))]
+pub struct StageRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub position: i32,
+    /// Win probability in percent.
+    pub probability: i32,
+    pub kind: StageKind,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An opportunity as stored and sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OpportunityView))]
+pub struct OpportunityRecord {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub name: String,
+    pub amount: Money,
+    /// ISO 4217.
+    pub currency: String,
+    pub stage_id: Uuid,
+    /// The kind of the current stage.
+    pub status: StageKind,
+    pub expected_close_date: Option<NaiveDate>,
+    pub owner_id: Uuid,
+    pub lost_reason: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One stage move of an opportunity.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = StageChangeView))]
+pub struct StageMove {
+    pub id: Uuid,
+    pub opportunity_id: Uuid,
+    /// `null` for the stage it was created in.
+    pub from_stage_id: Option<Uuid>,
+    pub to_stage_id: Uuid,
+    pub at: DateTime<Utc>,
+    /// Who moved it.
+    pub by: Uuid,
 }
 
 /// A stage as configured.

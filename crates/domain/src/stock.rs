@@ -1,10 +1,11 @@
 //! The stock ledger's rules: movement kinds, level arithmetic that never goes below
 //! zero, and what a receipt, a return or an adjustment must hold.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::catalog;
+use crate::catalog::{self, Quantity};
 use crate::error::{DomainError, FieldViolation, Violations};
 use crate::values::{SHORT_TEXT_MAX, bounded_text, optional_text};
 
@@ -43,6 +44,38 @@ impl Level {
         };
         (next.reserved >= 0 && next.available() >= 0).then_some(next)
     }
+}
+
+/// A product's stock in one warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = StockLevelView))]
+pub struct StockLevelRecord {
+    pub product_id: Uuid,
+    pub warehouse_id: Uuid,
+    pub on_hand: Quantity,
+    pub reserved: Quantity,
+    /// `on_hand − reserved`.
+    pub available: Quantity,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An entry of the stock ledger.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = MovementView))]
+pub struct MovementRecord {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub warehouse_id: Uuid,
+    pub kind: MovementKind,
+    /// Signed change of on-hand stock.
+    pub quantity: Quantity,
+    /// Signed change of reserved stock.
+    pub reserved_change: Quantity,
+    pub reference: Option<String>,
+    pub reason: Option<String>,
+    pub order_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub at: DateTime<Utc>,
 }
 
 /// Goods coming in (a receipt, or goods a customer returned): an optional reference

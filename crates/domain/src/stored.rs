@@ -66,6 +66,37 @@ macro_rules! stored_enum {
     };
 }
 
+/// Sends an exact value type as a decimal string (`"1234.50"`, `"2.5"`): never a JSON
+/// number, which clients would read as a float. `$decimal` renders the value.
+#[macro_export]
+macro_rules! decimal_string {
+    ($ty:ty, $name:literal, $description:literal, $example:literal) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(&self.to_decimal())
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .description(Some($description))
+                    .examples([$example])
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $ty {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($name)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     crate::stored_enum! {

@@ -8,7 +8,7 @@ use sea_orm::{
 use serde_json::json;
 use sims_domain::Scope;
 use sims_domain::audit::{AuditAction, AuditEntity};
-use sims_domain::customer::{Contact, ContactPatch};
+use sims_domain::customer::{Contact, ContactPatch, ContactRecord};
 use sims_domain::values::{normalize_name, phone_digits};
 use uuid::Uuid;
 
@@ -18,29 +18,20 @@ use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, cont
 use crate::uow::{self, Scoped, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, customers as customer_repo, now};
 
-/// A stored contact.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContactRecord {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub contact: Contact,
-    pub created_by: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<contacts::Model> for ContactRecord {
-    fn from(m: contacts::Model) -> Self {
-        Self {
-            contact: to_domain(&m),
-            id: m.id,
-            customer_id: m.customer_id,
-            created_by: m.created_by,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
+/// A stored contact, as sent.
+fn record(m: contacts::Model) -> ContactRecord {
+    ContactRecord {
+        id: m.id,
+        customer_id: m.customer_id,
+        name: m.name,
+        title: m.title,
+        phone: m.phone,
+        email: m.email,
+        is_primary: m.is_primary,
+        created_by: m.created_by,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
     }
 }
 
@@ -145,7 +136,7 @@ pub async fn create(
         create_in(tx, actor, customer_id, &contact).await
     })
     .await
-    .map(ContactRecord::from)
+    .map(record)
 }
 
 /// Adds a contact to a customer the caller locked with
@@ -180,7 +171,7 @@ pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Resul
         .filter(contacts::Entity::in_scope(scope))
         .one(conn)
         .await?
-        .map(ContactRecord::from)
+        .map(record)
         .ok_or(PersistenceError::NotFound)
 }
 
@@ -229,7 +220,7 @@ pub async fn list<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .map(ContactRecord::from))
+    .map(record))
 }
 
 /// Locks a contact of a customer the caller may change.
@@ -265,7 +256,7 @@ pub async fn update(
         .await
     })
     .await
-    .map(ContactRecord::from)
+    .map(record)
 }
 
 /// Deletes a contact of a customer the caller may change.

@@ -7,7 +7,9 @@ use sea_orm::{
 };
 use serde_json::json;
 use sims_domain::audit::{AuditAction, AuditEntity};
-use sims_domain::customer::{Customer, CustomerKind, CustomerLevel, CustomerPatch, DuplicateKeys};
+use sims_domain::customer::{
+    Customer, CustomerKind, CustomerLevel, CustomerPatch, CustomerRecord, DuplicateKeys,
+};
 use sims_domain::values::phone_digits;
 use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
@@ -20,43 +22,35 @@ use crate::scope::{Pool, owned_by};
 use crate::uow::{self, Scoped, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
-/// A stored customer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerRecord {
-    pub id: Uuid,
-    pub customer: Customer,
-    /// `None`: in the pool (公海).
-    pub owner_id: Option<Uuid>,
-    pub owner_since: Option<DateTime<Utc>>,
-    pub last_follow_up_at: Option<DateTime<Utc>>,
-    pub next_follow_up_at: Option<DateTime<Utc>>,
-    pub created_by: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<customers::Model> for CustomerRecord {
-    type Error = PersistenceError;
-
-    fn try_from(m: customers::Model) -> Result<Self> {
-        Ok(Self {
-            customer: to_domain(&m)?,
-            id: m.id,
-            owner_id: m.owner_id,
-            owner_since: m.owner_since,
-            last_follow_up_at: m.last_follow_up_at,
-            next_follow_up_at: m.next_follow_up_at,
-            created_by: m.created_by,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        })
-    }
+/// A stored customer, as sent.
+pub(crate) fn record(m: customers::Model) -> Result<CustomerRecord> {
+    let c = to_domain(&m)?;
+    Ok(CustomerRecord {
+        id: m.id,
+        name: c.name,
+        kind: c.kind,
+        level: c.level,
+        industry: c.industry,
+        source: c.source,
+        phone: c.phone,
+        email: c.email,
+        province: c.province,
+        city: c.city,
+        address: c.address,
+        tags: c.tags,
+        notes: c.notes,
+        owner_id: m.owner_id,
+        last_follow_up_at: m.last_follow_up_at,
+        next_follow_up_at: m.next_follow_up_at,
+        created_by: m.created_by,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
 }
 
 /// A stored customer as the domain value its changes are applied to.
-fn to_domain(m: &customers::Model) -> Result<Customer> {
+pub(crate) fn to_domain(m: &customers::Model) -> Result<Customer> {
     Ok(Customer {
         name: m.name.clone(),
         kind: stored::<CustomerKind>("customers", "kind", &m.kind)?,
@@ -311,8 +305,8 @@ pub async fn create(
     allow_duplicate: bool,
 ) -> Result<CustomerRecord> {
     db.write(async |tx| create_in(tx, actor, &customer, owner, allow_duplicate).await)
-        .await?
-        .try_into()
+        .await
+        .and_then(record)
 }
 
 /// [`create`] inside the caller's transaction.
@@ -345,7 +339,7 @@ pub(crate) async fn create_in<C: ConnectionTrait>(
 
 /// One customer the caller may see.
 pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<CustomerRecord> {
-    find(conn, scope, id).await?.try_into()
+    record(find(conn, scope, id).await?)
 }
 
 async fn find<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<customers::Model> {
@@ -459,7 +453,7 @@ pub async fn list<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .try_map(CustomerRecord::try_from)
+    .try_map(record)
 }
 
 /// Applies `patch` to a customer the caller may change; stale `if_match` is refused.
@@ -529,8 +523,8 @@ async fn change(
         }
         Ok(m)
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// Deletes a customer the caller may change, with its contacts and tags.
@@ -568,5 +562,5 @@ pub async fn due_for_follow_up<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .try_map(CustomerRecord::try_from)
+    .try_map(record)
 }

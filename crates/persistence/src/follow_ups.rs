@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::json;
 use sims_domain::Scope;
 use sims_domain::audit::{AuditAction, AuditEntity};
-use sims_domain::follow_up::{FollowUp, FollowUpKind};
+use sims_domain::follow_up::{FollowUp, FollowUpKind, FollowUpRecord};
 use uuid::Uuid;
 
 use crate::audit::Audited;
@@ -19,40 +19,21 @@ use crate::records::stored;
 use crate::uow::{self, Scoped, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, customers as customer_repo, now};
 
-/// A stored follow-up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FollowUpRecord {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub opportunity_id: Option<Uuid>,
-    pub kind: FollowUpKind,
-    pub content: String,
-    pub occurred_at: DateTime<Utc>,
-    pub next_follow_up_at: Option<DateTime<Utc>>,
-    pub author_id: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<follow_ups::Model> for FollowUpRecord {
-    type Error = PersistenceError;
-
-    fn try_from(m: follow_ups::Model) -> Result<Self> {
-        Ok(Self {
-            kind: stored("follow_ups", "kind", &m.kind)?,
-            id: m.id,
-            customer_id: m.customer_id,
-            opportunity_id: m.opportunity_id,
-            content: m.content,
-            occurred_at: m.occurred_at,
-            next_follow_up_at: m.next_follow_up_at,
-            author_id: m.author_id,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        })
-    }
+/// A stored follow-up, as sent.
+pub(crate) fn record(m: follow_ups::Model) -> Result<FollowUpRecord> {
+    Ok(FollowUpRecord {
+        kind: stored("follow_ups", "kind", &m.kind)?,
+        id: m.id,
+        customer_id: m.customer_id,
+        opportunity_id: m.opportunity_id,
+        content: m.content,
+        occurred_at: m.occurred_at,
+        next_follow_up_at: m.next_follow_up_at,
+        author_id: m.author_id,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
 }
 
 impl Audited for follow_ups::Model {
@@ -180,8 +161,8 @@ pub async fn create(
         refresh_customer(tx, customer_id, f.next_follow_up_at.map(Some)).await?;
         Ok(m)
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// One follow-up whose customer the caller may see.
@@ -190,8 +171,8 @@ pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Resul
         .filter(follow_ups::Entity::in_scope(scope))
         .one(conn)
         .await?
-        .ok_or(PersistenceError::NotFound)?
-        .try_into()
+        .ok_or(PersistenceError::NotFound)
+        .and_then(record)
 }
 
 /// A page of follow-ups the caller may see. With `customer_id`, that customer must be
@@ -241,7 +222,7 @@ pub async fn list<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .try_map(FollowUpRecord::try_from)
+    .try_map(record)
 }
 
 /// Changes a follow-up (its author only).
@@ -279,8 +260,8 @@ pub async fn update(
         refresh_customer(tx, customer_id, patch.next_follow_up_at).await?;
         Ok(m)
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// Deletes a follow-up (its author, or an admin).

@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use serde_json::json;
 use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::customer::{Contact, ContactInput, Customer, CustomerInput, CustomerKind};
-use sims_domain::lead::{Lead, LeadPatch, LeadStatus};
+use sims_domain::lead::{Lead, LeadPatch, LeadRecord, LeadStatus};
 use sims_domain::values::{normalize_name, phone_digits};
 use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
@@ -21,43 +21,26 @@ use crate::{
     Actor, Database, PersistenceError, Result, contacts, customers, now, opportunities, pool,
 };
 
-/// A stored lead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeadRecord {
-    pub id: Uuid,
-    pub lead: Lead,
-    pub status: LeadStatus,
-    pub owner_id: Uuid,
-    /// Set once converted.
-    pub customer_id: Option<Uuid>,
-    pub contact_id: Option<Uuid>,
-    pub opportunity_id: Option<Uuid>,
-    pub converted_at: Option<DateTime<Utc>>,
-    pub created_by: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<leads::Model> for LeadRecord {
-    type Error = PersistenceError;
-
-    fn try_from(m: leads::Model) -> Result<Self> {
-        Ok(Self {
-            lead: to_domain(&m),
-            status: status_of(&m)?,
-            id: m.id,
-            owner_id: m.owner_id,
-            customer_id: m.customer_id,
-            contact_id: m.contact_id,
-            opportunity_id: m.opportunity_id,
-            converted_at: m.converted_at,
-            created_by: m.created_by,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        })
-    }
+/// A stored lead, as sent.
+fn record(m: leads::Model) -> Result<LeadRecord> {
+    Ok(LeadRecord {
+        status: status_of(&m)?,
+        id: m.id,
+        name: m.name,
+        company: m.company,
+        phone: m.phone,
+        email: m.email,
+        source: m.source,
+        owner_id: m.owner_id,
+        customer_id: m.customer_id,
+        contact_id: m.contact_id,
+        opportunity_id: m.opportunity_id,
+        converted_at: m.converted_at,
+        created_by: m.created_by,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
 }
 
 impl Audited for leads::Model {
@@ -159,8 +142,8 @@ pub async fn create(db: &Database, actor: &Actor, lead: Lead, owner: Uuid) -> Re
         apply_fields(&mut am, &lead);
         uow::insert(tx, Some(actor), am).await
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// One lead in the caller's scope.
@@ -169,8 +152,8 @@ pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Resul
         .filter(leads::Entity::in_scope(scope))
         .one(conn)
         .await?
-        .ok_or(PersistenceError::NotFound)?
-        .try_into()
+        .ok_or(PersistenceError::NotFound)
+        .and_then(record)
 }
 
 /// A page of the caller's leads.
@@ -218,7 +201,7 @@ pub async fn list<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .try_map(LeadRecord::try_from)
+    .try_map(record)
 }
 
 /// A change to a lead: fields, a status move, a new owner (managers and admins).
@@ -260,8 +243,8 @@ pub async fn update(
         })
         .await
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// Deletes a lead in the caller's scope.
@@ -387,7 +370,7 @@ pub async fn convert(
         })
         .await?;
         Ok(Conversion {
-            lead: converted.try_into()?,
+            lead: record(converted)?,
             customer_id: customer,
             contact_id: contact.id,
             opportunity_id,

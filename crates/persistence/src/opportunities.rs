@@ -9,7 +9,7 @@ use serde_json::json;
 use sims_domain::Scope;
 use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::money::Money;
-use sims_domain::pipeline::{StageKind, check_amount, check_move};
+use sims_domain::pipeline::{OpportunityRecord, StageKind, StageMove, check_amount, check_move};
 use sims_domain::values::normalize_name;
 use uuid::Uuid;
 
@@ -22,76 +22,36 @@ use crate::stages::{self, kind_of};
 use crate::uow::{self, Scoped, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, customers, now, pool};
 
-/// A stored opportunity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpportunityRecord {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub name: String,
-    pub amount: Money,
-    /// ISO 4217.
-    pub currency: String,
-    pub stage_id: Uuid,
-    /// The kind of its stage.
-    pub status: StageKind,
-    pub expected_close_date: Option<NaiveDate>,
-    pub owner_id: Uuid,
-    pub lost_reason: Option<String>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub created_by: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+/// A stored opportunity, as sent.
+fn record(m: opportunities::Model) -> Result<OpportunityRecord> {
+    Ok(OpportunityRecord {
+        status: stored("opportunities", "status", &m.status)?,
+        amount: Money::from_minor(m.amount_minor),
+        id: m.id,
+        customer_id: m.customer_id,
+        name: m.name,
+        currency: m.currency,
+        stage_id: m.stage_id,
+        expected_close_date: m.expected_close_date,
+        owner_id: m.owner_id,
+        lost_reason: m.lost_reason,
+        closed_at: m.closed_at,
+        created_by: m.created_by,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
 }
 
-impl TryFrom<opportunities::Model> for OpportunityRecord {
-    type Error = PersistenceError;
-
-    fn try_from(m: opportunities::Model) -> Result<Self> {
-        Ok(Self {
-            status: stored("opportunities", "status", &m.status)?,
-            amount: Money::from_minor(m.amount_minor),
-            id: m.id,
-            customer_id: m.customer_id,
-            name: m.name,
-            currency: m.currency,
-            stage_id: m.stage_id,
-            expected_close_date: m.expected_close_date,
-            owner_id: m.owner_id,
-            lost_reason: m.lost_reason,
-            closed_at: m.closed_at,
-            created_by: m.created_by,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        })
-    }
-}
-
-/// One stage move of an opportunity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StageMove {
-    pub id: Uuid,
-    pub opportunity_id: Uuid,
-    pub customer_id: Uuid,
-    /// `None` for the stage it was created in.
-    pub from_stage_id: Option<Uuid>,
-    pub to_stage_id: Uuid,
-    pub by_user_id: Uuid,
-    pub at: DateTime<Utc>,
-}
-
-impl From<opportunity_stage_changes::Model> for StageMove {
-    fn from(m: opportunity_stage_changes::Model) -> Self {
-        Self {
-            id: m.id,
-            opportunity_id: m.opportunity_id,
-            customer_id: m.customer_id,
-            from_stage_id: m.from_stage_id,
-            to_stage_id: m.to_stage_id,
-            by_user_id: m.by_user_id,
-            at: m.at,
-        }
+/// A stored stage move, as sent.
+pub(crate) fn stage_move(m: opportunity_stage_changes::Model) -> StageMove {
+    StageMove {
+        id: m.id,
+        opportunity_id: m.opportunity_id,
+        from_stage_id: m.from_stage_id,
+        to_stage_id: m.to_stage_id,
+        at: m.at,
+        by: m.by_user_id,
     }
 }
 
@@ -162,8 +122,8 @@ pub async fn create(
         customers::lock_writable(tx, actor, new.customer_id, None).await?;
         create_in(tx, actor, new.clone()).await
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// Creates an opportunity on a customer the caller locked, inside the caller's transaction.
@@ -225,8 +185,8 @@ pub async fn get<C: ConnectionTrait>(
         .filter(opportunities::Entity::in_scope(scope))
         .one(conn)
         .await?
-        .ok_or(PersistenceError::NotFound)?
-        .try_into()
+        .ok_or(PersistenceError::NotFound)
+        .and_then(record)
 }
 
 /// Filters of the opportunity list.
@@ -326,7 +286,7 @@ pub async fn list<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .try_map(OpportunityRecord::try_from)
+    .try_map(record)
 }
 
 /// A change to an opportunity's fields (stage moves have their own call).
@@ -381,8 +341,8 @@ pub async fn update(
         })
         .await
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// Deletes an opportunity in the caller's scope.
@@ -447,8 +407,8 @@ pub async fn move_stage(
         .await?;
         Ok(m)
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// An opportunity's stage moves, oldest first.
@@ -466,7 +426,7 @@ pub async fn history<C: ConnectionTrait>(
         .all(conn)
         .await?
         .into_iter()
-        .map(StageMove::from)
+        .map(stage_move)
         .collect())
 }
 

@@ -9,9 +9,11 @@ use sea_orm::{
 };
 use serde_json::json;
 use sims_domain::audit::{AuditAction, AuditEntity};
+use sims_domain::catalog::{Percent, Price, Quantity};
 use sims_domain::money::Money;
 use sims_domain::order::{
-    LineAmounts, LineRequest, OrderStatus, PricedLine, ProductTerms, order_totals,
+    LineRequest, OrderLineRecord, OrderRecord, OrderStatus, PricedLine, ProductTerms, order_totals,
+    payment_status,
 };
 use sims_domain::stock::MovementKind;
 use sims_domain::{DomainError, Scope};
@@ -31,108 +33,48 @@ use crate::{
     warehouses,
 };
 
-/// A stored order, without its lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderRecord {
-    pub id: Uuid,
-    /// `SO-YYYYMM-000123`.
-    pub number: String,
-    pub customer_id: Uuid,
-    pub opportunity_id: Option<Uuid>,
-    pub owner_id: Uuid,
-    pub warehouse_id: Uuid,
-    pub currency: String,
-    pub status: OrderStatus,
-    /// Σ net.
-    pub subtotal: Money,
-    pub discount_total: Money,
-    pub tax_total: Money,
-    /// subtotal + tax_total.
-    pub total: Money,
-    pub paid: Money,
-    pub order_date: NaiveDate,
-    pub confirmed_at: Option<DateTime<Utc>>,
-    pub created_by: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+/// A stored order with `lines` (as stored, in order), as sent.
+pub(crate) fn record(o: orders::Model, lines: Vec<order_lines::Model>) -> Result<OrderRecord> {
+    Ok(OrderRecord {
+        status: stored("orders", "status", &o.status)?,
+        payment_status: payment_status(o.total_minor, o.paid_minor),
+        subtotal: Money::from_minor(o.subtotal_minor),
+        discount_total: Money::from_minor(o.discount_minor),
+        tax_total: Money::from_minor(o.tax_minor),
+        total: Money::from_minor(o.total_minor),
+        paid_amount: Money::from_minor(o.paid_minor),
+        lines: lines.into_iter().map(line_record).collect(),
+        id: o.id,
+        number: o.number,
+        customer_id: o.customer_id,
+        opportunity_id: o.opportunity_id,
+        owner_id: o.owner_id,
+        warehouse_id: o.warehouse_id,
+        currency: o.currency,
+        order_date: o.order_date,
+        confirmed_at: o.confirmed_at,
+        created_by: o.created_by,
+        version: o.version,
+        created_at: o.created_at,
+        updated_at: o.updated_at,
+    })
 }
 
-impl TryFrom<orders::Model> for OrderRecord {
-    type Error = PersistenceError;
-
-    fn try_from(o: orders::Model) -> Result<Self> {
-        Ok(Self {
-            status: stored("orders", "status", &o.status)?,
-            subtotal: Money::from_minor(o.subtotal_minor),
-            discount_total: Money::from_minor(o.discount_minor),
-            tax_total: Money::from_minor(o.tax_minor),
-            total: Money::from_minor(o.total_minor),
-            paid: Money::from_minor(o.paid_minor),
-            id: o.id,
-            number: o.number,
-            customer_id: o.customer_id,
-            opportunity_id: o.opportunity_id,
-            owner_id: o.owner_id,
-            warehouse_id: o.warehouse_id,
-            currency: o.currency,
-            order_date: o.order_date,
-            confirmed_at: o.confirmed_at,
-            created_by: o.created_by,
-            version: o.version,
-            created_at: o.created_at,
-            updated_at: o.updated_at,
-        })
-    }
-}
-
-/// A stored order line: its inputs in stored units and its amounts in minor units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OrderLineRecord {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub quantity_milli: i64,
-    pub shipped_milli: i64,
-    pub unit_price_e4: i64,
-    pub discount_bp: i64,
-    pub tax_bp: i64,
-    pub amounts: LineAmounts,
-}
-
-impl From<order_lines::Model> for OrderLineRecord {
-    fn from(l: order_lines::Model) -> Self {
-        Self {
-            id: l.id,
-            product_id: l.product_id,
-            quantity_milli: l.quantity_milli,
-            shipped_milli: l.shipped_milli,
-            unit_price_e4: l.unit_price_e4,
-            discount_bp: l.discount_bp,
-            tax_bp: l.tax_bp,
-            amounts: LineAmounts {
-                gross: l.gross_minor,
-                discount: l.discount_minor,
-                net: l.net_minor,
-                tax: l.tax_minor,
-                total: l.total_minor,
-            },
-        }
-    }
-}
-
-/// An order with its lines, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderWithLines {
-    pub order: OrderRecord,
-    pub lines: Vec<OrderLineRecord>,
-}
-
-impl OrderWithLines {
-    fn of(order: orders::Model, lines: Vec<order_lines::Model>) -> Result<Self> {
-        Ok(Self {
-            order: order.try_into()?,
-            lines: lines.into_iter().map(OrderLineRecord::from).collect(),
-        })
+fn line_record(l: order_lines::Model) -> OrderLineRecord {
+    let money = Money::from_minor;
+    OrderLineRecord {
+        id: l.id,
+        product_id: l.product_id,
+        quantity: Quantity(l.quantity_milli),
+        shipped_quantity: Quantity(l.shipped_milli),
+        unit_price: Price(l.unit_price_e4),
+        discount_percent: Percent(l.discount_bp),
+        tax_rate: Percent(l.tax_bp),
+        gross: money(l.gross_minor),
+        discount: money(l.discount_minor),
+        net: money(l.net_minor),
+        tax: money(l.tax_minor),
+        total: money(l.total_minor),
     }
 }
 
@@ -266,7 +208,7 @@ pub async fn create(
     actor: &Actor,
     new: NewOrder,
     key: Option<&IdempotencyKey>,
-    render: impl Fn(&OrderWithLines) -> Result<Answer>,
+    render: impl Fn(&OrderRecord) -> Result<Answer>,
 ) -> Result<Answered> {
     let work = async |tx: &DatabaseTransaction| {
         customers::check_writable(tx, actor, new.customer_id).await?;
@@ -305,7 +247,7 @@ pub async fn create(
         )
         .await?;
         let lines = insert_lines(tx, id, &priced).await?;
-        OrderWithLines::of(order, lines)
+        record(order, lines)
     };
     db.write_once(key, work, render).await
 }
@@ -332,10 +274,10 @@ pub(crate) async fn find<C: ConnectionTrait>(
 }
 
 /// One order in the caller's scope, with its lines.
-pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<OrderWithLines> {
+pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<OrderRecord> {
     let order = find(conn, scope, id).await?;
     let lines = lines_of(conn, id).await?;
-    OrderWithLines::of(order, lines)
+    record(order, lines)
 }
 
 /// Locks an order in the caller's scope for a change and checks `If-Match`.
@@ -421,7 +363,7 @@ pub async fn list<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .try_map(OrderRecord::try_from)
+    .try_map(|o| record(o, vec![]))
 }
 
 /// Moves a locked order to `to`, audited as `action`.
@@ -448,7 +390,7 @@ pub async fn replace_lines(
     id: Uuid,
     lines: Vec<LineRequest>,
     if_match: Option<i64>,
-) -> Result<OrderWithLines> {
+) -> Result<OrderRecord> {
     let (order, lines) = db
         .write(async |tx| {
             let o = lock(tx, actor, id, if_match).await?;
@@ -470,7 +412,7 @@ pub async fn replace_lines(
             Ok((order, written))
         })
         .await?;
-    OrderWithLines::of(order, lines)
+    record(order, lines)
 }
 
 /// A movement of an order's line in its warehouse.
@@ -499,7 +441,7 @@ pub async fn confirm(
     actor: &Actor,
     id: Uuid,
     if_match: Option<i64>,
-) -> Result<OrderWithLines> {
+) -> Result<OrderRecord> {
     let (order, lines) = db
         .write(async |tx| {
             let o = lock(tx, actor, id, if_match).await?;
@@ -519,7 +461,7 @@ pub async fn confirm(
                 {
                     let available = stock::level(tx, l.product_id, o.warehouse_id)
                         .await?
-                        .map_or(0, |s| s.available_milli());
+                        .map_or(0, |s| s.available.0);
                     short.push(ShortLine {
                         index,
                         line_id: l.id,
@@ -537,7 +479,7 @@ pub async fn confirm(
             Ok((order, lines))
         })
         .await?;
-    OrderWithLines::of(order, lines)
+    record(order, lines)
 }
 
 /// Ships part or all of a confirmed order: moves reserved stock out. Shipping more than
@@ -549,7 +491,7 @@ pub async fn ship(
     (id, if_match): (Uuid, Option<i64>),
     shipment: Vec<(Uuid, i64)>,
     key: Option<&IdempotencyKey>,
-    render: impl Fn(&OrderWithLines) -> Result<Answer>,
+    render: impl Fn(&OrderRecord) -> Result<Answer>,
 ) -> Result<Answered> {
     let work = async |tx: &DatabaseTransaction| {
         let o = lock(tx, actor, id, if_match).await?;
@@ -599,7 +541,7 @@ pub async fn ship(
         let done = lines.iter().all(|l| l.shipped_milli == l.quantity_milli);
         let to = status.after_shipment(done)?;
         let order = set_status(tx, actor, AuditAction::Ship, o, to).await?;
-        OrderWithLines::of(order, lines)
+        record(order, lines)
     };
     db.write_once(key, work, render).await
 }
@@ -610,7 +552,7 @@ pub async fn cancel(
     actor: &Actor,
     id: Uuid,
     if_match: Option<i64>,
-) -> Result<OrderWithLines> {
+) -> Result<OrderRecord> {
     let (order, lines) = db
         .write(async |tx| {
             let o = lock(tx, actor, id, if_match).await?;
@@ -638,7 +580,7 @@ pub async fn cancel(
             Ok((order, lines))
         })
         .await?;
-    OrderWithLines::of(order, lines)
+    record(order, lines)
 }
 
 /// Completes a shipped order.
@@ -647,7 +589,7 @@ pub async fn complete(
     actor: &Actor,
     id: Uuid,
     if_match: Option<i64>,
-) -> Result<OrderWithLines> {
+) -> Result<OrderRecord> {
     let (order, lines) = db
         .write(async |tx| {
             let o = lock(tx, actor, id, if_match).await?;
@@ -657,5 +599,5 @@ pub async fn complete(
             Ok((order, lines_of(tx, id).await?))
         })
         .await?;
-    OrderWithLines::of(order, lines)
+    record(order, lines)
 }

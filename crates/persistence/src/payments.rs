@@ -9,46 +9,31 @@ use serde_json::json;
 use sims_domain::Scope;
 use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::money::Money;
+use sims_domain::order::OrderRecord;
 use sims_domain::order::PaymentMethod;
-use sims_domain::payment::{PaymentDraft, PaymentPlan, accept_payment};
+use sims_domain::payment::{PaymentDraft, PaymentPlan, PaymentRecord, accept_payment};
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
 use crate::entities::{payment_plan_instalments as plan, payments};
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
-use crate::orders::{OrderRecord, status_of};
+use crate::orders::status_of;
 use crate::records::stored;
 use crate::uow;
-use crate::{Actor, Database, PersistenceError, Result, now, orders};
+use crate::{Actor, Database, Result, now, orders};
 
-/// A payment received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentRecord {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub amount: Money,
-    pub received_at: DateTime<Utc>,
-    pub method: PaymentMethod,
-    pub reference: Option<String>,
-    pub created_by: Uuid,
-    pub created_at: DateTime<Utc>,
-}
-
-impl TryFrom<payments::Model> for PaymentRecord {
-    type Error = PersistenceError;
-
-    fn try_from(p: payments::Model) -> Result<Self> {
-        Ok(Self {
-            method: stored("payments", "method", &p.method)?,
-            amount: Money::from_minor(p.amount_minor),
-            id: p.id,
-            order_id: p.order_id,
-            received_at: p.received_at,
-            reference: p.reference,
-            created_by: p.created_by,
-            created_at: p.created_at,
-        })
-    }
+/// A stored payment, as sent.
+fn record(p: payments::Model) -> Result<PaymentRecord> {
+    Ok(PaymentRecord {
+        method: stored("payments", "method", &p.method)?,
+        amount: Money::from_minor(p.amount_minor),
+        id: p.id,
+        order_id: p.order_id,
+        received_at: p.received_at,
+        reference: p.reference,
+        created_by: p.created_by,
+        created_at: p.created_at,
+    })
 }
 
 /// One dated instalment of a payment plan.
@@ -101,7 +86,7 @@ pub async fn add(
             am.paid_minor = Set(paid);
         })
         .await?;
-        Ok((payment.try_into()?, order.try_into()?))
+        Ok((record(payment)?, orders::record(order, vec![])?))
     };
     db.write_once(key, work, render).await
 }
@@ -120,7 +105,7 @@ pub async fn of_order<C: ConnectionTrait>(
         .all(conn)
         .await?
         .into_iter()
-        .map(PaymentRecord::try_from)
+        .map(record)
         .collect()
 }
 
@@ -146,7 +131,7 @@ pub async fn plan_of<C: ConnectionTrait>(
 ) -> Result<(OrderRecord, Vec<Instalment>)> {
     let o = orders::find(conn, scope, order_id).await?;
     let items = instalments(conn, order_id).await?;
-    Ok((o.try_into()?, items))
+    Ok((orders::record(o, vec![])?, items))
 }
 
 /// Replaces an order's payment plan. The instalments must add up to the order total
@@ -188,5 +173,5 @@ pub async fn set_plan(
             Ok((o, instalments(tx, order_id).await?))
         })
         .await?;
-    Ok((o.try_into()?, items))
+    Ok((orders::record(o, vec![])?, items))
 }

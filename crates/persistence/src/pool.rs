@@ -14,7 +14,9 @@ use sims_domain::{Principal, Refusal, Scope};
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::customers::CustomerRecord;
+use sims_domain::customer::CustomerRecord;
+
+use crate::customers::record;
 use crate::entities::{customer_events, customers, job_leases, pool_cooldowns, settings, users};
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
 use crate::records::stored;
@@ -283,8 +285,8 @@ pub async fn claim(
         )
         .await
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// Returns an owned customer to the pool. The previous owner may not claim it back for
@@ -313,8 +315,8 @@ pub async fn release(
         )
         .await
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// Whether `principal` may give records to `user`: an active user, within a manager's
@@ -364,8 +366,8 @@ pub async fn transfer(
         )
         .await
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 fn due_before(cutoff: DateTime<Utc>) -> Condition {
@@ -470,7 +472,7 @@ pub async fn returning<C: ConnectionTrait>(
     .await?
     .try_map(|m| {
         let at = rules.returns_at(m.owner_since.unwrap_or(m.created_at), m.last_follow_up_at);
-        CustomerRecord::try_from(m).map(|r| (r, at))
+        record(m).map(|r| (r, at))
     })
 }
 

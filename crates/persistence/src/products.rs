@@ -7,7 +7,7 @@ use sea_orm::{
 use serde_json::json;
 use sims_domain::Scope;
 use sims_domain::audit::{AuditAction, AuditEntity};
-use sims_domain::catalog::{Product, ProductPatch};
+use sims_domain::catalog::{Percent, Price, Product, ProductPatch, ProductRecord, Quantity};
 use sims_domain::values::normalize_name;
 use uuid::Uuid;
 
@@ -17,25 +17,22 @@ use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, cont
 use crate::uow::{self, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
-/// A stored product.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductRecord {
-    pub id: Uuid,
-    pub product: Product,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<products::Model> for ProductRecord {
-    fn from(m: products::Model) -> Self {
-        Self {
-            product: to_domain(&m),
-            id: m.id,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
+/// A stored product, as sent (with its cost).
+pub(crate) fn record(m: products::Model) -> ProductRecord {
+    ProductRecord {
+        id: m.id,
+        sku: m.sku,
+        name: m.name,
+        unit: m.unit,
+        category: m.category,
+        list_price: Price(m.list_price_e4),
+        cost: m.cost_e4.map(Price),
+        tax_rate: Percent(m.tax_rate_bp),
+        reorder_point: m.reorder_point_milli.map(Quantity),
+        active: m.active,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
     }
 }
 
@@ -123,7 +120,7 @@ pub async fn create(db: &Database, actor: &Actor, p: Product) -> Result<ProductR
         uow::insert(tx, Some(actor), new_row(&p, now())).await
     })
     .await
-    .map(ProductRecord::from)
+    .map(record)
 }
 
 /// One product.
@@ -131,7 +128,7 @@ pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<ProductRecord
     products::Entity::find_by_id(id)
         .one(conn)
         .await?
-        .map(ProductRecord::from)
+        .map(record)
         .ok_or(PersistenceError::NotFound)
 }
 
@@ -214,7 +211,7 @@ pub async fn list<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .map(ProductRecord::from))
+    .map(record))
 }
 
 /// Applies `patch` to a product; a SKU another product has is a conflict naming `sku`.
@@ -237,7 +234,7 @@ pub async fn update(
         .await
     })
     .await
-    .map(ProductRecord::from)
+    .map(record)
 }
 
 /// Of `skus`, the ones already in use.

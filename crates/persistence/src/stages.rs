@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use sims_domain::audit::{AuditAction, AuditEntity};
-use sims_domain::pipeline::{Stage, StageKind, check_stage_removal, default_stages};
+use sims_domain::pipeline::{Stage, StageKind, StageRecord, check_stage_removal, default_stages};
 use uuid::Uuid;
 
 use crate::audit::Audited;
@@ -15,35 +15,18 @@ use crate::records::stored;
 use crate::uow::{self, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
-/// A stored stage.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StageRecord {
-    pub id: Uuid,
-    pub name: String,
-    pub position: i32,
-    /// Win probability in percent.
-    pub probability: i32,
-    pub kind: StageKind,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<pipeline_stages::Model> for StageRecord {
-    type Error = PersistenceError;
-
-    fn try_from(m: pipeline_stages::Model) -> Result<Self> {
-        Ok(Self {
-            kind: kind_of(&m)?,
-            id: m.id,
-            name: m.name,
-            position: m.position,
-            probability: m.probability,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        })
-    }
+/// A stored stage, as sent.
+fn record(m: pipeline_stages::Model) -> Result<StageRecord> {
+    Ok(StageRecord {
+        kind: kind_of(&m)?,
+        id: m.id,
+        name: m.name,
+        position: m.position,
+        probability: m.probability,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
 }
 
 impl Audited for pipeline_stages::Model {
@@ -98,7 +81,7 @@ pub async fn list<C: ConnectionTrait>(conn: &C) -> Result<Vec<StageRecord>> {
         .all(conn)
         .await?
         .into_iter()
-        .map(StageRecord::try_from)
+        .map(record)
         .collect()
 }
 
@@ -124,8 +107,8 @@ pub(crate) async fn first_open<C: ConnectionTrait>(conn: &C) -> Result<pipeline_
 pub async fn create(db: &Database, actor: &Actor, stage: Stage) -> Result<StageRecord> {
     stage.check_addable()?;
     db.write(async |tx| uow::insert(tx, Some(actor), row(stage.clone(), now())).await)
-        .await?
-        .try_into()
+        .await
+        .and_then(record)
 }
 
 /// A change to a stage.
@@ -166,8 +149,8 @@ pub async fn update(
         })
         .await
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// Deletes an open stage no opportunity uses, keeping at least one open stage.

@@ -3,7 +3,6 @@
 //! never go below zero under any concurrency (a CHECK constraint backs the guard).
 //! Who may receive or adjust stock is a role rule the caller checks.
 
-use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
@@ -12,80 +11,46 @@ use sea_orm::{
 use serde_json::json;
 use sims_domain::Refusal;
 use sims_domain::audit::{AuditAction, AuditEntity};
-use sims_domain::stock::{Adjustment, Inbound, Level, MovementKind};
+use sims_domain::catalog::{ProductRecord, Quantity};
+use sims_domain::stock::{
+    Adjustment, Inbound, Level, MovementKind, MovementRecord, StockLevelRecord,
+};
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
 use crate::entities::{products, stock_levels, stock_movements};
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
 use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
-use crate::products::ProductRecord;
 use crate::records::stored;
 use crate::{Actor, Database, PersistenceError, Result, now, warehouses};
 
-/// A product's stock in one warehouse, in thousandths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StockLevelRecord {
-    pub product_id: Uuid,
-    pub warehouse_id: Uuid,
-    pub on_hand_milli: i64,
-    pub reserved_milli: i64,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl StockLevelRecord {
-    /// `on_hand − reserved`.
-    pub fn available_milli(&self) -> i64 {
-        self.on_hand_milli - self.reserved_milli
+/// A stored stock level, as sent.
+pub(crate) fn level_record(m: stock_levels::Model) -> StockLevelRecord {
+    StockLevelRecord {
+        product_id: m.product_id,
+        warehouse_id: m.warehouse_id,
+        on_hand: Quantity(m.on_hand_milli),
+        reserved: Quantity(m.reserved_milli),
+        available: Quantity(m.on_hand_milli - m.reserved_milli),
+        updated_at: m.updated_at,
     }
 }
 
-impl From<stock_levels::Model> for StockLevelRecord {
-    fn from(m: stock_levels::Model) -> Self {
-        Self {
-            product_id: m.product_id,
-            warehouse_id: m.warehouse_id,
-            on_hand_milli: m.on_hand_milli,
-            reserved_milli: m.reserved_milli,
-            updated_at: m.updated_at,
-        }
-    }
-}
-
-/// One entry of the ledger.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MovementRecord {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub warehouse_id: Uuid,
-    pub kind: MovementKind,
-    pub on_hand_delta_milli: i64,
-    pub reserved_delta_milli: i64,
-    pub reference: Option<String>,
-    pub reason: Option<String>,
-    pub order_id: Option<Uuid>,
-    pub created_by: Uuid,
-    pub at: DateTime<Utc>,
-}
-
-impl TryFrom<stock_movements::Model> for MovementRecord {
-    type Error = PersistenceError;
-
-    fn try_from(m: stock_movements::Model) -> Result<Self> {
-        Ok(Self {
-            kind: stored("stock_movements", "kind", &m.kind)?,
-            id: m.id,
-            product_id: m.product_id,
-            warehouse_id: m.warehouse_id,
-            on_hand_delta_milli: m.on_hand_delta_milli,
-            reserved_delta_milli: m.reserved_delta_milli,
-            reference: m.reference,
-            reason: m.reason,
-            order_id: m.order_id,
-            created_by: m.created_by,
-            at: m.at,
-        })
-    }
+/// A stored ledger entry, as sent.
+fn movement_record(m: stock_movements::Model) -> Result<MovementRecord> {
+    Ok(MovementRecord {
+        kind: stored("stock_movements", "kind", &m.kind)?,
+        id: m.id,
+        product_id: m.product_id,
+        warehouse_id: m.warehouse_id,
+        quantity: Quantity(m.on_hand_delta_milli),
+        reserved_change: Quantity(m.reserved_delta_milli),
+        reference: m.reference,
+        reason: m.reason,
+        order_id: m.order_id,
+        created_by: m.created_by,
+        at: m.at,
+    })
 }
 
 /// One movement to record.
@@ -188,7 +153,7 @@ pub(crate) async fn level<C: ConnectionTrait>(
     Ok(stock_levels::Entity::find_by_id((product_id, warehouse_id))
         .one(conn)
         .await?
-        .map(StockLevelRecord::from))
+        .map(level_record))
 }
 
 async fn check_products<C: ConnectionTrait>(
@@ -253,7 +218,7 @@ pub async fn take_in(
         audit::record(tx, Some(actor), change).await?;
         written
             .into_iter()
-            .map(MovementRecord::try_from)
+            .map(movement_record)
             .collect::<Result<Vec<_>>>()
     };
     db.write_once(key, work, |w: &Vec<MovementRecord>| render(w))
@@ -324,7 +289,7 @@ pub async fn levels<C: ConnectionTrait>(
         .await?;
     let more = rows.len() > per_page as usize;
     rows.truncate(per_page as usize);
-    Ok((rows.into_iter().map(StockLevelRecord::from).collect(), more))
+    Ok((rows.into_iter().map(level_record).collect(), more))
 }
 
 /// Filters of the movement list.
@@ -370,7 +335,7 @@ pub async fn movements<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .try_map(MovementRecord::try_from)
+    .try_map(movement_record)
 }
 
 /// Active products at or below their reorder point: `(product, available in all warehouses)`.
@@ -400,7 +365,7 @@ pub async fn low_stock<C: ConnectionTrait>(conn: &C) -> Result<Vec<(ProductRecor
                 .find(|(id, ..)| *id == p.id)
                 .map_or(0, |(_, h, r)| h - r);
             if p.reorder_point_milli.is_some_and(|rp| available <= rp) {
-                out.push((ProductRecord::from(p.clone()), available));
+                out.push((crate::products::record(p.clone()), available));
             }
         }
     }

@@ -2,14 +2,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 use sims_domain::Scope;
 use sims_domain::audit::{AuditAction, AuditEntity};
-use sims_domain::team::{check_parent, check_removal, subtree};
+use sims_domain::team::{TeamRecord, check_parent, check_removal, subtree};
 use uuid::Uuid;
 
 use crate::audit::Audited;
@@ -18,29 +17,16 @@ use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetc
 use crate::uow::{self, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
-/// A stored team.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TeamRecord {
-    pub id: Uuid,
-    pub name: String,
-    pub parent_id: Option<Uuid>,
-    pub manager_id: Option<Uuid>,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<teams::Model> for TeamRecord {
-    fn from(m: teams::Model) -> Self {
-        Self {
-            id: m.id,
-            name: m.name,
-            parent_id: m.parent_id,
-            manager_id: m.manager_id,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
+/// A stored team, as sent.
+fn record(m: teams::Model) -> TeamRecord {
+    TeamRecord {
+        id: m.id,
+        name: m.name,
+        parent_id: m.parent_id,
+        manager_id: m.manager_id,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
     }
 }
 
@@ -123,7 +109,7 @@ pub async fn create(db: &Database, actor: &Actor, new: NewTeam) -> Result<TeamRe
         uow::insert(tx, Some(actor), row).await
     })
     .await
-    .map(TeamRecord::from)
+    .map(record)
 }
 
 /// One team.
@@ -131,7 +117,7 @@ pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<TeamRecord> {
     teams::Entity::find_by_id(id)
         .one(conn)
         .await?
-        .map(TeamRecord::from)
+        .map(record)
         .ok_or(PersistenceError::NotFound)
 }
 
@@ -165,7 +151,7 @@ pub async fn list<C: ConnectionTrait>(conn: &C, req: &ListRequest) -> Result<Pag
         |m| m.id,
     )
     .await?
-    .map(TeamRecord::from))
+    .map(record))
 }
 
 /// Changes a team; a team cannot become its own ancestor.
@@ -193,7 +179,7 @@ pub async fn update(
         .await
     })
     .await
-    .map(TeamRecord::from)
+    .map(record)
 }
 
 /// Deletes a team that has no members and no sub-teams.

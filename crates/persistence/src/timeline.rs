@@ -14,12 +14,12 @@ use uuid::Uuid;
 use crate::entities::{
     customer_events, follow_ups, opportunities, opportunity_stage_changes, orders,
 };
-use crate::follow_ups::FollowUpRecord;
-use crate::opportunities::StageMove;
-use crate::orders::OrderRecord;
 use crate::pool::OwnershipEvent;
 use crate::uow::Scoped;
 use crate::{PersistenceError, Result, customers as customer_repo};
+use sims_domain::follow_up::FollowUpRecord;
+use sims_domain::order::OrderRecord;
+use sims_domain::pipeline::StageMove;
 
 /// One entry of a timeline.
 #[derive(Debug, Clone)]
@@ -174,7 +174,7 @@ pub async fn customer_timeline<C: ConnectionTrait>(
 
     let mut items: Vec<TimelineItem> = Vec::with_capacity(limit as usize * 4);
     for f in follow {
-        items.push(TimelineItem::FollowUp(f.try_into()?));
+        items.push(TimelineItem::FollowUp(crate::follow_ups::record(f)?));
     }
     for e in events {
         items.push(TimelineItem::OwnerChanged(e.try_into()?));
@@ -182,10 +182,10 @@ pub async fn customer_timeline<C: ConnectionTrait>(
     items.extend(
         stages
             .into_iter()
-            .map(|s| TimelineItem::StageChanged(s.into())),
+            .map(|s| TimelineItem::StageChanged(crate::opportunities::stage_move(s))),
     );
     for o in placed {
-        items.push(TimelineItem::Order(o.try_into()?));
+        items.push(TimelineItem::Order(crate::orders::record(o, vec![])?));
     }
     items.sort_by_key(|i| std::cmp::Reverse((i.at(), i.id())));
     let has_more = items.len() > per_page as usize;

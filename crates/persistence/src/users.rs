@@ -1,9 +1,9 @@
 //! Users and the principal a request runs as.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use sims_domain::audit::AuditEntity;
+use sims_domain::team::UserRecord;
 use sims_domain::{Principal, Role, Scope};
 use uuid::Uuid;
 
@@ -14,36 +14,19 @@ use crate::records::stored;
 use crate::uow::{self, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
-/// A stored user (never with their password hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRecord {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub team_id: Option<Uuid>,
-    pub active: bool,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<users::Model> for UserRecord {
-    type Error = PersistenceError;
-
-    fn try_from(m: users::Model) -> Result<Self> {
-        Ok(Self {
-            role: stored("users", "role", &m.role)?,
-            id: m.id,
-            email: m.email,
-            name: m.name,
-            team_id: m.team_id,
-            active: m.active,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        })
-    }
+/// A stored user, as sent (never with their password hash).
+fn record(m: users::Model) -> Result<UserRecord> {
+    Ok(UserRecord {
+        role: stored("users", "role", &m.role)?,
+        id: m.id,
+        email: m.email,
+        name: m.name,
+        team_id: m.team_id,
+        active: m.active,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
 }
 
 impl Audited for users::Model {
@@ -112,7 +95,7 @@ pub async fn credentials<C: ConnectionTrait>(
         .await?
         .map(|u| {
             let hash = u.password_hash.clone();
-            UserRecord::try_from(u).map(|r| (r, hash))
+            record(u).map(|r| (r, hash))
         })
         .transpose()
 }
@@ -164,8 +147,8 @@ pub async fn create(db: &Database, actor: Option<&Actor>, new: NewUser) -> Resul
         };
         uow::insert(tx, actor, row).await
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }
 
 /// One user.
@@ -173,8 +156,8 @@ pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<UserRecord> {
     users::Entity::find_by_id(id)
         .one(conn)
         .await?
-        .ok_or(PersistenceError::NotFound)?
-        .try_into()
+        .ok_or(PersistenceError::NotFound)
+        .and_then(record)
 }
 
 /// Filters of the user list.
@@ -244,7 +227,7 @@ pub async fn list<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .try_map(UserRecord::try_from)
+    .try_map(record)
 }
 
 /// Changes a user. Deactivating or a new password revokes every refresh token of
@@ -301,6 +284,6 @@ pub async fn update(
         }
         Ok(m)
     })
-    .await?
-    .try_into()
+    .await
+    .and_then(record)
 }

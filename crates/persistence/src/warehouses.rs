@@ -1,10 +1,9 @@
 //! Warehouses (every role reads them; managers and admins add them, the caller checks).
 
-use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use sims_domain::audit::AuditEntity;
-use sims_domain::catalog::Warehouse;
+use sims_domain::catalog::{Warehouse, WarehouseRecord};
 use uuid::Uuid;
 
 use crate::audit::Audited;
@@ -13,27 +12,15 @@ use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetc
 use crate::uow;
 use crate::{Actor, Database, PersistenceError, Result, now};
 
-/// A stored warehouse.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WarehouseRecord {
-    pub id: Uuid,
-    pub code: String,
-    pub name: String,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<warehouses::Model> for WarehouseRecord {
-    fn from(m: warehouses::Model) -> Self {
-        Self {
-            id: m.id,
-            code: m.code,
-            name: m.name,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
+/// A stored warehouse, as sent.
+fn record(m: warehouses::Model) -> WarehouseRecord {
+    WarehouseRecord {
+        id: m.id,
+        code: m.code,
+        name: m.name,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
     }
 }
 
@@ -78,7 +65,7 @@ pub async fn create(db: &Database, actor: &Actor, w: Warehouse) -> Result<Wareho
         uow::insert(tx, Some(actor), row).await
     })
     .await
-    .map(WarehouseRecord::from)
+    .map(record)
 }
 
 /// Whether warehouse `id` exists; otherwise a `422` naming `warehouse_id`.
@@ -97,7 +84,7 @@ pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<WarehouseReco
     warehouses::Entity::find_by_id(id)
         .one(conn)
         .await?
-        .map(WarehouseRecord::from)
+        .map(record)
         .ok_or(PersistenceError::NotFound)
 }
 
@@ -131,5 +118,5 @@ pub async fn list<C: ConnectionTrait>(
         |m| m.id,
     )
     .await?
-    .map(WarehouseRecord::from))
+    .map(record))
 }

@@ -1,9 +1,10 @@
 //! Contacts as CSV: the import (onto customers the caller may change) and the export.
 
 use actix_web::{HttpResponse, get, post, web};
+use sims_domain::customer::ContactRecord;
 use sims_domain::customer::{Contact, ContactInput};
 use sims_domain::import::{ImportReport, RowError};
-use sims_persistence::contacts::{self, ContactFilter, ContactRecord};
+use sims_persistence::contacts::{self, ContactFilter};
 use sims_persistence::import::ContactImport;
 use sims_persistence::{Database, ListRequest, customers};
 use uuid::Uuid;
@@ -158,15 +159,14 @@ const HEADER: [&str; 10] = [
 ];
 
 fn row(r: ContactRecord) -> Vec<String> {
-    let c = r.contact;
     vec![
         r.id.to_string(),
         r.customer_id.to_string(),
-        c.name,
-        c.title.unwrap_or_default(),
-        c.phone.unwrap_or_default(),
-        c.email.unwrap_or_default(),
-        c.is_primary.to_string(),
+        r.name,
+        r.title.unwrap_or_default(),
+        r.phone.unwrap_or_default(),
+        r.email.unwrap_or_default(),
+        r.is_primary.to_string(),
         timestamp(Some(r.created_at)),
         timestamp(Some(r.updated_at)),
         r.version.to_string(),

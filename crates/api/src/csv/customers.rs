@@ -1,9 +1,10 @@
 //! Customers as CSV: the import's columns and rows, and the export.
 
 use actix_web::{HttpResponse, get, post, web};
+use sims_domain::customer::CustomerRecord;
 use sims_domain::customer::{Customer, CustomerInput, CustomerKind, CustomerLevel};
 use sims_domain::import::{ImportReport, RowError};
-use sims_persistence::customers::{self, CustomerFilter, CustomerRecord};
+use sims_persistence::customers::{self, CustomerFilter};
 use sims_persistence::import::CustomerImport;
 use sims_persistence::{Database, ListRequest};
 
@@ -194,9 +195,9 @@ const HEADER: [&str; 19] = [
 ];
 
 fn row(r: CustomerRecord) -> Vec<String> {
-    let c = r.customer;
+    let c = r;
     vec![
-        r.id.to_string(),
+        c.id.to_string(),
         c.name,
         c.kind.as_str().to_owned(),
         c.level.map(|l| l.as_str().to_owned()).unwrap_or_default(),
@@ -209,12 +210,12 @@ fn row(r: CustomerRecord) -> Vec<String> {
         c.address.unwrap_or_default(),
         c.tags.join(";"),
         c.notes.unwrap_or_default(),
-        r.owner_id.map(|o| o.to_string()).unwrap_or_default(),
-        timestamp(r.last_follow_up_at),
-        timestamp(r.next_follow_up_at),
-        timestamp(Some(r.created_at)),
-        timestamp(Some(r.updated_at)),
-        r.version.to_string(),
+        c.owner_id.map(|o| o.to_string()).unwrap_or_default(),
+        timestamp(c.last_follow_up_at),
+        timestamp(c.next_follow_up_at),
+        timestamp(Some(c.created_at)),
+        timestamp(Some(c.updated_at)),
+        c.version.to_string(),
     ]
 }
 

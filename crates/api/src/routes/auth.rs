@@ -13,8 +13,8 @@ use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::Json;
 use crate::responses::{Always, Authenticated, WithBody};
 use crate::routes::Routes;
-use crate::routes::users::UserView;
 use crate::state::AppState;
+use sims_domain::team::UserRecord;
 
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -214,7 +214,7 @@ pub async fn logout(
 /// The signed-in user.
 #[utoipa::path(tag = "auth", operation_id = "get_me", security(("bearer" = [])), responses(
     Authenticated,
-    (status = 200, body = UserView),
+    (status = 200, body = UserRecord),
 ))]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {

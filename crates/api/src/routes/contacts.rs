@@ -2,9 +2,10 @@
 
 use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use sims_domain::customer::ContactRecord;
 use sims_domain::customer::{Contact, ContactInput, ContactPatch};
-use sims_persistence::contacts::{self, ContactFilter, ContactRecord};
+use sims_persistence::contacts::{self, ContactFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -16,44 +17,8 @@ use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
 use crate::state::AppState;
 
-/// A contact person.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactView {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub name: String,
-    pub title: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    /// At most one contact per customer is primary.
-    pub is_primary: bool,
-    pub created_by: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<ContactRecord> for ContactView {
-    fn from(r: ContactRecord) -> Self {
-        let c = r.contact;
-        Self {
-            id: r.id,
-            customer_id: r.customer_id,
-            name: c.name,
-            title: c.title,
-            phone: c.phone,
-            email: c.email,
-            is_primary: c.is_primary,
-            created_by: r.created_by,
-            version: r.version,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
 fn respond(mut b: HttpResponseBuilder, r: ContactRecord) -> HttpResponse {
-    b.insert_header(etag(r.version)).json(ContactView::from(r))
+    b.insert_header(etag(r.version)).json(r)
 }
 
 /// A new contact. `is_primary: true` un-marks the customer's previous primary contact.
@@ -114,7 +79,7 @@ impl From<ContactQuery> for ContactFilter {
     Authenticated,
     WithId,
     WithBody,
-    (status = 201, body = ContactView, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, body = ContactRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep adding to a pool customer", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/contacts")]
@@ -142,7 +107,7 @@ pub async fn create_contact(
 #[utoipa::path(tag = "contacts", operation_id = "list_customer_contacts", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer"), PageParams), responses(
     Authenticated,
     WithId,
-    (status = 200, body = PageOf<ContactView>),
+    (status = 200, body = PageOf<ContactRecord>),
 ))]
 #[get("/customers/{id}/contacts")]
 pub async fn list_customer_contacts(
@@ -150,21 +115,21 @@ pub async fn list_customer_contacts(
     caller: Caller,
     id: Id,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<ContactView>>> {
+) -> ApiResult<web::Json<PageOf<ContactRecord>>> {
     let req = paging.0.to_request(contacts::SORT_FIELDS, NEWEST_FIRST)?;
     let filter = ContactFilter {
         customer_id: Some(id.0),
         ..Default::default()
     };
     let page = contacts::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
-    Ok(web::Json(PageOf::from_page(page, ContactView::from)))
+    Ok(web::Json(PageOf::from(page)))
 }
 
 /// Lists every contact the caller may see (of customers in their scope and the pool).
 #[utoipa::path(tag = "contacts", operation_id = "list_contacts", security(("bearer" = [])), params(ContactQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<ContactView>),
+    (status = 200, body = PageOf<ContactRecord>),
     (status = 404, description = "The filtered customer is not in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/contacts")]
@@ -173,18 +138,18 @@ pub async fn list_contacts(
     caller: Caller,
     query: Query<ContactQuery>,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<ContactView>>> {
+) -> ApiResult<web::Json<PageOf<ContactRecord>>> {
     let req = paging.0.to_request(contacts::SORT_FIELDS, NEWEST_FIRST)?;
     let filter = ContactFilter::from(query.0);
     let page = contacts::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
-    Ok(web::Json(PageOf::from_page(page, ContactView::from)))
+    Ok(web::Json(PageOf::from(page)))
 }
 
 /// One contact.
 #[utoipa::path(tag = "contacts", operation_id = "get_contact", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = ContactView, headers(("ETag" = String))),
+    (status = 200, body = ContactRecord, headers(("ETag" = String))),
 ))]
 #[get("/contacts/{id}")]
 pub async fn get_contact(
@@ -204,7 +169,7 @@ pub async fn get_contact(
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = ContactView, headers(("ETag" = String))),
+    (status = 200, body = ContactRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep changing a pool customer's contact", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/contacts/{id}")]

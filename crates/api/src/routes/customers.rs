@@ -4,10 +4,11 @@ use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::DomainError;
+use sims_domain::customer::CustomerRecord;
 use sims_domain::customer::{
     Customer, CustomerInput, CustomerKind, CustomerLevel, CustomerPatch, duplicate_keys,
 };
-use sims_persistence::customers::{self, CustomerFilter, CustomerRecord};
+use sims_persistence::customers::{self, CustomerFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -19,64 +20,9 @@ use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
 use crate::state::AppState;
 
-/// A customer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CustomerView {
-    pub id: Uuid,
-    pub name: String,
-    pub kind: CustomerKind,
-    pub level: Option<CustomerLevel>,
-    pub industry: Option<String>,
-    pub source: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub province: Option<String>,
-    pub city: Option<String>,
-    /// Street address line.
-    pub address: Option<String>,
-    pub tags: Vec<String>,
-    pub notes: Option<String>,
-    /// `null` when the customer is in the pool (公海).
-    pub owner_id: Option<Uuid>,
-    pub last_follow_up_at: Option<DateTime<Utc>>,
-    pub next_follow_up_at: Option<DateTime<Utc>>,
-    pub created_by: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<CustomerRecord> for CustomerView {
-    fn from(r: CustomerRecord) -> Self {
-        let c = r.customer;
-        Self {
-            id: r.id,
-            name: c.name,
-            kind: c.kind,
-            level: c.level,
-            industry: c.industry,
-            source: c.source,
-            phone: c.phone,
-            email: c.email,
-            province: c.province,
-            city: c.city,
-            address: c.address,
-            tags: c.tags,
-            notes: c.notes,
-            owner_id: r.owner_id,
-            last_follow_up_at: r.last_follow_up_at,
-            next_follow_up_at: r.next_follow_up_at,
-            created_by: r.created_by,
-            version: r.version,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
 /// Renders a customer with its ETag.
 pub fn respond(mut b: HttpResponseBuilder, r: CustomerRecord) -> HttpResponse {
-    b.insert_header(etag(r.version)).json(CustomerView::from(r))
+    b.insert_header(etag(r.version)).json(r)
 }
 
 /// A new customer. The caller owns it unless a manager or admin names `owner_id`.
@@ -213,7 +159,7 @@ pub struct DuplicateMatches {
 #[utoipa::path(tag = "customers", operation_id = "create_customer", security(("bearer" = [])), params(DuplicatePolicy), request_body = CreateCustomer, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = CustomerView, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, body = CustomerRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep naming another owner", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "duplicate_customer, with `matches`", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -265,7 +211,7 @@ pub async fn create_customer(
 #[utoipa::path(tag = "customers", operation_id = "list_customers", security(("bearer" = [])), params(CustomerQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<CustomerView>),
+    (status = 200, body = PageOf<CustomerRecord>),
 ))]
 #[get("/customers")]
 pub async fn list_customers(
@@ -273,11 +219,11 @@ pub async fn list_customers(
     caller: Caller,
     query: Query<CustomerQuery>,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<CustomerView>>> {
+) -> ApiResult<web::Json<PageOf<CustomerRecord>>> {
     let req = paging.0.to_request(customers::SORT_FIELDS, NEWEST_FIRST)?;
     let filter = CustomerFilter::from(query.0);
     let page = customers::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
-    Ok(web::Json(PageOf::from_page(page, CustomerView::from)))
+    Ok(web::Json(PageOf::from(page)))
 }
 
 /// Runs the duplicate check (查重) without writing: ids of every customer whose
@@ -303,7 +249,7 @@ pub async fn find_duplicate_customers(
 #[utoipa::path(tag = "customers", operation_id = "get_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
 ))]
 #[get("/customers/{id}")]
 pub async fn get_customer(
@@ -323,7 +269,7 @@ pub async fn get_customer(
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "duplicate_customer", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -408,7 +354,7 @@ pub struct TagList {
     Authenticated,
     WithId,
     WithBody,
-    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/tags")]
@@ -426,7 +372,7 @@ pub async fn add_customer_tags(
 #[utoipa::path(tag = "customers", operation_id = "remove_customer_tag", security(("bearer" = [])), params(("id" = Uuid, Path), ("tag" = String, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/customers/{id}/tags/{tag}")]
@@ -476,7 +422,7 @@ pub struct DueQuery {
 #[utoipa::path(tag = "customers", operation_id = "list_customers_due_for_follow_up", security(("bearer" = [])), params(DueQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<CustomerView>),
+    (status = 200, body = PageOf<CustomerRecord>),
 ))]
 #[get("/customers/due-for-follow-up")]
 pub async fn list_customers_due_for_follow_up(
@@ -484,7 +430,7 @@ pub async fn list_customers_due_for_follow_up(
     caller: Caller,
     query: Query<DueQuery>,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<CustomerView>>> {
+) -> ApiResult<web::Json<PageOf<CustomerRecord>>> {
     let soonest = [sims_domain::listing::SortKey {
         field: "next_follow_up_at",
         descending: false,
@@ -494,7 +440,7 @@ pub async fn list_customers_due_for_follow_up(
     let page =
         customers::due_for_follow_up(state.db.conn(), caller.principal.user_id, before, &req)
             .await?;
-    Ok(web::Json(PageOf::from_page(page, CustomerView::from)))
+    Ok(web::Json(PageOf::from(page)))
 }
 
 /// Registers the customer routes (the fixed path before `{id}`).

@@ -3,9 +3,10 @@
 use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sims_domain::follow_up::FollowUpRecord;
 use sims_domain::follow_up::{FollowUp, FollowUpKind};
 use sims_domain::listing::SortKey;
-use sims_persistence::follow_ups::{self, FollowUpFilter, FollowUpPatch, FollowUpRecord};
+use sims_persistence::follow_ups::{self, FollowUpFilter, FollowUpPatch};
 use sims_persistence::pool::OwnershipEvent;
 use sims_persistence::timeline::{self, TimelineItem};
 use utoipa::{IntoParams, ToSchema};
@@ -19,42 +20,8 @@ use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
 use crate::state::AppState;
 
-/// A follow-up.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FollowUpView {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub opportunity_id: Option<Uuid>,
-    pub kind: FollowUpKind,
-    pub content: String,
-    pub occurred_at: DateTime<Utc>,
-    pub next_follow_up_at: Option<DateTime<Utc>>,
-    pub author_id: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<FollowUpRecord> for FollowUpView {
-    fn from(m: FollowUpRecord) -> Self {
-        Self {
-            id: m.id,
-            customer_id: m.customer_id,
-            opportunity_id: m.opportunity_id,
-            kind: m.kind,
-            content: m.content,
-            occurred_at: m.occurred_at,
-            next_follow_up_at: m.next_follow_up_at,
-            author_id: m.author_id,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
-    }
-}
-
 fn respond(mut b: HttpResponseBuilder, m: FollowUpRecord) -> HttpResponse {
-    b.insert_header(etag(m.version)).json(FollowUpView::from(m))
+    b.insert_header(etag(m.version)).json(m)
 }
 
 /// A new follow-up.
@@ -111,7 +78,7 @@ const NEWEST: &[SortKey] = &[SortKey {
     Authenticated,
     WithId,
     WithBody,
-    (status = 201, body = FollowUpView, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, body = FollowUpRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep following up a pool customer (claim it first)", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/follow-ups")]
@@ -140,7 +107,7 @@ pub async fn create_follow_up(
 #[utoipa::path(tag = "follow_ups", operation_id = "list_customer_follow_ups", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer"), PageParams), responses(
     Authenticated,
     WithId,
-    (status = 200, body = PageOf<FollowUpView>),
+    (status = 200, body = PageOf<FollowUpRecord>),
 ))]
 #[get("/customers/{id}/follow-ups")]
 pub async fn list_customer_follow_ups(
@@ -148,21 +115,21 @@ pub async fn list_customer_follow_ups(
     caller: Caller,
     id: Id,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<FollowUpView>>> {
+) -> ApiResult<web::Json<PageOf<FollowUpRecord>>> {
     let req = paging.0.to_request(follow_ups::SORT_FIELDS, NEWEST)?;
     let filter = FollowUpFilter {
         customer_id: Some(id.0),
         ..Default::default()
     };
     let page = follow_ups::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
-    Ok(web::Json(PageOf::from_page(page, FollowUpView::from)))
+    Ok(web::Json(PageOf::from(page)))
 }
 
 /// Every follow-up the caller may see (on customers in their scope and the pool).
 #[utoipa::path(tag = "follow_ups", operation_id = "list_follow_ups", security(("bearer" = [])), params(FollowUpQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<FollowUpView>),
+    (status = 200, body = PageOf<FollowUpRecord>),
     (status = 404, description = "The filtered customer is not in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/follow-ups")]
@@ -171,7 +138,7 @@ pub async fn list_follow_ups(
     caller: Caller,
     query: Query<FollowUpQuery>,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<FollowUpView>>> {
+) -> ApiResult<web::Json<PageOf<FollowUpRecord>>> {
     let req = paging.0.to_request(follow_ups::SORT_FIELDS, NEWEST)?;
     let q = query.0;
     let filter = FollowUpFilter {
@@ -184,14 +151,14 @@ pub async fn list_follow_ups(
         updated_after: q.updated_after,
     };
     let page = follow_ups::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
-    Ok(web::Json(PageOf::from_page(page, FollowUpView::from)))
+    Ok(web::Json(PageOf::from(page)))
 }
 
 /// One follow-up.
 #[utoipa::path(tag = "follow_ups", operation_id = "get_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = FollowUpView, headers(("ETag" = String))),
+    (status = 200, body = FollowUpRecord, headers(("ETag" = String))),
 ))]
 #[get("/follow-ups/{id}")]
 pub async fn get_follow_up(
@@ -211,7 +178,7 @@ pub async fn get_follow_up(
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = FollowUpView, headers(("ETag" = String))),
+    (status = 200, body = FollowUpRecord, headers(("ETag" = String))),
     (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/follow-ups/{id}")]
@@ -285,7 +252,7 @@ pub struct TimelineEntry {
     pub kind: String,
     pub at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub follow_up: Option<FollowUpView>,
+    pub follow_up: Option<FollowUpRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_change: Option<OwnerChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -366,7 +333,7 @@ pub async fn get_customer_timeline(
                 id: f.id,
                 kind: "follow_up".into(),
                 at: f.occurred_at,
-                follow_up: Some(f.into()),
+                follow_up: Some(f),
                 owner_change: None,
                 stage_change: None,
                 order: None,
@@ -390,7 +357,7 @@ pub async fn get_customer_timeline(
                     opportunity_id: c.opportunity_id,
                     from_stage_id: c.from_stage_id,
                     to_stage_id: c.to_stage_id,
-                    by: c.by_user_id,
+                    by: c.by,
                 }),
                 order: None,
             },
@@ -423,7 +390,7 @@ pub async fn get_customer_timeline(
 #[utoipa::path(tag = "follow_ups", operation_id = "list_opportunity_follow_ups", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The opportunity"), PageParams), responses(
     Authenticated,
     WithId,
-    (status = 200, body = PageOf<FollowUpView>),
+    (status = 200, body = PageOf<FollowUpRecord>),
 ))]
 #[get("/opportunities/{id}/follow-ups")]
 pub async fn list_opportunity_follow_ups(
@@ -431,14 +398,14 @@ pub async fn list_opportunity_follow_ups(
     caller: Caller,
     id: Id,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<FollowUpView>>> {
+) -> ApiResult<web::Json<PageOf<FollowUpRecord>>> {
     let req = paging.0.to_request(follow_ups::SORT_FIELDS, NEWEST)?;
     let filter = FollowUpFilter {
         opportunity_id: Some(id.0),
         ..Default::default()
     };
     let page = follow_ups::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
-    Ok(web::Json(PageOf::from_page(page, FollowUpView::from)))
+    Ok(web::Json(PageOf::from(page)))
 }
 
 /// Registers the follow-up and timeline routes.

@@ -4,8 +4,9 @@ use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::DomainError;
+use sims_domain::lead::LeadRecord;
 use sims_domain::lead::{Lead, LeadInput, LeadPatch, LeadStatus};
-use sims_persistence::leads::{self, LeadChange, LeadFilter, LeadRecord, OpportunityDraft};
+use sims_persistence::leads::{self, LeadChange, LeadFilter, OpportunityDraft};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -18,54 +19,8 @@ use crate::routes::Routes;
 use crate::routes::customers::DuplicatePolicy;
 use crate::state::AppState;
 
-/// A lead.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LeadView {
-    pub id: Uuid,
-    pub name: String,
-    pub company: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub source: Option<String>,
-    pub status: LeadStatus,
-    pub owner_id: Uuid,
-    /// Set once converted: the customer, contact and opportunity it became.
-    pub customer_id: Option<Uuid>,
-    pub contact_id: Option<Uuid>,
-    pub opportunity_id: Option<Uuid>,
-    pub converted_at: Option<DateTime<Utc>>,
-    pub created_by: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<LeadRecord> for LeadView {
-    fn from(m: LeadRecord) -> Self {
-        let l = m.lead;
-        Self {
-            status: m.status,
-            id: m.id,
-            name: l.name,
-            company: l.company,
-            phone: l.phone,
-            email: l.email,
-            source: l.source,
-            owner_id: m.owner_id,
-            customer_id: m.customer_id,
-            contact_id: m.contact_id,
-            opportunity_id: m.opportunity_id,
-            converted_at: m.converted_at,
-            created_by: m.created_by,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
-    }
-}
-
 fn respond(mut b: HttpResponseBuilder, m: LeadRecord) -> HttpResponse {
-    b.insert_header(etag(m.version)).json(LeadView::from(m))
+    b.insert_header(etag(m.version)).json(m)
 }
 
 /// A new lead, owned by the caller unless a manager or admin names `owner_id`.
@@ -140,7 +95,7 @@ pub struct ConvertOpportunity {
 /// What a conversion produced.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LeadConversion {
-    pub lead: LeadView,
+    pub lead: LeadRecord,
     pub customer_id: Uuid,
     pub contact_id: Uuid,
     /// The opportunity opened with it, when asked for.
@@ -151,7 +106,7 @@ pub struct LeadConversion {
 #[utoipa::path(tag = "leads", operation_id = "create_lead", security(("bearer" = [])), request_body = CreateLead, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = LeadView, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, body = LeadRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep naming another owner", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/leads")]
@@ -185,7 +140,7 @@ pub async fn create_lead(
 #[utoipa::path(tag = "leads", operation_id = "list_leads", security(("bearer" = [])), params(LeadQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<LeadView>),
+    (status = 200, body = PageOf<LeadRecord>),
 ))]
 #[get("/leads")]
 pub async fn list_leads(
@@ -193,7 +148,7 @@ pub async fn list_leads(
     caller: Caller,
     query: Query<LeadQuery>,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<LeadView>>> {
+) -> ApiResult<web::Json<PageOf<LeadRecord>>> {
     let req = paging.0.to_request(leads::SORT_FIELDS, NEWEST_FIRST)?;
     let q = query.0;
     let filter = LeadFilter {
@@ -204,14 +159,14 @@ pub async fn list_leads(
         q: q.q,
     };
     let page = leads::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
-    Ok(web::Json(PageOf::from_page(page, LeadView::from)))
+    Ok(web::Json(PageOf::from(page)))
 }
 
 /// One lead.
 #[utoipa::path(tag = "leads", operation_id = "get_lead", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = LeadView, headers(("ETag" = String))),
+    (status = 200, body = LeadRecord, headers(("ETag" = String))),
 ))]
 #[get("/leads/{id}")]
 pub async fn get_lead(
@@ -231,7 +186,7 @@ pub async fn get_lead(
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = LeadView, headers(("ETag" = String))),
+    (status = 200, body = LeadRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep reassigning", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -328,7 +283,7 @@ pub async fn convert_lead(
     )
     .await?;
     Ok(web::Json(LeadConversion {
-        lead: c.lead.into(),
+        lead: c.lead,
         customer_id: c.customer_id,
         contact_id: c.contact_id,
         opportunity_id: c.opportunity_id,

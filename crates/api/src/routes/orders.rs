@@ -4,17 +4,12 @@
 use actix_web::{HttpResponse, HttpResponseBuilder, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-use sims_domain::catalog::{percent_decimal, price_decimal, quantity_decimal};
+use serde::Deserialize;
 use sims_domain::money::amount_minor;
-use sims_domain::order::{
-    LineFields, OrderStatus, PaymentStatus, order_draft, order_lines, payment_status,
-    shipment_lines,
-};
+use sims_domain::order::OrderRecord;
+use sims_domain::order::{LineFields, OrderStatus, order_draft, order_lines, shipment_lines};
 use sims_persistence::idempotency::Answer;
-use sims_persistence::orders::{
-    self, NewOrder, OrderFilter, OrderLineRecord, OrderRecord, OrderWithLines,
-};
+use sims_persistence::orders::{self, NewOrder, OrderFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -27,128 +22,14 @@ use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
 use crate::state::AppState;
 
-/// An order line with its server-computed amounts.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrderLineView {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    #[schema(value_type = String, example = "2.5")]
-    pub quantity: Decimal,
-    #[schema(value_type = String, example = "0")]
-    pub shipped_quantity: Decimal,
-    #[schema(value_type = String, example = "12.50")]
-    pub unit_price: Decimal,
-    #[schema(value_type = String, example = "0")]
-    pub discount_percent: Decimal,
-    #[schema(value_type = String, example = "13")]
-    pub tax_rate: Decimal,
-    #[schema(value_type = String, example = "31.25")]
-    pub gross: Decimal,
-    #[schema(value_type = String, example = "0.00")]
-    pub discount: Decimal,
-    #[schema(value_type = String, example = "31.25")]
-    pub net: Decimal,
-    #[schema(value_type = String, example = "4.06")]
-    pub tax: Decimal,
-    #[schema(value_type = String, example = "35.31")]
-    pub total: Decimal,
-}
-
-impl From<OrderLineRecord> for OrderLineView {
-    fn from(l: OrderLineRecord) -> Self {
-        let money = |minor| sims_domain::Money::from_minor(minor).to_decimal();
-        Self {
-            id: l.id,
-            product_id: l.product_id,
-            quantity: quantity_decimal(l.quantity_milli),
-            shipped_quantity: quantity_decimal(l.shipped_milli),
-            unit_price: price_decimal(l.unit_price_e4),
-            discount_percent: percent_decimal(l.discount_bp),
-            tax_rate: percent_decimal(l.tax_bp),
-            gross: money(l.amounts.gross),
-            discount: money(l.amounts.discount),
-            net: money(l.amounts.net),
-            tax: money(l.amounts.tax),
-            total: money(l.amounts.total),
-        }
-    }
-}
-
-/// An order with its lines and totals.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrderView {
-    pub id: Uuid,
-    /// `SO-YYYYMM-000123`.
-    pub number: String,
-    pub customer_id: Uuid,
-    pub opportunity_id: Option<Uuid>,
-    pub owner_id: Uuid,
-    pub warehouse_id: Uuid,
-    pub currency: String,
-    pub status: OrderStatus,
-    pub order_date: NaiveDate,
-    pub lines: Vec<OrderLineView>,
-    /// Σ net.
-    #[schema(value_type = String, example = "31.25")]
-    pub subtotal: Decimal,
-    #[schema(value_type = String, example = "0.00")]
-    pub discount_total: Decimal,
-    #[schema(value_type = String, example = "4.06")]
-    pub tax_total: Decimal,
-    /// subtotal + tax_total.
-    #[schema(value_type = String, example = "35.31")]
-    pub total: Decimal,
-    pub payment_status: PaymentStatus,
-    #[schema(value_type = String, example = "0.00")]
-    pub paid_amount: Decimal,
-    pub confirmed_at: Option<DateTime<Utc>>,
-    pub created_by: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl OrderView {
-    /// Renders an order with its lines (none for a list).
-    pub fn new(o: OrderRecord, lines: Vec<OrderLineRecord>) -> Self {
-        Self {
-            payment_status: payment_status(o.total.minor(), o.paid.minor()),
-            status: o.status,
-            id: o.id,
-            number: o.number,
-            customer_id: o.customer_id,
-            opportunity_id: o.opportunity_id,
-            owner_id: o.owner_id,
-            warehouse_id: o.warehouse_id,
-            currency: o.currency,
-            order_date: o.order_date,
-            lines: lines.into_iter().map(OrderLineView::from).collect(),
-            subtotal: o.subtotal.to_decimal(),
-            discount_total: o.discount_total.to_decimal(),
-            tax_total: o.tax_total.to_decimal(),
-            total: o.total.to_decimal(),
-            paid_amount: o.paid.to_decimal(),
-            confirmed_at: o.confirmed_at,
-            created_by: o.created_by,
-            version: o.version,
-            created_at: o.created_at,
-            updated_at: o.updated_at,
-        }
-    }
-}
-
-fn respond(mut b: HttpResponseBuilder, o: OrderWithLines) -> HttpResponse {
-    b.insert_header(etag(o.order.version))
-        .json(OrderView::new(o.order, o.lines))
+fn respond(mut b: HttpResponseBuilder, o: OrderRecord) -> HttpResponse {
+    b.insert_header(etag(o.version)).json(o)
 }
 
 /// The answer of a write that leaves the order as `o`.
-fn order_answer(o: &OrderWithLines) -> sims_persistence::Result<Answer> {
-    let mut a = answer(
-        actix_web::http::StatusCode::OK,
-        &OrderView::new(o.order.clone(), o.lines.clone()),
-    )?;
-    a.etag = Some(format!("\"{}\"", o.order.version));
+fn order_answer(o: &OrderRecord) -> sims_persistence::Result<Answer> {
+    let mut a = answer(actix_web::http::StatusCode::OK, o)?;
+    a.etag = Some(format!("\"{}\"", o.version));
     Ok(a)
 }
 
@@ -203,10 +84,11 @@ pub struct UpdateOrder {
     pub lines: Vec<OrderLineInput>,
 }
 
+/// Creates a draft order; line amounts and totals are computed by the server.
 #[utoipa::path(tag = "orders", operation_id = "create_order", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateOrder, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = OrderView, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, body = OrderRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 409, description = "The first request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A pool customer", body = Problem, content_type = "application/problem+json"),
     (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
@@ -232,13 +114,7 @@ pub async fn create_order(
         &caller.actor(),
         new,
         body.key_of(caller.principal.user_id).as_ref(),
-        |o| {
-            created(
-                &OrderView::new(o.order.clone(), o.lines.clone()),
-                format!("/api/v1/orders/{}", o.order.id),
-                o.order.version,
-            )
-        },
+        |o| created(o, format!("/api/v1/orders/{}", o.id), o.version),
     )
     .await?;
     Ok(respond_answered(answered))
@@ -261,10 +137,11 @@ pub struct OrderQuery {
     pub updated_after: Option<DateTime<Utc>>,
 }
 
+/// Lists the caller's orders (sort: `created_at`, `total`).
 #[utoipa::path(tag = "orders", operation_id = "list_orders", security(("bearer" = [])), params(OrderQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<OrderView>),
+    (status = 200, body = PageOf<OrderRecord>),
 ))]
 #[get("/orders")]
 pub async fn list_orders(
@@ -272,7 +149,7 @@ pub async fn list_orders(
     caller: Caller,
     query: Query<OrderQuery>,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<OrderView>>> {
+) -> ApiResult<web::Json<PageOf<OrderRecord>>> {
     let req = paging.0.to_request(orders::SORT_FIELDS, NEWEST_FIRST)?;
     let q = query.0;
     let bound = |field: &str, d: Option<Decimal>| -> ApiResult<Option<i64>> {
@@ -291,15 +168,14 @@ pub async fn list_orders(
         updated_after: q.updated_after,
     };
     let page = orders::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
-    Ok(web::Json(PageOf::from_page(page, |o| {
-        OrderView::new(o, vec![])
-    })))
+    Ok(web::Json(PageOf::from(page)))
 }
 
+/// One order with its lines.
 #[utoipa::path(tag = "orders", operation_id = "get_order", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = OrderView, headers(("ETag" = String))),
+    (status = 200, body = OrderRecord, headers(("ETag" = String))),
 ))]
 #[get("/orders/{id}")]
 pub async fn get_order(
@@ -313,12 +189,13 @@ pub async fn get_order(
     ))
 }
 
+/// Replaces a draft order's lines; any other status is `409 invalid_transition`.
 #[utoipa::path(tag = "orders", operation_id = "update_order", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateOrder, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = OrderView, headers(("ETag" = String))),
+    (status = 200, body = OrderRecord, headers(("ETag" = String))),
     (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/orders/{id}")]
@@ -336,11 +213,13 @@ pub async fn update_order(
     ))
 }
 
+/// Confirms a draft, reserving every line's stock all or nothing; short stock is
+/// `409 insufficient_stock` naming the short lines.
 #[utoipa::path(tag = "orders", operation_id = "confirm_order", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
-    (status = 200, body = OrderView, headers(("ETag" = String))),
+    (status = 200, body = OrderRecord, headers(("ETag" = String))),
     (status = 409, description = "insufficient_stock or invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders/{id}/confirm")]
@@ -356,11 +235,12 @@ pub async fn confirm_order(
     ))
 }
 
+/// Cancels a draft or confirmed order, releasing what is reserved.
 #[utoipa::path(tag = "orders", operation_id = "cancel_order", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
-    (status = 200, body = OrderView, headers(("ETag" = String))),
+    (status = 200, body = OrderRecord, headers(("ETag" = String))),
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders/{id}/cancel")]
@@ -376,11 +256,12 @@ pub async fn cancel_order(
     ))
 }
 
+/// Completes a shipped order.
 #[utoipa::path(tag = "orders", operation_id = "complete_order", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
-    (status = 200, body = OrderView, headers(("ETag" = String))),
+    (status = 200, body = OrderRecord, headers(("ETag" = String))),
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders/{id}/complete")]
@@ -412,12 +293,14 @@ pub struct CreateShipment {
     pub lines: Vec<ShipmentLine>,
 }
 
+/// Ships part or all of a confirmed order, moving reserved stock out; more than is left
+/// on a line is refused.
 #[utoipa::path(tag = "orders", operation_id = "create_shipment", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateShipment, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = OrderView, headers(("ETag" = String))),
+    (status = 200, body = OrderRecord, headers(("ETag" = String))),
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Unknown line or more than is left", body = Problem, content_type = "application/problem+json"),
 ))]

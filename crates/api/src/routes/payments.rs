@@ -4,10 +4,13 @@ use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sims_domain::order::{PaymentMethod, PaymentStatus, payment_status};
+use sims_domain::Money;
+use sims_domain::order::{PaymentMethod, PaymentStatus};
 use sims_domain::payment::{PaymentDraft, PaymentPlan as PlanDraft};
-use sims_persistence::orders::OrderRecord;
-use sims_persistence::payments::{self, Instalment as StoredInstalment, NewPayment, PaymentRecord};
+
+use sims_domain::order::OrderRecord;
+use sims_domain::payment::PaymentRecord;
+use sims_persistence::payments::{self, Instalment as StoredInstalment, NewPayment};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -18,35 +21,6 @@ use crate::idempotency::{answer, respond};
 use crate::responses::{Authenticated, WithBody, WithId};
 use crate::routes::Routes;
 use crate::state::AppState;
-
-/// A payment received.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentView {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    #[schema(value_type = String, example = "1000.00")]
-    pub amount: Decimal,
-    pub received_at: DateTime<Utc>,
-    pub method: PaymentMethod,
-    pub reference: Option<String>,
-    pub created_by: Uuid,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<PaymentRecord> for PaymentView {
-    fn from(p: PaymentRecord) -> Self {
-        Self {
-            method: p.method,
-            id: p.id,
-            order_id: p.order_id,
-            amount: p.amount.to_decimal(),
-            received_at: p.received_at,
-            reference: p.reference,
-            created_by: p.created_by,
-            created_at: p.created_at,
-        }
-    }
-}
 
 /// A payment to record.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -63,14 +37,13 @@ pub struct CreatePayment {
 /// A recorded payment and the order after it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentResult {
-    pub payment: PaymentView,
+    pub payment: PaymentRecord,
     pub payment_status: PaymentStatus,
-    #[schema(value_type = String)]
-    pub paid_amount: Decimal,
-    #[schema(value_type = String)]
-    pub total: Decimal,
+    pub paid_amount: Money,
+    pub total: Money,
 }
 
+/// Records a payment on a confirmed (or later) order; more than is owed is `409 overpayment`.
 #[utoipa::path(tag = "orders", operation_id = "create_payment", security(("bearer" = [])), params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreatePayment, responses(
     Authenticated,
     WithId,
@@ -101,10 +74,10 @@ pub async fn create_payment(
             answer(
                 actix_web::http::StatusCode::CREATED,
                 &PaymentResult {
-                    payment: payment.clone().into(),
-                    payment_status: payment_status(order.total.minor(), order.paid.minor()),
-                    paid_amount: order.paid.to_decimal(),
-                    total: order.total.to_decimal(),
+                    payment: payment.clone(),
+                    payment_status: order.payment_status,
+                    paid_amount: order.paid_amount,
+                    total: order.total,
                 },
             )
         },
@@ -116,9 +89,10 @@ pub async fn create_payment(
 /// An order's payments.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentList {
-    pub items: Vec<PaymentView>,
+    pub items: Vec<PaymentRecord>,
 }
 
+/// Lists an order's payments, oldest first.
 #[utoipa::path(tag = "orders", operation_id = "list_payments", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
@@ -133,7 +107,6 @@ pub async fn list_payments(
     let items = payments::of_order(state.db.conn(), &caller.principal.scope(), id.0)
         .await?
         .into_iter()
-        .map(PaymentView::from)
         .collect();
     Ok(web::Json(PaymentList { items }))
 }
@@ -152,10 +125,8 @@ pub struct Instalment {
 pub struct PaymentPlan {
     pub order_id: Uuid,
     pub instalments: Vec<Instalment>,
-    #[schema(value_type = String)]
-    pub total: Decimal,
-    #[schema(value_type = String)]
-    pub paid_amount: Decimal,
+    pub total: Money,
+    pub paid_amount: Money,
 }
 
 /// New instalments.
@@ -175,11 +146,12 @@ fn plan_view(o: OrderRecord, items: Vec<StoredInstalment>) -> PaymentPlan {
                 amount: i.amount.to_decimal(),
             })
             .collect(),
-        total: o.total.to_decimal(),
-        paid_amount: o.paid.to_decimal(),
+        total: o.total,
+        paid_amount: o.paid_amount,
     }
 }
 
+/// An order's payment plan (dated instalments), which feeds the receivables report.
 #[utoipa::path(tag = "orders", operation_id = "get_payment_plan", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
@@ -195,6 +167,8 @@ pub async fn get_payment_plan(
     Ok(web::Json(plan_view(o, items)))
 }
 
+/// Replaces an order's payment plan; the instalments, in date order, add up to the
+/// order total exactly.
 #[utoipa::path(tag = "orders", operation_id = "set_payment_plan", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = SetPaymentPlan, responses(
     Authenticated,
     WithId,

@@ -5,12 +5,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sims_domain::pipeline::{OpportunityDraft, Stage, StageKind, parse_currency};
+use sims_domain::pipeline::{OpportunityRecord, StageMove, StageRecord};
 use sims_domain::values::{NAME_MAX, SHORT_TEXT_MAX, bounded_text, optional_text};
 use sims_domain::{DomainError, Violations};
-use sims_persistence::opportunities::{
-    self, NewOpportunity, OpportunityFilter, OpportunityPatch, OpportunityRecord, StageMove,
-};
-use sims_persistence::stages::{self, StagePatch, StageRecord};
+use sims_persistence::opportunities::{self, NewOpportunity, OpportunityFilter, OpportunityPatch};
+use sims_persistence::stages::{self, StagePatch};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -22,39 +21,10 @@ use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
 use crate::state::AppState;
 
-/// A pipeline stage.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StageView {
-    pub id: Uuid,
-    pub name: String,
-    pub position: i32,
-    /// Win probability in percent.
-    pub probability: i32,
-    pub kind: StageKind,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<StageRecord> for StageView {
-    fn from(m: StageRecord) -> Self {
-        Self {
-            kind: m.kind,
-            id: m.id,
-            name: m.name,
-            position: m.position,
-            probability: m.probability,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
-    }
-}
-
 /// Every stage.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StageList {
-    pub items: Vec<StageView>,
+    pub items: Vec<StageRecord>,
 }
 
 /// A new (open) stage.
@@ -80,7 +50,7 @@ pub struct UpdateStage {
 }
 
 fn respond_stage(mut b: HttpResponseBuilder, m: StageRecord) -> HttpResponse {
-    b.insert_header(etag(m.version)).json(StageView::from(m))
+    b.insert_header(etag(m.version)).json(m)
 }
 
 /// The pipeline's stages by position (every role).
@@ -93,11 +63,7 @@ pub async fn list_stages(
     state: web::Data<AppState>,
     _caller: Caller,
 ) -> ApiResult<web::Json<StageList>> {
-    let items = stages::list(state.db.conn())
-        .await?
-        .into_iter()
-        .map(StageView::from)
-        .collect();
+    let items = stages::list(state.db.conn()).await?.into_iter().collect();
     Ok(web::Json(StageList { items }))
 }
 
@@ -105,7 +71,7 @@ pub async fn list_stages(
 #[utoipa::path(tag = "pipeline", operation_id = "create_stage", security(("bearer" = [])), request_body = CreateStage, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = StageView, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, body = StageRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "A second won or lost stage", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -135,7 +101,7 @@ pub async fn create_stage(
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = StageView, headers(("ETag" = String))),
+    (status = 200, body = StageRecord, headers(("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/pipeline/stages/{id}")]
@@ -184,55 +150,8 @@ pub async fn delete_stage(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// An opportunity.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OpportunityView {
-    pub id: Uuid,
-    pub customer_id: Uuid,
-    pub name: String,
-    /// Decimal string with two places.
-    #[schema(value_type = String, example = "128000.00")]
-    pub amount: Decimal,
-    /// ISO 4217.
-    pub currency: String,
-    pub stage_id: Uuid,
-    /// The kind of the current stage.
-    pub status: StageKind,
-    pub expected_close_date: Option<NaiveDate>,
-    pub owner_id: Uuid,
-    pub lost_reason: Option<String>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub created_by: Uuid,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<OpportunityRecord> for OpportunityView {
-    fn from(m: OpportunityRecord) -> Self {
-        Self {
-            status: m.status,
-            amount: m.amount.to_decimal(),
-            id: m.id,
-            customer_id: m.customer_id,
-            name: m.name,
-            currency: m.currency,
-            stage_id: m.stage_id,
-            expected_close_date: m.expected_close_date,
-            owner_id: m.owner_id,
-            lost_reason: m.lost_reason,
-            closed_at: m.closed_at,
-            created_by: m.created_by,
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        }
-    }
-}
-
 fn respond(mut b: HttpResponseBuilder, m: OpportunityRecord) -> HttpResponse {
-    b.insert_header(etag(m.version))
-        .json(OpportunityView::from(m))
+    b.insert_header(etag(m.version)).json(m)
 }
 
 use sims_domain::money::amount_minor;
@@ -303,40 +222,17 @@ pub struct OpportunityQuery {
     pub q: Option<String>,
 }
 
-/// One stage move.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StageChangeView {
-    pub id: Uuid,
-    /// `null` for the stage it was created in.
-    pub from_stage_id: Option<Uuid>,
-    pub to_stage_id: Uuid,
-    pub at: DateTime<Utc>,
-    pub by: Uuid,
-}
-
-impl From<StageMove> for StageChangeView {
-    fn from(m: StageMove) -> Self {
-        Self {
-            id: m.id,
-            from_stage_id: m.from_stage_id,
-            to_stage_id: m.to_stage_id,
-            at: m.at,
-            by: m.by_user_id,
-        }
-    }
-}
-
 /// An opportunity's stage moves, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StageHistory {
-    pub items: Vec<StageChangeView>,
+    pub items: Vec<StageMove>,
 }
 
 /// Creates an opportunity on a customer the caller may change.
 #[utoipa::path(tag = "opportunities", operation_id = "create_opportunity", security(("bearer" = [])), request_body = CreateOpportunity, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = OpportunityView, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, body = OpportunityRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep naming another owner, or a pool customer", body = Problem, content_type = "application/problem+json"),
     (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -375,7 +271,7 @@ pub async fn create_opportunity(
 #[utoipa::path(tag = "opportunities", operation_id = "list_opportunities", security(("bearer" = [])), params(OpportunityQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<OpportunityView>),
+    (status = 200, body = PageOf<OpportunityRecord>),
 ))]
 #[get("/opportunities")]
 pub async fn list_opportunities(
@@ -383,7 +279,7 @@ pub async fn list_opportunities(
     caller: Caller,
     query: Query<OpportunityQuery>,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<OpportunityView>>> {
+) -> ApiResult<web::Json<PageOf<OpportunityRecord>>> {
     let req = paging
         .0
         .to_request(opportunities::SORT_FIELDS, NEWEST_FIRST)?;
@@ -407,14 +303,14 @@ pub async fn list_opportunities(
     };
     let page =
         opportunities::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
-    Ok(web::Json(PageOf::from_page(page, OpportunityView::from)))
+    Ok(web::Json(PageOf::from(page)))
 }
 
 /// One opportunity.
 #[utoipa::path(tag = "opportunities", operation_id = "get_opportunity", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = OpportunityView, headers(("ETag" = String))),
+    (status = 200, body = OpportunityRecord, headers(("ETag" = String))),
 ))]
 #[get("/opportunities/{id}")]
 pub async fn get_opportunity(
@@ -434,7 +330,7 @@ pub async fn get_opportunity(
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = OpportunityView, headers(("ETag" = String))),
+    (status = 200, body = OpportunityRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep reassigning", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/opportunities/{id}")]
@@ -497,7 +393,7 @@ pub async fn delete_opportunity(
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = OpportunityView, headers(("ETag" = String))),
+    (status = 200, body = OpportunityRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep reopening a closed opportunity", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Already in that stage (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Unknown stage, no amount for won, no reason for lost", body = Problem, content_type = "application/problem+json"),
@@ -540,7 +436,6 @@ pub async fn get_opportunity_history(
     let items = opportunities::history(state.db.conn(), &caller.principal.scope(), id.0)
         .await?
         .into_iter()
-        .map(StageChangeView::from)
         .collect();
     Ok(web::Json(StageHistory { items }))
 }

@@ -15,8 +15,9 @@ use crate::extract::{Id, IfMatch, Json, Query, etag};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams};
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
-use crate::routes::customers::{CustomerView, respond};
+use crate::routes::customers::respond;
 use crate::state::AppState;
+use sims_domain::customer::CustomerRecord;
 
 /// Who gets the customer.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -30,7 +31,7 @@ pub struct TransferCustomer {
 #[utoipa::path(tag = "pool", operation_id = "claim_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
     (status = 409, description = "`not_in_pool`, `claim_cooldown` or `owned_limit_reached`", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/claim")]
@@ -55,7 +56,7 @@ pub async fn claim_customer(
 #[utoipa::path(tag = "pool", operation_id = "release_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep releasing a pool customer", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "`not_owned`: already in the pool", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -81,7 +82,7 @@ pub async fn release_customer(
     Authenticated,
     WithId,
     WithBody,
-    (status = 200, body = CustomerView, headers(("ETag" = String))),
+    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
     (status = 403, description = "Not a manager or admin", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Unknown, inactive or out-of-scope user", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -109,7 +110,7 @@ pub struct ReturningQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReturningCustomer {
     #[serde(flatten)]
-    pub customer: CustomerView,
+    pub customer: CustomerRecord,
     /// When the job returns it to the pool unless someone follows up first.
     pub returns_at: DateTime<Utc>,
 }
@@ -151,7 +152,7 @@ pub async fn list_returning_customers(
     .await?;
     Ok(web::Json(PageOf::from_page(page, |(m, returns_at)| {
         ReturningCustomer {
-            customer: CustomerView::from(m),
+            customer: (m),
             returns_at,
         }
     })))

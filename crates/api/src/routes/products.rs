@@ -4,14 +4,12 @@
 use actix_web::{HttpResponse, HttpResponseBuilder, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sims_domain::Principal;
-use sims_domain::catalog::{
-    Product, ProductInput, ProductPatch, percent_decimal, price_decimal, quantity_decimal,
-};
-use sims_persistence::products::{self, ProductFilter, ProductRecord};
+use sims_domain::catalog::ProductRecord;
+use sims_domain::catalog::{Product, ProductInput, ProductPatch};
+use sims_persistence::products::{self, ProductFilter};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{ApiResult, Problem};
@@ -21,61 +19,9 @@ use crate::responses::{Authenticated, RoleGated, WithBody, WithId, WithIfMatch, 
 use crate::routes::Routes;
 use crate::state::AppState;
 
-/// A product. `cost` is shown to managers and admins only.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProductView {
-    pub id: Uuid,
-    pub sku: String,
-    pub name: String,
-    pub unit: String,
-    pub category: Option<String>,
-    /// Decimal string, up to 4 decimals.
-    #[schema(value_type = String, example = "12.50")]
-    pub list_price: Decimal,
-    /// Managers and admins only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "8.20")]
-    pub cost: Option<Decimal>,
-    /// Percent: `"13"` is 13%.
-    #[schema(value_type = String, example = "13")]
-    pub tax_rate: Decimal,
-    #[schema(value_type = Option<String>, example = "20")]
-    pub reorder_point: Option<Decimal>,
-    pub active: bool,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl ProductView {
-    /// Renders a product for `viewer`.
-    pub fn for_viewer(r: ProductRecord, viewer: &Principal) -> Self {
-        let p = r.product;
-        Self {
-            id: r.id,
-            sku: p.sku,
-            name: p.name,
-            unit: p.unit,
-            category: p.category,
-            list_price: price_decimal(p.list_price_e4),
-            cost: if viewer.may_see_cost() {
-                p.cost_e4.map(price_decimal)
-            } else {
-                None
-            },
-            tax_rate: percent_decimal(p.tax_rate_bp),
-            reorder_point: p.reorder_point_milli.map(quantity_decimal),
-            active: p.active,
-            version: r.version,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
 fn respond(mut b: HttpResponseBuilder, r: ProductRecord, viewer: &Principal) -> HttpResponse {
     b.insert_header(etag(r.version))
-        .json(ProductView::for_viewer(r, viewer))
+        .json(ProductRecord::for_viewer(r, viewer))
 }
 
 /// A new product.
@@ -134,7 +80,7 @@ pub struct ProductQuery {
     Authenticated,
     WithBody,
     RoleGated,
-    (status = 201, body = ProductView, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, body = ProductRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 409, description = "SKU in use", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/products")]
@@ -166,7 +112,7 @@ pub async fn create_product(
 #[utoipa::path(tag = "products", operation_id = "list_products", security(("bearer" = [])), params(ProductQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<ProductView>),
+    (status = 200, body = PageOf<ProductRecord>),
 ))]
 #[get("/products")]
 pub async fn list_products(
@@ -174,7 +120,7 @@ pub async fn list_products(
     caller: Caller,
     query: Query<ProductQuery>,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<ProductView>>> {
+) -> ApiResult<web::Json<PageOf<ProductRecord>>> {
     let req = paging.0.to_request(products::SORT_FIELDS, NEWEST_FIRST)?;
     let q = query.0;
     let filter = ProductFilter {
@@ -185,7 +131,7 @@ pub async fn list_products(
     };
     let page = products::list(state.db.conn(), &filter, &req).await?;
     Ok(web::Json(PageOf::from_page(page, |r| {
-        ProductView::for_viewer(r, &caller.principal)
+        ProductRecord::for_viewer(r, &caller.principal)
     })))
 }
 
@@ -193,7 +139,7 @@ pub async fn list_products(
 #[utoipa::path(tag = "products", operation_id = "get_product", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = ProductView, headers(("ETag" = String))),
+    (status = 200, body = ProductRecord, headers(("ETag" = String))),
 ))]
 #[get("/products/{id}")]
 pub async fn get_product(
@@ -212,7 +158,7 @@ pub async fn get_product(
     WithBody,
     WithIfMatch,
     RoleGated,
-    (status = 200, body = ProductView, headers(("ETag" = String))),
+    (status = 200, body = ProductRecord, headers(("ETag" = String))),
     (status = 409, description = "SKU in use", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/products/{id}")]

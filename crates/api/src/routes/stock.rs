@@ -1,13 +1,13 @@
 //! The stock ledger: levels, movements, receipts, returns, adjustments and low stock.
 
 use actix_web::{HttpResponse, get, post, web};
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sims_domain::catalog::quantity_decimal;
 use sims_domain::listing::{SortKey, check_page};
 use sims_domain::stock::{Adjustment, Inbound, MovementKind};
-use sims_persistence::stock::{self, MovementFilter, MovementRecord, StockLevelRecord};
+use sims_domain::stock::{MovementRecord, StockLevelRecord};
+use sims_persistence::stock::{self, MovementFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -18,42 +18,14 @@ use crate::idempotency::{answer, respond};
 use crate::listing::{PageOf, PageParams};
 use crate::responses::{Authenticated, RoleGated, WithBody, WithQuery};
 use crate::routes::Routes;
-use crate::routes::products::ProductView;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
-
-/// A stock level.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StockLevelView {
-    pub product_id: Uuid,
-    pub warehouse_id: Uuid,
-    #[schema(value_type = String, example = "100")]
-    pub on_hand: Decimal,
-    #[schema(value_type = String, example = "20")]
-    pub reserved: Decimal,
-    /// `on_hand − reserved`.
-    #[schema(value_type = String, example = "80")]
-    pub available: Decimal,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<StockLevelRecord> for StockLevelView {
-    fn from(m: StockLevelRecord) -> Self {
-        Self {
-            product_id: m.product_id,
-            warehouse_id: m.warehouse_id,
-            on_hand: quantity_decimal(m.on_hand_milli),
-            reserved: quantity_decimal(m.reserved_milli),
-            available: quantity_decimal(m.available_milli()),
-            updated_at: m.updated_at,
-        }
-    }
-}
+use sims_domain::catalog::ProductRecord;
 
 /// A page of stock levels (offset pages: the list is one row per product and warehouse).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StockPage {
-    pub items: Vec<StockLevelView>,
+    pub items: Vec<StockLevelRecord>,
     pub page: u32,
     pub per_page: u32,
     pub has_more: bool,
@@ -93,49 +65,11 @@ pub async fn list_stock(
     )
     .await?;
     Ok(web::Json(StockPage {
-        items: rows.into_iter().map(StockLevelView::from).collect(),
+        items: rows.into_iter().collect(),
         page,
         per_page,
         has_more,
     }))
-}
-
-/// A ledger entry.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MovementView {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub warehouse_id: Uuid,
-    pub kind: MovementKind,
-    /// Signed change of on-hand stock.
-    #[schema(value_type = String, example = "100")]
-    pub quantity: Decimal,
-    /// Signed change of reserved stock.
-    #[schema(value_type = String, example = "0")]
-    pub reserved_change: Decimal,
-    pub reference: Option<String>,
-    pub reason: Option<String>,
-    pub order_id: Option<Uuid>,
-    pub created_by: Uuid,
-    pub at: DateTime<Utc>,
-}
-
-impl From<MovementRecord> for MovementView {
-    fn from(m: MovementRecord) -> Self {
-        Self {
-            id: m.id,
-            product_id: m.product_id,
-            warehouse_id: m.warehouse_id,
-            kind: m.kind,
-            quantity: quantity_decimal(m.on_hand_delta_milli),
-            reserved_change: quantity_decimal(m.reserved_delta_milli),
-            reference: m.reference,
-            reason: m.reason,
-            order_id: m.order_id,
-            created_by: m.created_by,
-            at: m.at,
-        }
-    }
 }
 
 /// Filters of the ledger.
@@ -157,7 +91,7 @@ const NEWEST: &[SortKey] = &[SortKey {
 #[utoipa::path(tag = "stock", operation_id = "list_stock_movements", security(("bearer" = [])), params(MovementQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<MovementView>),
+    (status = 200, body = PageOf<MovementRecord>),
 ))]
 #[get("/stock/movements")]
 pub async fn list_stock_movements(
@@ -165,7 +99,7 @@ pub async fn list_stock_movements(
     _caller: Caller,
     query: Query<MovementQuery>,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<MovementView>>> {
+) -> ApiResult<web::Json<PageOf<MovementRecord>>> {
     let req = paging.0.to_request(&["at"], NEWEST)?;
     let q = query.0;
     let filter = MovementFilter {
@@ -176,7 +110,7 @@ pub async fn list_stock_movements(
     };
     Ok(web::Json(PageOf::from_page(
         stock::movements(state.db.conn(), &filter, &req).await?,
-        MovementView::from,
+        MovementRecord::from,
     )))
 }
 
@@ -200,7 +134,7 @@ fn movements_answer(
     answer(
         StatusCode::CREATED,
         &ReceiptResult {
-            movements: written.iter().cloned().map(MovementView::from).collect(),
+            movements: written.to_vec(),
         },
     )
 }
@@ -217,7 +151,7 @@ pub struct CreateReceipt {
 /// The movements a receipt wrote.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReceiptResult {
-    pub movements: Vec<MovementView>,
+    pub movements: Vec<MovementRecord>,
 }
 
 /// Receives stock (managers and admins): one `receipt` movement per line, all or nothing.
@@ -309,7 +243,7 @@ pub struct CreateAdjustment {
     Authenticated,
     WithBody,
     RoleGated,
-    (status = 201, body = StockLevelView),
+    (status = 201, body = StockLevelRecord),
     (status = 409, description = "insufficient_stock", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid field, unknown product or warehouse", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -328,7 +262,7 @@ pub async fn create_stock_adjustment(
         (b.warehouse_id, b.product_id),
         adjustment,
         body.key_of(caller.principal.user_id).as_ref(),
-        |level| answer(StatusCode::CREATED, &StockLevelView::from(*level)),
+        |level| answer(StatusCode::CREATED, level),
     )
     .await?;
     Ok(respond(answered))
@@ -337,7 +271,7 @@ pub async fn create_stock_adjustment(
 /// A product at or below its reorder point.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LowStockItem {
-    pub product: ProductView,
+    pub product: ProductRecord,
     /// Available in all warehouses.
     #[schema(value_type = String)]
     pub available: Decimal,
@@ -363,7 +297,7 @@ pub async fn list_low_stock(
     let items = rows
         .into_iter()
         .map(|(p, available)| LowStockItem {
-            product: ProductView::for_viewer(p, &caller.principal),
+            product: ProductRecord::for_viewer(p, &caller.principal),
             available: quantity_decimal(available),
         })
         .collect();

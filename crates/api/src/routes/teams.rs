@@ -1,10 +1,10 @@
 //! Teams: a tree with managers. Everyone reads; admins change.
 
 use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use sims_domain::team::TeamRecord;
 use sims_domain::values::{NAME_MAX, bounded_text};
-use sims_persistence::teams::{self, NewTeam, TeamPatch, TeamRecord};
+use sims_persistence::teams::{self, NewTeam, TeamPatch};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -16,34 +16,8 @@ use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
 use crate::state::AppState;
 
-/// A team.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TeamView {
-    pub id: Uuid,
-    pub name: String,
-    pub parent_id: Option<Uuid>,
-    pub manager_id: Option<Uuid>,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<TeamRecord> for TeamView {
-    fn from(t: TeamRecord) -> Self {
-        Self {
-            id: t.id,
-            name: t.name,
-            parent_id: t.parent_id,
-            manager_id: t.manager_id,
-            version: t.version,
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-        }
-    }
-}
-
 fn respond(mut b: HttpResponseBuilder, t: TeamRecord) -> HttpResponse {
-    b.insert_header(etag(t.version)).json(TeamView::from(t))
+    b.insert_header(etag(t.version)).json(t)
 }
 
 /// A new team.
@@ -73,7 +47,7 @@ pub struct UpdateTeam {
 #[utoipa::path(tag = "teams", operation_id = "create_team", security(("bearer" = [])), request_body = CreateTeam, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = TeamView, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, body = TeamRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid field or unknown parent/manager", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -106,18 +80,18 @@ pub async fn create_team(
 #[utoipa::path(tag = "teams", operation_id = "list_teams", security(("bearer" = [])), params(PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<TeamView>),
+    (status = 200, body = PageOf<TeamRecord>),
 ))]
 #[get("/teams")]
 pub async fn list_teams(
     state: web::Data<AppState>,
     _caller: Caller,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<TeamView>>> {
+) -> ApiResult<web::Json<PageOf<TeamRecord>>> {
     let req = paging.0.to_request(teams::SORT_FIELDS, NEWEST_FIRST)?;
     Ok(web::Json(PageOf::from_page(
         teams::list(state.db.conn(), &req).await?,
-        TeamView::from,
+        TeamRecord::from,
     )))
 }
 
@@ -125,7 +99,7 @@ pub async fn list_teams(
 #[utoipa::path(tag = "teams", operation_id = "get_team", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = TeamView, headers(("ETag" = String))),
+    (status = 200, body = TeamRecord, headers(("ETag" = String))),
 ))]
 #[get("/teams/{id}")]
 pub async fn get_team(
@@ -145,7 +119,7 @@ pub async fn get_team(
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = TeamView, headers(("ETag" = String))),
+    (status = 200, body = TeamRecord, headers(("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/teams/{id}")]

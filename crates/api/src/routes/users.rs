@@ -1,11 +1,11 @@
 //! Users: everyone may read the directory; admins create, change and deactivate.
 
 use actix_web::{HttpResponse, HttpResponseBuilder, get, patch, post, web};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sims_domain::team::UserRecord;
 use sims_domain::values::{Email, NAME_MAX, bounded_text, check_password};
 use sims_domain::{Role, Violations};
-use sims_persistence::users::{self, NewUser, UserFilter, UserPatch, UserRecord};
+use sims_persistence::users::{self, NewUser, UserFilter, UserPatch};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -37,42 +37,9 @@ impl From<RoleName> for Role {
     }
 }
 
-/// A user as the API shows it (never the password hash).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserView {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    #[schema(example = "sales")]
-    pub role: String,
-    pub team_id: Option<Uuid>,
-    pub active: bool,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<UserRecord> for UserView {
-    fn from(u: UserRecord) -> Self {
-        Self {
-            id: u.id,
-            email: u.email,
-            name: u.name,
-            role: u.role.as_str().to_owned(),
-            team_id: u.team_id,
-            active: u.active,
-            version: u.version,
-            created_at: u.created_at,
-            updated_at: u.updated_at,
-        }
-    }
-}
-
 /// Renders a user with its ETag.
 pub fn respond(mut builder: HttpResponseBuilder, u: UserRecord) -> HttpResponse {
-    builder
-        .insert_header(etag(u.version))
-        .json(UserView::from(u))
+    builder.insert_header(etag(u.version)).json(u)
 }
 
 /// A new user.
@@ -120,7 +87,7 @@ pub const SORT_FIELDS: &[&str] = &["created_at", "name", "email"];
 #[utoipa::path(tag = "users", operation_id = "create_user", security(("bearer" = [])), request_body = CreateUser, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = UserView, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, body = UserRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Email in use", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -163,7 +130,7 @@ pub async fn create_user(
 #[utoipa::path(tag = "users", operation_id = "list_users", security(("bearer" = [])), params(UserQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<UserView>),
+    (status = 200, body = PageOf<UserRecord>),
 ))]
 #[get("/users")]
 pub async fn list_users(
@@ -171,7 +138,7 @@ pub async fn list_users(
     _caller: Caller,
     query: Query<UserQuery>,
     paging: Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<UserView>>> {
+) -> ApiResult<web::Json<PageOf<UserRecord>>> {
     let q = query.0;
     let req = paging.0.to_request(users::SORT_FIELDS, NEWEST_FIRST)?;
     let filter = UserFilter {
@@ -181,14 +148,14 @@ pub async fn list_users(
         q: q.q,
     };
     let page = users::list(state.db.conn(), &filter, &req).await?;
-    Ok(web::Json(PageOf::from_page(page, UserView::from)))
+    Ok(web::Json(PageOf::from(page)))
 }
 
 /// One user.
 #[utoipa::path(tag = "users", operation_id = "get_user", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = UserView, headers(("ETag" = String))),
+    (status = 200, body = UserRecord, headers(("ETag" = String))),
 ))]
 #[get("/users/{id}")]
 pub async fn get_user(
@@ -209,7 +176,7 @@ pub async fn get_user(
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = UserView, headers(("ETag" = String))),
+    (status = 200, body = UserRecord, headers(("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Refused change", body = Problem, content_type = "application/problem+json"),
 ))]
