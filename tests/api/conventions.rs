@@ -171,3 +171,29 @@ async fn cors_allows_configured_origins_only() {
     let r = app.send(evil).await;
     assert!(r.header("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn a_stored_value_the_code_cannot_read_is_a_logged_500_not_a_default() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let id = app.customer(&app.admin, "Corrupt Co", json!({})).await;
+    let conn = sea_orm::Database::connect(&app._db.url).await.unwrap();
+    let changed = conn
+        .execute_unprepared("UPDATE customers SET kind = 'alien' WHERE name = 'Corrupt Co'")
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    conn.close().await.ok();
+    let r = app
+        .get(&format!("/api/v1/customers/{id}"), &app.admin)
+        .await
+        .expect_problem(500, "internal");
+    assert!(
+        !r.body.to_string().contains("alien"),
+        "nothing stored leaks: {}",
+        r.body
+    );
+    app.get("/api/v1/customers", &app.admin)
+        .await
+        .expect_problem(500, "internal");
+}

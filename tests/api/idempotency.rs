@@ -200,3 +200,69 @@ async fn a_failed_request_frees_its_key() {
         .json(&json!({}));
     app.send(bad).await.expect_problem(400, "invalid_parameter");
 }
+
+#[tokio::test]
+async fn a_shipment_with_a_key_ships_once() {
+    let app = spawn_app().await;
+    let c = app.customer(&app.admin, "Ship Co", json!({})).await;
+    let w = app
+        .post(
+            "/api/v1/warehouses",
+            &app.admin,
+            json!({"code": "SW", "name": "W"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let p = app
+        .post(
+            "/api/v1/products",
+            &app.admin,
+            json!({"sku": "SP", "name": "P", "unit": "件", "list_price": "1", "tax_rate": "0"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.post(
+        "/api/v1/stock/receipts",
+        &app.admin,
+        json!({"warehouse_id": w, "lines": [{"product_id": p, "quantity": "10"}]}),
+    )
+    .await
+    .expect(201);
+    let order = app
+        .post(
+            "/api/v1/orders",
+            &app.admin,
+            json!({"customer_id": c, "warehouse_id": w, "lines": [{"product_id": p, "quantity": "4"}]}),
+        )
+        .await
+        .expect(201);
+    let (id, line) = (order.id(), order.body["lines"][0]["id"].clone());
+    app.post(
+        &format!("/api/v1/orders/{id}/confirm"),
+        &app.admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let path = format!("/api/v1/orders/{id}/shipments");
+    let ship = json!({"lines": [{"line_id": line, "quantity": "1"}]});
+    let first = keyed(&app, &app.address, &path, "ship-1", ship.clone())
+        .await
+        .expect(200);
+    let again = keyed(&app, &app.address, &path, "ship-1", ship)
+        .await
+        .expect(200);
+    assert_eq!(first.body, again.body);
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    let now = app
+        .get(&format!("/api/v1/orders/{id}"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(
+        now.body["lines"][0]["shipped_quantity"], "1",
+        "shipped once"
+    );
+    assert_eq!(now.body["status"], "partially_shipped");
+}

@@ -219,3 +219,36 @@ async fn reps_cannot_create_customers_for_someone_else() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn a_manager_gives_records_only_to_members_of_their_teams() {
+    let w = world().await;
+    let app = &w.app;
+    let team_a1 = app.team("宁波组", None).await;
+    let (outsider, _) = app.user("sales", Some(&team_a1)).await;
+    for (path, body) in [
+        (
+            "/api/v1/customers?allow_duplicate=true",
+            json!({"name": "For an outsider", "owner_id": outsider}),
+        ),
+        (
+            "/api/v1/leads",
+            json!({"name": "Lead for an outsider", "owner_id": outsider}),
+        ),
+    ] {
+        let r = app
+            .post(path, &w.manager_a, body)
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(r.fields(), vec!["owner_id"], "{path}");
+    }
+    let own = app
+        .post(
+            "/api/v1/customers?allow_duplicate=true",
+            &w.manager_a,
+            json!({"name": "For my rep", "owner_id": w.rep_a_id}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(own.body["owner_id"], w.rep_a_id.as_str());
+}

@@ -66,13 +66,14 @@ async fn products_keep_exact_prices_and_hide_cost_from_reps() {
     )
     .await
     .expect_problem(403, "forbidden");
-    app.post(
+    let taken = app.post(
         "/api/v1/products",
         &app.admin,
         json!({"sku": "BOLT-M6", "name": "dup", "unit": "个", "list_price": "1", "tax_rate": "0"}),
     )
     .await
     .expect_problem(409, "conflict");
+    assert_eq!(taken.fields(), vec!["sku"], "the conflict names the field");
     for (body, field, code) in [
         (
             json!({"sku": "A1", "name": "x", "unit": "个", "list_price": "1.00001", "tax_rate": "13"}),

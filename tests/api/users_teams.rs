@@ -86,13 +86,19 @@ async fn user_rules() {
     )
     .await
     .expect(201);
-    app.post(
-        "/api/v1/users",
-        &app.admin,
-        json!({"email": "dup@example.com", "name": "Y", "password": PASSWORD, "role": "sales"}),
-    )
-    .await
-    .expect_problem(409, "conflict");
+    let taken = app
+        .post(
+            "/api/v1/users",
+            &app.admin,
+            json!({"email": "dup@example.com", "name": "Y", "password": PASSWORD, "role": "sales"}),
+        )
+        .await
+        .expect_problem(409, "conflict");
+    assert_eq!(
+        taken.fields(),
+        vec!["email"],
+        "the conflict names the field"
+    );
     let me = app.get("/api/v1/me", &app.admin).await.expect(200).id();
     app.patch(
         &format!("/api/v1/users/{me}"),

@@ -7,7 +7,7 @@ use sims_domain::audit::{AuditAction, AuditEntity};
 use uuid::Uuid;
 
 use crate::entities::audit_log;
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
 use crate::records::stored;
 use crate::{Actor, PersistenceError, Result, now};
 
@@ -206,22 +206,11 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(id) = filter.actor_id {
         q = q.filter(audit_log::Column::ActorId.eq(id));
     }
-    let cols = [SortColumn {
-        field: "at",
-        column: audit_log::Column::At,
-        kind: SortValue::Timestamp,
-    }];
-    fetch_page(
-        conn,
-        q,
-        req,
-        &cols,
-        audit_log::Column::Id,
-        |m, _| CursorValue::Timestamp(m.at),
-        |m| m.id,
-    )
-    .await?
-    .try_map(AuditRecord::try_from)
+    let cols: [SortColumn<audit_log::Model, _>; 1] =
+        [SortColumn::at("at", audit_log::Column::At, |m| m.at)];
+    fetch_page(conn, q, req, &cols)
+        .await?
+        .try_map(AuditRecord::try_from)
 }
 
 #[cfg(test)]

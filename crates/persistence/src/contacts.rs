@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::entities::{contacts, customers};
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, contains, fetch_page};
-use crate::uow::{self, Scoped, lock_for_change};
-use crate::{Actor, Database, PersistenceError, Result, customers as customer_repo, now};
+use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page};
+use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
+use crate::{Actor, Database, Result, customers as customer_repo, now};
 
 /// A stored contact, as sent.
 fn record(m: contacts::Model) -> ContactRecord {
@@ -66,22 +66,10 @@ pub struct ContactFilter {
 /// Sortable fields of the contact lists.
 pub const SORT_FIELDS: &[&str] = &["created_at", "updated_at", "name"];
 
-const SORT_COLUMNS: [SortColumn<contacts::Column>; 3] = [
-    SortColumn {
-        field: "created_at",
-        column: contacts::Column::CreatedAt,
-        kind: SortValue::Timestamp,
-    },
-    SortColumn {
-        field: "updated_at",
-        column: contacts::Column::UpdatedAt,
-        kind: SortValue::Timestamp,
-    },
-    SortColumn {
-        field: "name",
-        column: contacts::Column::Name,
-        kind: SortValue::Text,
-    },
+const SORT_COLUMNS: [SortColumn<contacts::Model, contacts::Column>; 3] = [
+    SortColumn::at("created_at", contacts::Column::CreatedAt, |m| m.created_at),
+    SortColumn::at("updated_at", contacts::Column::UpdatedAt, |m| m.updated_at),
+    SortColumn::text("name", contacts::Column::Name, |m| m.name.clone()),
 ];
 
 fn to_domain(m: &contacts::Model) -> Contact {
@@ -167,12 +155,9 @@ pub(crate) async fn create_in<C: ConnectionTrait>(
 
 /// One contact whose customer the caller may see.
 pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<ContactRecord> {
-    contacts::Entity::find_by_id(id)
-        .filter(contacts::Entity::in_scope(scope))
-        .one(conn)
-        .await?
+    find_in_scope::<contacts::Entity, _>(conn, scope, id)
+        .await
         .map(record)
-        .ok_or(PersistenceError::NotFound)
 }
 
 /// A page of contacts the caller may see; with `customer_id` in the filter, that
@@ -206,21 +191,7 @@ pub async fn list<C: ConnectionTrait>(
         }
         q = q.filter(any);
     }
-    Ok(fetch_page(
-        conn,
-        q,
-        req,
-        &SORT_COLUMNS,
-        contacts::Column::Id,
-        |m, f| match f {
-            "updated_at" => CursorValue::Timestamp(m.updated_at),
-            "name" => CursorValue::Text(m.name.clone()),
-            _ => CursorValue::Timestamp(m.created_at),
-        },
-        |m| m.id,
-    )
-    .await?
-    .map(record))
+    Ok(fetch_page(conn, q, req, &SORT_COLUMNS).await?.map(record))
 }
 
 /// Locks a contact of a customer the caller may change.

@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::entities::{customer_tags, customers};
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, contains, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page};
 use crate::records::{stored, stored_opt, stored_strings};
 use crate::scope::{Pool, owned_by};
-use crate::uow::{self, Scoped, lock_for_change};
+use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
 /// A stored customer, as sent.
@@ -165,31 +165,11 @@ pub struct CustomerFilter {
 /// Sortable fields of the customer list.
 pub const SORT_FIELDS: &[&str] = &["created_at", "updated_at", "name"];
 
-const SORT_COLUMNS: [SortColumn<customers::Column>; 3] = [
-    SortColumn {
-        field: "created_at",
-        column: customers::Column::CreatedAt,
-        kind: SortValue::Timestamp,
-    },
-    SortColumn {
-        field: "updated_at",
-        column: customers::Column::UpdatedAt,
-        kind: SortValue::Timestamp,
-    },
-    SortColumn {
-        field: "name",
-        column: customers::Column::Name,
-        kind: SortValue::Text,
-    },
+const SORT_COLUMNS: [SortColumn<customers::Model, customers::Column>; 3] = [
+    SortColumn::at("created_at", customers::Column::CreatedAt, |m| m.created_at),
+    SortColumn::at("updated_at", customers::Column::UpdatedAt, |m| m.updated_at),
+    SortColumn::text("name", customers::Column::Name, |m| m.name.clone()),
 ];
-
-fn sort_value(m: &customers::Model, field: &str) -> CursorValue {
-    match field {
-        "updated_at" => CursorValue::Timestamp(m.updated_at),
-        "name" => CursorValue::Text(m.name.clone()),
-        _ => CursorValue::Timestamp(m.created_at),
-    }
-}
 
 /// Ids of every customer (in any scope) that matches one of the keys, except `exclude`.
 /// Only ids leave this function: never another rep's customer's details.
@@ -343,11 +323,7 @@ pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Resul
 }
 
 async fn find<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<customers::Model> {
-    customers::Entity::find_by_id(id)
-        .filter(readable(scope))
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)
+    find_in_scope::<customers::Entity, _>(conn, scope, id).await
 }
 
 /// Checks, without locking it, that the caller may change this customer (in scope; not
@@ -443,17 +419,9 @@ pub async fn list<C: ConnectionTrait>(
     filter: &CustomerFilter,
     req: &ListRequest,
 ) -> Result<Page<CustomerRecord>> {
-    fetch_page(
-        conn,
-        filtered(scope, filter),
-        req,
-        &SORT_COLUMNS,
-        customers::Column::Id,
-        sort_value,
-        |m| m.id,
-    )
-    .await?
-    .try_map(record)
+    fetch_page(conn, filtered(scope, filter), req, &SORT_COLUMNS)
+        .await?
+        .try_map(record)
 }
 
 /// Applies `patch` to a customer the caller may change; stale `if_match` is refused.
@@ -547,20 +515,10 @@ pub async fn due_for_follow_up<C: ConnectionTrait>(
         .filter(customers::Column::OwnerId.eq(owner))
         .filter(customers::Column::NextFollowUpAt.is_not_null())
         .filter(customers::Column::NextFollowUpAt.lt(before));
-    let cols = [SortColumn {
-        field: "next_follow_up_at",
-        column: customers::Column::NextFollowUpAt,
-        kind: SortValue::Timestamp,
-    }];
-    fetch_page(
-        conn,
-        q,
-        req,
-        &cols,
-        customers::Column::Id,
-        |m, _| CursorValue::Timestamp(m.next_follow_up_at.unwrap_or(m.created_at)),
-        |m| m.id,
-    )
-    .await?
-    .try_map(record)
+    let cols: [SortColumn<customers::Model, _>; 1] = [SortColumn::at(
+        "next_follow_up_at",
+        customers::Column::NextFollowUpAt,
+        |m| m.next_follow_up_at.unwrap_or(m.created_at),
+    )];
+    fetch_page(conn, q, req, &cols).await?.try_map(record)
 }

@@ -146,6 +146,12 @@ const UNIQUES: &[Unique] = &[
         },
     },
     Unique {
+        name: "uq_contacts_primary",
+        table: "contacts",
+        columns: &["customer_id"],
+        on_violation: OnViolation::Retry,
+    },
+    Unique {
         name: "stock_levels_pkey",
         table: "stock_levels",
         columns: &["product_id", "warehouse_id"],

@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::entities::{customers, follow_ups};
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
 use crate::records::stored;
-use crate::uow::{self, Scoped, lock_for_change};
-use crate::{Actor, Database, PersistenceError, Result, customers as customer_repo, now};
+use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
+use crate::{Actor, Database, Result, customers as customer_repo, now};
 
 /// A stored follow-up, as sent.
 pub(crate) fn record(m: follow_ups::Model) -> Result<FollowUpRecord> {
@@ -70,17 +70,13 @@ pub struct FollowUpFilter {
 /// Sortable fields of the follow-up lists.
 pub const SORT_FIELDS: &[&str] = &["occurred_at", "created_at"];
 
-const SORT_COLUMNS: [SortColumn<follow_ups::Column>; 2] = [
-    SortColumn {
-        field: "occurred_at",
-        column: follow_ups::Column::OccurredAt,
-        kind: SortValue::Timestamp,
-    },
-    SortColumn {
-        field: "created_at",
-        column: follow_ups::Column::CreatedAt,
-        kind: SortValue::Timestamp,
-    },
+const SORT_COLUMNS: [SortColumn<follow_ups::Model, follow_ups::Column>; 2] = [
+    SortColumn::at("occurred_at", follow_ups::Column::OccurredAt, |m| {
+        m.occurred_at
+    }),
+    SortColumn::at("created_at", follow_ups::Column::CreatedAt, |m| {
+        m.created_at
+    }),
 ];
 
 /// A change to a follow-up by its author.
@@ -167,11 +163,8 @@ pub async fn create(
 
 /// One follow-up whose customer the caller may see.
 pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<FollowUpRecord> {
-    follow_ups::Entity::find_by_id(id)
-        .filter(follow_ups::Entity::in_scope(scope))
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)
+    find_in_scope::<follow_ups::Entity, _>(conn, scope, id)
+        .await
         .and_then(record)
 }
 
@@ -209,20 +202,9 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(t) = f.updated_after {
         q = q.filter(follow_ups::Column::UpdatedAt.gt(t));
     }
-    fetch_page(
-        conn,
-        q,
-        req,
-        &SORT_COLUMNS,
-        follow_ups::Column::Id,
-        |m, field| match field {
-            "created_at" => CursorValue::Timestamp(m.created_at),
-            _ => CursorValue::Timestamp(m.occurred_at),
-        },
-        |m| m.id,
-    )
-    .await?
-    .try_map(record)
+    fetch_page(conn, q, req, &SORT_COLUMNS)
+        .await?
+        .try_map(record)
 }
 
 /// Changes a follow-up (its author only).

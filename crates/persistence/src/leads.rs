@@ -13,13 +13,11 @@ use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::entities::leads;
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, contains, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page};
 use crate::records::stored;
 use crate::scope::{Pool, owned_by};
-use crate::uow::{self, Scoped, lock_for_change};
-use crate::{
-    Actor, Database, PersistenceError, Result, contacts, customers, now, opportunities, pool,
-};
+use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
+use crate::{Actor, Database, Result, contacts, customers, now, opportunities, pool};
 
 /// A stored lead, as sent.
 fn record(m: leads::Model) -> Result<LeadRecord> {
@@ -74,22 +72,10 @@ pub struct LeadFilter {
 /// Sortable fields of the lead list.
 pub const SORT_FIELDS: &[&str] = &["created_at", "updated_at", "name"];
 
-const SORT_COLUMNS: [SortColumn<leads::Column>; 3] = [
-    SortColumn {
-        field: "created_at",
-        column: leads::Column::CreatedAt,
-        kind: SortValue::Timestamp,
-    },
-    SortColumn {
-        field: "updated_at",
-        column: leads::Column::UpdatedAt,
-        kind: SortValue::Timestamp,
-    },
-    SortColumn {
-        field: "name",
-        column: leads::Column::Name,
-        kind: SortValue::Text,
-    },
+const SORT_COLUMNS: [SortColumn<leads::Model, leads::Column>; 3] = [
+    SortColumn::at("created_at", leads::Column::CreatedAt, |m| m.created_at),
+    SortColumn::at("updated_at", leads::Column::UpdatedAt, |m| m.updated_at),
+    SortColumn::text("name", leads::Column::Name, |m| m.name.clone()),
 ];
 
 fn to_domain(m: &leads::Model) -> Lead {
@@ -148,11 +134,8 @@ pub async fn create(db: &Database, actor: &Actor, lead: Lead, owner: Uuid) -> Re
 
 /// One lead in the caller's scope.
 pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<LeadRecord> {
-    leads::Entity::find_by_id(id)
-        .filter(leads::Entity::in_scope(scope))
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)
+    find_in_scope::<leads::Entity, _>(conn, scope, id)
+        .await
         .and_then(record)
 }
 
@@ -187,21 +170,9 @@ pub async fn list<C: ConnectionTrait>(
         }
         q = q.filter(any);
     }
-    fetch_page(
-        conn,
-        q,
-        req,
-        &SORT_COLUMNS,
-        leads::Column::Id,
-        |m, f| match f {
-            "updated_at" => CursorValue::Timestamp(m.updated_at),
-            "name" => CursorValue::Text(m.name.clone()),
-            _ => CursorValue::Timestamp(m.created_at),
-        },
-        |m| m.id,
-    )
-    .await?
-    .try_map(record)
+    fetch_page(conn, q, req, &SORT_COLUMNS)
+        .await?
+        .try_map(record)
 }
 
 /// A change to a lead: fields, a status move, a new owner (managers and admins).

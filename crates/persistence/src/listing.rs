@@ -76,21 +76,95 @@ impl<T> Page<T> {
     }
 }
 
-/// How a sortable column's values are written into a cursor.
-#[derive(Debug, Clone, Copy)]
-pub enum SortValue {
-    Timestamp,
-    Text,
-    Integer,
+/// How a sortable column's value is read from a row (and so written into a cursor).
+pub enum SortValue<M> {
+    Timestamp(fn(&M) -> DateTime<Utc>),
+    Text(fn(&M) -> String),
+    Integer(fn(&M) -> i64),
 }
 
-/// A whitelisted sort field of a resource and the column behind it.
-#[derive(Debug, Clone, Copy)]
-pub struct SortColumn<C> {
+impl<M> SortValue<M> {
+    fn of(&self, m: &M) -> CursorValue {
+        match self {
+            SortValue::Timestamp(f) => CursorValue::Timestamp(f(m)),
+            SortValue::Text(f) => CursorValue::Text(f(m)),
+            SortValue::Integer(f) => CursorValue::Integer(f(m)),
+        }
+    }
+}
+
+/// A whitelisted sort field of a resource: its name, its column, and how a row's value is
+/// read.
+pub struct SortColumn<M, C> {
     pub field: &'static str,
     pub column: C,
-    pub kind: SortValue,
+    pub value: SortValue<M>,
 }
+
+impl<M, C> SortColumn<M, C> {
+    /// A timestamp column.
+    pub const fn at(field: &'static str, column: C, value: fn(&M) -> DateTime<Utc>) -> Self {
+        Self {
+            field,
+            column,
+            value: SortValue::Timestamp(value),
+        }
+    }
+
+    /// A text column.
+    pub const fn text(field: &'static str, column: C, value: fn(&M) -> String) -> Self {
+        Self {
+            field,
+            column,
+            value: SortValue::Text(value),
+        }
+    }
+
+    /// An integer column.
+    pub const fn integer(field: &'static str, column: C, value: fn(&M) -> i64) -> Self {
+        Self {
+            field,
+            column,
+            value: SortValue::Integer(value),
+        }
+    }
+}
+
+/// A table listed by pages: its `id` column, the last key of every order.
+pub(crate) trait Keyed: EntityTrait {
+    fn id_column() -> Self::Column;
+    fn id_of(m: &Self::Model) -> Uuid;
+}
+
+macro_rules! keyed {
+    ($($entity:ident),+ $(,)?) => {
+        $(
+            impl Keyed for crate::entities::$entity::Entity {
+                fn id_column() -> Self::Column {
+                    crate::entities::$entity::Column::Id
+                }
+                fn id_of(m: &Self::Model) -> Uuid {
+                    m.id
+                }
+            }
+        )+
+    };
+}
+
+keyed!(
+    audit_log,
+    contacts,
+    customers,
+    follow_ups,
+    leads,
+    opportunities,
+    orders,
+    products,
+    stock_movements,
+    teams,
+    users,
+    warehouses,
+);
 
 /// A row's value for a sort column, as put in a cursor.
 #[derive(Debug, Clone)]
@@ -125,7 +199,25 @@ fn encode_cursor(values: &[CursorValue], id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::Value::Array(arr).to_string())
 }
 
-fn decode_cursor(cursor: &str, kinds: &[SortValue]) -> Result<(Vec<Value>, Uuid)> {
+/// What a cursor value is.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Timestamp,
+    Text,
+    Integer,
+}
+
+impl<M> SortValue<M> {
+    fn kind(&self) -> Kind {
+        match self {
+            SortValue::Timestamp(_) => Kind::Timestamp,
+            SortValue::Text(_) => Kind::Text,
+            SortValue::Integer(_) => Kind::Integer,
+        }
+    }
+}
+
+fn decode_cursor(cursor: &str, kinds: &[Kind]) -> Result<(Vec<Value>, Uuid)> {
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor.trim())
         .map_err(|_| bad_cursor())?;
@@ -137,14 +229,14 @@ fn decode_cursor(cursor: &str, kinds: &[SortValue]) -> Result<(Vec<Value>, Uuid)
     for (v, kind) in arr.iter().zip(kinds) {
         let s = v.as_str().ok_or_else(bad_cursor)?;
         values.push(match kind {
-            SortValue::Timestamp => {
+            Kind::Timestamp => {
                 let t = DateTime::parse_from_rfc3339(s)
                     .map_err(|_| bad_cursor())?
                     .with_timezone(&Utc);
                 Value::from(t)
             }
-            SortValue::Text => Value::from(s.to_owned()),
-            SortValue::Integer => Value::from(s.parse::<i64>().map_err(|_| bad_cursor())?),
+            Kind::Text => Value::from(s.to_owned()),
+            Kind::Integer => Value::from(s.parse::<i64>().map_err(|_| bad_cursor())?),
         });
     }
     let id = arr
@@ -188,30 +280,31 @@ fn after_condition(cols: &[(SimpleExpr, bool)], values: Vec<Value>) -> Condition
     any
 }
 
-/// Runs `select` as one page: sorted by `req.sort` then `id`, continued from `req.after`
-/// by keyset, or at `req.page` by offset.
-pub async fn fetch_page<E, C>(
+/// Runs `select` as one page: sorted by `req.sort` (of `columns`) then `id`, continued
+/// from `req.after` by keyset, or at `req.page` by offset.
+pub(crate) async fn fetch_page<E, C>(
     conn: &C,
     select: Select<E>,
     req: &ListRequest,
-    columns: &[SortColumn<E::Column>],
-    id_column: E::Column,
-    row_values: impl Fn(&E::Model, &str) -> CursorValue,
-    row_id: impl Fn(&E::Model) -> Uuid,
+    columns: &[SortColumn<E::Model, E::Column>],
 ) -> Result<Page<E::Model>>
 where
-    E: EntityTrait,
+    E: Keyed,
     E::Model: Sync,
     C: ConnectionTrait,
 {
-    let keys: Vec<(SortColumn<E::Column>, bool)> = req
+    type Key<'a, E> = (
+        &'a SortColumn<<E as EntityTrait>::Model, <E as EntityTrait>::Column>,
+        bool,
+    );
+    let keys: Vec<Key<'_, E>> = req
         .sort
         .iter()
         .filter_map(|k| {
             columns
                 .iter()
                 .find(|c| c.field == k.field)
-                .map(|c| (*c, k.descending))
+                .map(|c| (c, k.descending))
         })
         .collect();
     let id_desc = keys.last().map(|(_, d)| *d).unwrap_or(true);
@@ -225,14 +318,14 @@ where
     let mut query = select;
     let mut page_number = Some(req.page);
     if let Some(after) = &req.after {
-        let kinds: Vec<SortValue> = keys.iter().map(|(c, _)| c.kind).collect();
+        let kinds: Vec<Kind> = keys.iter().map(|(c, _)| c.value.kind()).collect();
         let (mut values, id) = decode_cursor(after, &kinds)?;
         values.push(Value::from(id));
         let mut cols: Vec<(SimpleExpr, bool)> = keys
             .iter()
             .map(|(c, d)| (Expr::col(c.column), *d))
             .collect();
-        cols.push((Expr::col(id_column), id_desc));
+        cols.push((Expr::col(E::id_column()), id_desc));
         query = query.filter(after_condition(&cols, values));
         page_number = None;
     } else {
@@ -241,17 +334,17 @@ where
     for (c, desc) in &keys {
         query = query.order_by(c.column, if *desc { Order::Desc } else { Order::Asc });
     }
-    query = query.order_by(id_column, if id_desc { Order::Desc } else { Order::Asc });
+    query = query.order_by(
+        E::id_column(),
+        if id_desc { Order::Desc } else { Order::Asc },
+    );
     let mut items = query.limit(u64::from(req.per_page) + 1).all(conn).await?;
     let has_more = items.len() > req.per_page as usize;
     items.truncate(req.per_page as usize);
     let next_cursor = if has_more {
         items.last().map(|last| {
-            let values: Vec<CursorValue> = keys
-                .iter()
-                .map(|(c, _)| row_values(last, c.field))
-                .collect();
-            encode_cursor(&values, row_id(last))
+            let values: Vec<CursorValue> = keys.iter().map(|(c, _)| c.value.of(last)).collect();
+            encode_cursor(&values, E::id_of(last))
         })
     } else {
         None
@@ -294,17 +387,16 @@ mod tests {
         let t = crate::now();
         let id = Uuid::now_v7();
         let c = encode_cursor(&[CursorValue::Timestamp(t)], id);
-        let (vals, back) =
-            decode_cursor(&c, &[SortValue::Timestamp]).unwrap_or_else(|e| panic!("{e}"));
+        let (vals, back) = decode_cursor(&c, &[Kind::Timestamp]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, id);
         assert_eq!(vals, vec![Value::from(t)]);
-        assert!(decode_cursor("not-base64!", &[SortValue::Timestamp]).is_err());
+        assert!(decode_cursor("not-base64!", &[Kind::Timestamp]).is_err());
         assert!(
-            decode_cursor(&c, &[SortValue::Timestamp, SortValue::Text]).is_err(),
+            decode_cursor(&c, &[Kind::Timestamp, Kind::Text]).is_err(),
             "another sort's cursor"
         );
         let forged = URL_SAFE_NO_PAD.encode(r#"["yesterday","x"]"#);
-        assert!(decode_cursor(&forged, &[SortValue::Timestamp]).is_err());
+        assert!(decode_cursor(&forged, &[Kind::Timestamp]).is_err());
     }
 
     #[test]

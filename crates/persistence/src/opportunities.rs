@@ -15,11 +15,11 @@ use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::entities::{opportunities, opportunity_stage_changes};
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, contains, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page};
 use crate::records::stored;
 use crate::scope::{Pool, owned_by};
 use crate::stages::{self, kind_of};
-use crate::uow::{self, Scoped, lock_for_change};
+use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, customers, now, pool};
 
 /// A stored opportunity, as sent.
@@ -181,11 +181,8 @@ pub async fn get<C: ConnectionTrait>(
     scope: &Scope,
     id: Uuid,
 ) -> Result<OpportunityRecord> {
-    opportunities::Entity::find_by_id(id)
-        .filter(opportunities::Entity::in_scope(scope))
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)
+    find_in_scope::<opportunities::Entity, _>(conn, scope, id)
+        .await
         .and_then(record)
 }
 
@@ -207,27 +204,17 @@ pub struct OpportunityFilter {
 /// Sortable fields of the opportunity list.
 pub const SORT_FIELDS: &[&str] = &["created_at", "updated_at", "name", "amount"];
 
-const SORT_COLUMNS: [SortColumn<opportunities::Column>; 4] = [
-    SortColumn {
-        field: "created_at",
-        column: opportunities::Column::CreatedAt,
-        kind: SortValue::Timestamp,
-    },
-    SortColumn {
-        field: "updated_at",
-        column: opportunities::Column::UpdatedAt,
-        kind: SortValue::Timestamp,
-    },
-    SortColumn {
-        field: "name",
-        column: opportunities::Column::Name,
-        kind: SortValue::Text,
-    },
-    SortColumn {
-        field: "amount",
-        column: opportunities::Column::AmountMinor,
-        kind: SortValue::Integer,
-    },
+const SORT_COLUMNS: [SortColumn<opportunities::Model, opportunities::Column>; 4] = [
+    SortColumn::at("created_at", opportunities::Column::CreatedAt, |m| {
+        m.created_at
+    }),
+    SortColumn::at("updated_at", opportunities::Column::UpdatedAt, |m| {
+        m.updated_at
+    }),
+    SortColumn::text("name", opportunities::Column::Name, |m| m.name.clone()),
+    SortColumn::integer("amount", opportunities::Column::AmountMinor, |m| {
+        m.amount_minor
+    }),
 ];
 
 /// A page of the opportunities the caller may see.
@@ -271,22 +258,9 @@ pub async fn list<C: ConnectionTrait>(
             &normalize_name(text),
         ));
     }
-    fetch_page(
-        conn,
-        q,
-        req,
-        &SORT_COLUMNS,
-        opportunities::Column::Id,
-        |m, field| match field {
-            "updated_at" => CursorValue::Timestamp(m.updated_at),
-            "name" => CursorValue::Text(m.name.clone()),
-            "amount" => CursorValue::Integer(m.amount_minor),
-            _ => CursorValue::Timestamp(m.created_at),
-        },
-        |m| m.id,
-    )
-    .await?
-    .try_map(record)
+    fetch_page(conn, q, req, &SORT_COLUMNS)
+        .await?
+        .try_map(record)
 }
 
 /// A change to an opportunity's fields (stage moves have their own call).

@@ -23,11 +23,11 @@ use crate::audit::Audited;
 use crate::entities::{order_counters, order_lines, orders};
 use crate::error::ShortLine;
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
 use crate::records::stored;
 use crate::scope::{Pool, owned_by};
 use crate::stock::{Movement, apply_movement};
-use crate::uow::{self, Scoped, lock_for_change};
+use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
 use crate::{
     Actor, Database, PersistenceError, Result, customers, now, opportunities, products, stock,
     warehouses,
@@ -266,11 +266,7 @@ pub(crate) async fn find<C: ConnectionTrait>(
     scope: &Scope,
     id: Uuid,
 ) -> Result<orders::Model> {
-    orders::Entity::find_by_id(id)
-        .filter(orders::Entity::in_scope(scope))
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)
+    find_in_scope::<orders::Entity, _>(conn, scope, id).await
 }
 
 /// One order in the caller's scope, with its lines.
@@ -338,32 +334,13 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(t) = f.updated_after {
         q = q.filter(orders::Column::UpdatedAt.gt(t));
     }
-    let cols = [
-        SortColumn {
-            field: "created_at",
-            column: orders::Column::CreatedAt,
-            kind: SortValue::Timestamp,
-        },
-        SortColumn {
-            field: "total",
-            column: orders::Column::TotalMinor,
-            kind: SortValue::Integer,
-        },
+    let cols: [SortColumn<orders::Model, _>; 2] = [
+        SortColumn::at("created_at", orders::Column::CreatedAt, |m| m.created_at),
+        SortColumn::integer("total", orders::Column::TotalMinor, |m| m.total_minor),
     ];
-    fetch_page(
-        conn,
-        q,
-        req,
-        &cols,
-        orders::Column::Id,
-        |m, field| match field {
-            "total" => CursorValue::Integer(m.total_minor),
-            _ => CursorValue::Timestamp(m.created_at),
-        },
-        |m| m.id,
-    )
-    .await?
-    .try_map(|o| record(o, vec![]))
+    fetch_page(conn, q, req, &cols)
+        .await?
+        .try_map(|o| record(o, vec![]))
 }
 
 /// Moves a locked order to `to`, audited as `action`.

@@ -18,7 +18,7 @@ use sims_domain::customer::CustomerRecord;
 
 use crate::customers::record;
 use crate::entities::{customer_events, customers, job_leases, pool_cooldowns, settings, users};
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
 use crate::records::stored;
 use crate::scope::{Pool, owned_by};
 use crate::{Actor, Database, PersistenceError, Result, customers as customer_repo};
@@ -455,22 +455,12 @@ pub async fn returning<C: ConnectionTrait>(
     let q = customers::Entity::find()
         .filter(owned_by(scope, customers::Column::OwnerId, Pool::Excluded))
         .filter(due_before(cutoff));
-    let cols = [SortColumn {
-        field: "created_at",
-        column: customers::Column::CreatedAt,
-        kind: SortValue::Timestamp,
-    }];
-    fetch_page(
-        conn,
-        q,
-        req,
-        &cols,
-        customers::Column::Id,
-        |m, _| CursorValue::Timestamp(m.created_at),
-        |m| m.id,
-    )
-    .await?
-    .try_map(|m| {
+    let cols: [SortColumn<customers::Model, _>; 1] = [SortColumn::at(
+        "created_at",
+        customers::Column::CreatedAt,
+        |m| m.created_at,
+    )];
+    fetch_page(conn, q, req, &cols).await?.try_map(|m| {
         let at = rules.returns_at(m.owner_since.unwrap_or(m.created_at), m.last_follow_up_at);
         record(m).map(|r| (r, at))
     })

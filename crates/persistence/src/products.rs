@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::entities::products;
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, contains, fetch_page};
-use crate::uow::{self, lock_for_change};
+use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page};
+use crate::uow::{self, find_in_scope, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
 /// A stored product, as sent (with its cost).
@@ -125,11 +125,9 @@ pub async fn create(db: &Database, actor: &Actor, p: Product) -> Result<ProductR
 
 /// One product.
 pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<ProductRecord> {
-    products::Entity::find_by_id(id)
-        .one(conn)
-        .await?
+    find_in_scope::<products::Entity, _>(conn, &Scope::All, id)
+        .await
         .map(record)
-        .ok_or(PersistenceError::NotFound)
 }
 
 /// Of `ids`, the active products, by id.
@@ -180,38 +178,12 @@ pub async fn list<C: ConnectionTrait>(
                 .add(contains(products::Column::Sku, text)),
         );
     }
-    let cols = [
-        SortColumn {
-            field: "created_at",
-            column: products::Column::CreatedAt,
-            kind: SortValue::Timestamp,
-        },
-        SortColumn {
-            field: "name",
-            column: products::Column::Name,
-            kind: SortValue::Text,
-        },
-        SortColumn {
-            field: "sku",
-            column: products::Column::Sku,
-            kind: SortValue::Text,
-        },
+    let cols: [SortColumn<products::Model, _>; 3] = [
+        SortColumn::at("created_at", products::Column::CreatedAt, |m| m.created_at),
+        SortColumn::text("name", products::Column::Name, |m| m.name.clone()),
+        SortColumn::text("sku", products::Column::Sku, |m| m.sku.clone()),
     ];
-    Ok(fetch_page(
-        conn,
-        q,
-        req,
-        &cols,
-        products::Column::Id,
-        |m, field| match field {
-            "name" => CursorValue::Text(m.name.clone()),
-            "sku" => CursorValue::Text(m.sku.clone()),
-            _ => CursorValue::Timestamp(m.created_at),
-        },
-        |m| m.id,
-    )
-    .await?
-    .map(record))
+    Ok(fetch_page(conn, q, req, &cols).await?.map(record))
 }
 
 /// Applies `patch` to a product; a SKU another product has is a conflict naming `sku`.

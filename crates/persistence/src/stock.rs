@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::audit::{self, Change};
 use crate::entities::{products, stock_levels, stock_movements};
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
 use crate::records::stored;
 use crate::{Actor, Database, PersistenceError, Result, now, warehouses};
 
@@ -320,22 +320,11 @@ pub async fn movements<C: ConnectionTrait>(
     if let Some(o) = f.order_id {
         q = q.filter(stock_movements::Column::OrderId.eq(o));
     }
-    let cols = [SortColumn {
-        field: "at",
-        column: stock_movements::Column::At,
-        kind: SortValue::Timestamp,
-    }];
-    fetch_page(
-        conn,
-        q,
-        req,
-        &cols,
-        stock_movements::Column::Id,
-        |m, _| CursorValue::Timestamp(m.at),
-        |m| m.id,
-    )
-    .await?
-    .try_map(movement_record)
+    let cols: [SortColumn<stock_movements::Model, _>; 1] =
+        [SortColumn::at("at", stock_movements::Column::At, |m| m.at)];
+    fetch_page(conn, q, req, &cols)
+        .await?
+        .try_map(movement_record)
 }
 
 /// Active products at or below their reorder point: `(product, available in all warehouses)`.

@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::entities::{teams, users};
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
-use crate::uow::{self, lock_for_change};
+use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
+use crate::uow::{self, find_in_scope, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
 /// A stored team, as sent.
@@ -114,11 +114,9 @@ pub async fn create(db: &Database, actor: &Actor, new: NewTeam) -> Result<TeamRe
 
 /// One team.
 pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<TeamRecord> {
-    teams::Entity::find_by_id(id)
-        .one(conn)
-        .await?
+    find_in_scope::<teams::Entity, _>(conn, &Scope::All, id)
+        .await
         .map(record)
-        .ok_or(PersistenceError::NotFound)
 }
 
 /// Sortable fields of the team list.
@@ -126,32 +124,13 @@ pub const SORT_FIELDS: &[&str] = &["created_at", "name"];
 
 /// All teams, by creation.
 pub async fn list<C: ConnectionTrait>(conn: &C, req: &ListRequest) -> Result<Page<TeamRecord>> {
-    let cols = [
-        SortColumn {
-            field: "created_at",
-            column: teams::Column::CreatedAt,
-            kind: SortValue::Timestamp,
-        },
-        SortColumn {
-            field: "name",
-            column: teams::Column::Name,
-            kind: SortValue::Text,
-        },
+    let cols: [SortColumn<teams::Model, _>; 2] = [
+        SortColumn::at("created_at", teams::Column::CreatedAt, |m| m.created_at),
+        SortColumn::text("name", teams::Column::Name, |m| m.name.clone()),
     ];
-    Ok(fetch_page(
-        conn,
-        teams::Entity::find(),
-        req,
-        &cols,
-        teams::Column::Id,
-        |m, f| match f {
-            "name" => CursorValue::Text(m.name.clone()),
-            _ => CursorValue::Timestamp(m.created_at),
-        },
-        |m| m.id,
-    )
-    .await?
-    .map(record))
+    Ok(fetch_page(conn, teams::Entity::find(), req, &cols)
+        .await?
+        .map(record))
 }
 
 /// Changes a team; a team cannot become its own ancestor.

@@ -150,6 +150,20 @@ pub(crate) fn check_version(current: &impl Versioned, if_match: Option<i64>) -> 
     }
 }
 
+/// The record `id` in `scope`. Out of scope is `NotFound`, exactly like missing.
+pub(crate) async fn find_in_scope<E, C>(conn: &C, scope: &Scope, id: Uuid) -> Result<E::Model>
+where
+    E: Scoped,
+    E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
+    C: ConnectionTrait,
+{
+    E::find_by_id(id)
+        .filter(E::in_scope(scope))
+        .one(conn)
+        .await?
+        .ok_or(PersistenceError::NotFound)
+}
+
 /// Loads the record `id` in `scope` for a change, locked until the transaction ends
 /// (PostgreSQL `FOR UPDATE`; SQLite's write transaction already excludes other
 /// writers), and checks `If-Match`. Out of scope is `NotFound`, exactly like missing.

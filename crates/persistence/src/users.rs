@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::entities::{teams, users};
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
 use crate::records::stored;
-use crate::uow::{self, lock_for_change};
+use crate::uow::{self, find_in_scope, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
 /// A stored user, as sent (never with their password hash).
@@ -153,10 +153,8 @@ pub async fn create(db: &Database, actor: Option<&Actor>, new: NewUser) -> Resul
 
 /// One user.
 pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<UserRecord> {
-    users::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or(PersistenceError::NotFound)
+    find_in_scope::<users::Entity, _>(conn, &Scope::All, id)
+        .await
         .and_then(record)
 }
 
@@ -196,38 +194,12 @@ pub async fn list<C: ConnectionTrait>(
                 .add(crate::listing::contains(users::Column::Name, text)),
         );
     }
-    let cols = [
-        SortColumn {
-            field: "created_at",
-            column: users::Column::CreatedAt,
-            kind: SortValue::Timestamp,
-        },
-        SortColumn {
-            field: "name",
-            column: users::Column::Name,
-            kind: SortValue::Text,
-        },
-        SortColumn {
-            field: "email",
-            column: users::Column::EmailNorm,
-            kind: SortValue::Text,
-        },
+    let cols: [SortColumn<users::Model, _>; 3] = [
+        SortColumn::at("created_at", users::Column::CreatedAt, |m| m.created_at),
+        SortColumn::text("name", users::Column::Name, |m| m.name.clone()),
+        SortColumn::text("email", users::Column::EmailNorm, |m| m.email_norm.clone()),
     ];
-    fetch_page(
-        conn,
-        q,
-        req,
-        &cols,
-        users::Column::Id,
-        |m, f| match f {
-            "name" => CursorValue::Text(m.name.clone()),
-            "email" => CursorValue::Text(m.email_norm.clone()),
-            _ => CursorValue::Timestamp(m.created_at),
-        },
-        |m| m.id,
-    )
-    .await?
-    .try_map(record)
+    fetch_page(conn, q, req, &cols).await?.try_map(record)
 }
 
 /// Changes a user. Deactivating or a new password revokes every refresh token of

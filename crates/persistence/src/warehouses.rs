@@ -2,14 +2,15 @@
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
+use sims_domain::Scope;
 use sims_domain::audit::AuditEntity;
 use sims_domain::catalog::{Warehouse, WarehouseRecord};
 use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::entities::warehouses;
-use crate::listing::{CursorValue, ListRequest, Page, SortColumn, SortValue, fetch_page};
-use crate::uow;
+use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
+use crate::uow::{self, find_in_scope};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
 /// A stored warehouse, as sent.
@@ -81,11 +82,9 @@ pub(crate) async fn check_exists<C: ConnectionTrait>(conn: &C, id: Uuid) -> Resu
 
 /// One warehouse.
 pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<WarehouseRecord> {
-    warehouses::Entity::find_by_id(id)
-        .one(conn)
-        .await?
+    find_in_scope::<warehouses::Entity, _>(conn, &Scope::All, id)
+        .await
         .map(record)
-        .ok_or(PersistenceError::NotFound)
 }
 
 /// A page of warehouses.
@@ -93,30 +92,13 @@ pub async fn list<C: ConnectionTrait>(
     conn: &C,
     req: &ListRequest,
 ) -> Result<Page<WarehouseRecord>> {
-    let cols = [
-        SortColumn {
-            field: "created_at",
-            column: warehouses::Column::CreatedAt,
-            kind: SortValue::Timestamp,
-        },
-        SortColumn {
-            field: "code",
-            column: warehouses::Column::Code,
-            kind: SortValue::Text,
-        },
+    let cols: [SortColumn<warehouses::Model, _>; 2] = [
+        SortColumn::at("created_at", warehouses::Column::CreatedAt, |m| {
+            m.created_at
+        }),
+        SortColumn::text("code", warehouses::Column::Code, |m| m.code.clone()),
     ];
-    Ok(fetch_page(
-        conn,
-        warehouses::Entity::find(),
-        req,
-        &cols,
-        warehouses::Column::Id,
-        |m, field| match field {
-            "code" => CursorValue::Text(m.code.clone()),
-            _ => CursorValue::Timestamp(m.created_at),
-        },
-        |m| m.id,
-    )
-    .await?
-    .map(record))
+    Ok(fetch_page(conn, warehouses::Entity::find(), req, &cols)
+        .await?
+        .map(record))
 }
