@@ -81,3 +81,57 @@ impl FromRequest for Caller {
         })
     }
 }
+
+/// What the handler of a signed-in request works with: the shared state (through
+/// `Deref`, so `ctx.db` and `ctx.settings`) and the caller.
+#[derive(Clone)]
+pub struct Ctx {
+    state: web::Data<AppState>,
+    pub principal: Principal,
+    pub request_id: Option<String>,
+}
+
+impl Ctx {
+    /// The actor recorded in audit entries for this request.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            principal: self.principal.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    /// The caller's data scope.
+    pub fn scope(&self) -> sims_domain::Scope {
+        self.principal.scope()
+    }
+}
+
+impl std::ops::Deref for Ctx {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.state
+    }
+}
+
+impl FromRequest for Ctx {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("state missing"))?;
+            let Caller {
+                principal,
+                request_id,
+            } = caller.await?;
+            Ok(Ctx {
+                state,
+                principal,
+                request_id,
+            })
+        })
+    }
+}

@@ -379,11 +379,6 @@ impl FromRequest for IfMatch {
     }
 }
 
-/// The ETag of a record at `version`.
-pub fn etag(version: i64) -> (header::HeaderName, String) {
-    (header::ETAG, format!("\"{version}\""))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod listing;
 pub mod openapi;
+pub mod reply;
 pub mod responses;
 pub mod routes;
 pub mod startup;

@@ -10,14 +10,13 @@ use sims_persistence::{Database, ListRequest, customers};
 use uuid::Uuid;
 
 use super::{ImportQuery, RowKind, boolean, export_request, finish, stream, timestamp};
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{CsvBody, Query};
 use crate::listing::{NEWEST_FIRST, PageParams};
 use crate::responses::{Authenticated, WithQuery};
 use crate::routes::Routes;
 use crate::routes::contacts::ContactQuery;
-use crate::state::AppState;
 
 /// A column of a contact file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,19 +129,11 @@ impl RowKind for Contacts {
 ))]
 #[post("/contacts/import")]
 pub async fn import_contacts(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     options: Query<ImportQuery>,
     body: CsvBody,
 ) -> ApiResult<web::Json<ImportReport>> {
-    super::import::<Contacts, _>(
-        &state,
-        &caller,
-        &ContactImport,
-        options.0.options(),
-        &body.0,
-    )
-    .await
+    super::import::<Contacts, _>(&ctx, &ContactImport, options.0.options(), &body.0).await
 }
 
 const HEADER: [&str; 10] = [
@@ -182,18 +173,17 @@ fn row(r: ContactRecord) -> Vec<String> {
 ))]
 #[get("/contacts/export")]
 pub async fn export_contacts(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<ContactQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let req = export_request(paging.0, contacts::SORT_FIELDS, NEWEST_FIRST)?;
     let filter = ContactFilter::from(query.0);
-    let scope = caller.principal.scope();
+    let scope = ctx.scope();
     if let Some(c) = filter.customer_id {
-        customers::get(state.db.conn(), &scope, c).await?;
+        customers::get(ctx.db.conn(), &scope, c).await?;
     }
-    let db: Database = state.db.clone();
+    let db: Database = ctx.db.clone();
     let fetch = move |req: ListRequest| {
         let (db, scope, filter) = (db.clone(), scope.clone(), filter.clone());
         async move { contacts::list(db.conn(), &scope, &filter, &req).await }

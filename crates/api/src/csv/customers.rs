@@ -9,14 +9,13 @@ use sims_persistence::import::CustomerImport;
 use sims_persistence::{Database, ListRequest};
 
 use super::{ImportQuery, RowKind, export_request, finish, stream, timestamp};
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{CsvBody, Query};
 use crate::listing::{NEWEST_FIRST, PageParams};
 use crate::responses::{Authenticated, WithQuery};
 use crate::routes::Routes;
 use crate::routes::customers::CustomerQuery;
-use crate::state::AppState;
 
 /// A column of a customer file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,15 +160,14 @@ impl RowKind for Customers {
 ))]
 #[post("/customers/import")]
 pub async fn import_customers(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     options: Query<ImportQuery>,
     body: CsvBody,
 ) -> ApiResult<web::Json<ImportReport>> {
     let target = CustomerImport {
         allow_duplicate: options.0.allow_duplicate.unwrap_or(false),
     };
-    super::import::<Customers, _>(&state, &caller, &target, options.0.options(), &body.0).await
+    super::import::<Customers, _>(&ctx, &target, options.0.options(), &body.0).await
 }
 
 const HEADER: [&str; 19] = [
@@ -228,15 +226,14 @@ fn row(r: CustomerRecord) -> Vec<String> {
 ))]
 #[get("/customers/export")]
 pub async fn export_customers(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<CustomerQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let req = export_request(paging.0, customers::SORT_FIELDS, NEWEST_FIRST)?;
     let filter = CustomerFilter::from(query.0);
-    let scope = caller.principal.scope();
-    let db: Database = state.db.clone();
+    let scope = ctx.scope();
+    let db: Database = ctx.db.clone();
     let fetch = move |req: ListRequest| {
         let (db, scope, filter) = (db.clone(), scope.clone(), filter.clone());
         async move { customers::list(db.conn(), &scope, &filter, &req).await }

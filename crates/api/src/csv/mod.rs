@@ -13,11 +13,10 @@ use sims_persistence::import::{self, ImportOptions, ImportTarget, ParsedRow};
 use sims_persistence::{ListRequest, Page, PersistenceError};
 use utoipa::IntoParams;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::listing::PageParams;
 use crate::routes::Routes;
-use crate::state::AppState;
 
 mod contacts;
 mod customers;
@@ -211,16 +210,15 @@ pub(crate) fn finish<R>(
 
 /// Imports the body as rows of `K` into `target`.
 async fn import<K: RowKind, T: ImportTarget<Row = K::Row>>(
-    state: &AppState,
-    caller: &Caller,
+    ctx: &Ctx,
     target: &T,
     options: ImportOptions,
     body: &[u8],
 ) -> ApiResult<web::Json<ImportReport>> {
     let (columns, ignored) = header::<K>(&mut reader(body))?;
     let report = import::run(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         target,
         || rows::<K>(body, &columns),
         options,

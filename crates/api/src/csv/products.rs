@@ -9,12 +9,11 @@ use sims_domain::import::{ImportReport, RowError};
 use sims_persistence::import::ProductImport;
 
 use super::{ImportQuery, RowKind, boolean, finish};
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{CsvBody, Query};
 use crate::responses::{Authenticated, RoleGated, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
 
 /// A column of a product file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,20 +132,12 @@ impl RowKind for Products {
 ))]
 #[post("/products/import")]
 pub async fn import_products(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     options: Query<ImportQuery>,
     body: CsvBody,
 ) -> ApiResult<web::Json<ImportReport>> {
-    caller.principal.require_manager()?;
-    super::import::<Products, _>(
-        &state,
-        &caller,
-        &ProductImport,
-        options.0.options(),
-        &body.0,
-    )
-    .await
+    ctx.principal.require_manager()?;
+    super::import::<Products, _>(&ctx, &ProductImport, options.0.options(), &body.0).await
 }
 
 /// Registers the product CSV routes.

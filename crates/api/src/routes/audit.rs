@@ -8,13 +8,12 @@ use sims_persistence::audit::{self, AuditFilter, AuditRecord};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
 use crate::extract::Query;
 use crate::listing::{PageOf, PageParams};
 use crate::responses::{Authenticated, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
 
 /// One audited change.
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,12 +70,11 @@ const NEWEST: &[SortKey] = &[SortKey {
 ))]
 #[get("/audit")]
 pub async fn list_audit_entries(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<AuditQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<AuditEntry>>> {
-    caller.principal.require_admin()?;
+    ctx.principal.require_admin()?;
     let req = paging.0.to_request(&["at"], NEWEST)?;
     let q = query.0;
     let filter = AuditFilter {
@@ -85,7 +83,7 @@ pub async fn list_audit_entries(
         actor_id: q.actor_id,
     };
     Ok(web::Json(PageOf::from_page(
-        audit::list(state.db.conn(), &filter, &req).await?,
+        audit::list(ctx.db.conn(), &filter, &req).await?,
         AuditEntry::from,
     )))
 }

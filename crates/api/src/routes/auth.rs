@@ -8,9 +8,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{DUMMY_HASH, random_token, token_hash, verify_password};
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::Json;
+use crate::reply::Tagged;
 use crate::responses::{Always, Authenticated, WithBody};
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -217,9 +218,9 @@ pub async fn logout(
     (status = 200, body = UserRecord),
 ))]
 #[get("/me")]
-pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    let u = users::get(state.db.conn(), caller.principal.user_id).await?;
-    Ok(crate::routes::users::respond(HttpResponse::Ok(), u))
+pub async fn me(ctx: Ctx) -> ApiResult<Tagged<UserRecord>> {
+    let u = users::get(ctx.db.conn(), ctx.principal.user_id).await?;
+    Ok(Tagged(u))
 }
 
 /// Registers the sign-in routes.

@@ -1,6 +1,6 @@
 //! Contacts (联系人): people at a customer, seen exactly when their customer is.
 
-use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sims_domain::customer::ContactRecord;
@@ -9,17 +9,13 @@ use sims_persistence::contacts::{self, ContactFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, Query};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::reply::{Created, Tagged};
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
-
-fn respond(mut b: HttpResponseBuilder, r: ContactRecord) -> HttpResponse {
-    b.insert_header(etag(r.version)).json(r)
-}
 
 /// A new contact. `is_primary: true` un-marks the customer's previous primary contact.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -84,11 +80,10 @@ impl From<ContactQuery> for ContactFilter {
 ))]
 #[post("/customers/{id}/contacts")]
 pub async fn create_contact(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     body: Json<CreateContact>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Created<ContactRecord>> {
     let b = body.0;
     let contact = Contact::create(ContactInput {
         name: Some(b.name),
@@ -97,10 +92,8 @@ pub async fn create_contact(
         email: b.email,
         is_primary: b.is_primary,
     })?;
-    let m = contacts::create(&state.db, &caller.actor(), id.0, contact).await?;
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", format!("/api/v1/contacts/{}", m.id)));
-    Ok(respond(res, m))
+    let m = contacts::create(&ctx.db, &ctx.actor(), id.0, contact).await?;
+    Ok(Created::at(format!("/api/v1/contacts/{}", m.id), m))
 }
 
 /// Lists one customer's contacts.
@@ -111,8 +104,7 @@ pub async fn create_contact(
 ))]
 #[get("/customers/{id}/contacts")]
 pub async fn list_customer_contacts(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<ContactRecord>>> {
@@ -121,7 +113,7 @@ pub async fn list_customer_contacts(
         customer_id: Some(id.0),
         ..Default::default()
     };
-    let page = contacts::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    let page = contacts::list(ctx.db.conn(), &ctx.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 
@@ -134,14 +126,13 @@ pub async fn list_customer_contacts(
 ))]
 #[get("/contacts")]
 pub async fn list_contacts(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<ContactQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<ContactRecord>>> {
     let req = paging.0.to_request(contacts::SORT_FIELDS, NEWEST_FIRST)?;
     let filter = ContactFilter::from(query.0);
-    let page = contacts::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    let page = contacts::list(ctx.db.conn(), &ctx.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 
@@ -152,14 +143,9 @@ pub async fn list_contacts(
     (status = 200, body = ContactRecord, headers(("ETag" = String))),
 ))]
 #[get("/contacts/{id}")]
-pub async fn get_contact(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        contacts::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+pub async fn get_contact(ctx: Ctx, id: Id) -> ApiResult<Tagged<ContactRecord>> {
+    Ok(Tagged(
+        contacts::get(ctx.db.conn(), &ctx.scope(), id.0).await?,
     ))
 }
 
@@ -174,12 +160,11 @@ pub async fn get_contact(
 ))]
 #[patch("/contacts/{id}")]
 pub async fn update_contact(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: Json<UpdateContact>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Tagged<ContactRecord>> {
     let b = body.0;
     let patch = ContactPatch {
         name: b.name,
@@ -188,8 +173,8 @@ pub async fn update_contact(
         email: b.email,
         is_primary: b.is_primary,
     };
-    let m = contacts::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?;
-    Ok(respond(HttpResponse::Ok(), m))
+    let m = contacts::update(&ctx.db, &ctx.actor(), id.0, patch, if_match.0).await?;
+    Ok(Tagged(m))
 }
 
 /// Deletes a contact.
@@ -201,13 +186,8 @@ pub async fn update_contact(
     (status = 403, description = "A rep changing a pool customer's contact", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/contacts/{id}")]
-pub async fn delete_contact(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-    if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
-    contacts::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+pub async fn delete_contact(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+    contacts::delete(&ctx.db, &ctx.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

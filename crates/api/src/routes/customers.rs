@@ -1,6 +1,6 @@
 //! Customers (客户): CRUD in the caller's scope, filters and search, duplicate checks (查重).
 
-use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::DomainError;
@@ -12,19 +12,15 @@ use sims_persistence::customers::{self, CustomerFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, Query};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::reply::{Created, Tagged};
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
 
 /// Renders a customer with its ETag.
-pub fn respond(mut b: HttpResponseBuilder, r: CustomerRecord) -> HttpResponse {
-    b.insert_header(etag(r.version)).json(r)
-}
-
 /// A new customer. The caller owns it unless a manager or admin names `owner_id`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -165,14 +161,13 @@ pub struct DuplicateMatches {
 ))]
 #[post("/customers")]
 pub async fn create_customer(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     policy: Query<DuplicatePolicy>,
     body: Json<CreateCustomer>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Created<CustomerRecord>> {
     let b = body.0;
-    let owner = b.owner_id.unwrap_or(caller.principal.user_id);
-    if !caller.principal.may_assign_owner(owner) {
+    let owner = b.owner_id.unwrap_or(ctx.principal.user_id);
+    if !ctx.principal.may_assign_owner(owner) {
         return Err(DomainError::Forbidden(
             "only managers and admins may create customers for someone else".into(),
         )
@@ -193,16 +188,14 @@ pub async fn create_customer(
         notes: b.notes,
     })?;
     let m = customers::create(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         customer,
         Some(owner),
         policy.0.allow_duplicate.unwrap_or(false),
     )
     .await?;
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", format!("/api/v1/customers/{}", m.id)));
-    Ok(respond(res, m))
+    Ok(Created::at(format!("/api/v1/customers/{}", m.id), m))
 }
 
 /// Lists the customers the caller may see (their own, their teams' for managers, all
@@ -215,14 +208,13 @@ pub async fn create_customer(
 ))]
 #[get("/customers")]
 pub async fn list_customers(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<CustomerQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<CustomerRecord>>> {
     let req = paging.0.to_request(customers::SORT_FIELDS, NEWEST_FIRST)?;
     let filter = CustomerFilter::from(query.0);
-    let page = customers::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    let page = customers::list(ctx.db.conn(), &ctx.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 
@@ -235,13 +227,12 @@ pub async fn list_customers(
 ))]
 #[get("/customers/duplicates")]
 pub async fn find_duplicate_customers(
-    state: web::Data<AppState>,
-    _caller: Caller,
+    ctx: Ctx,
     query: Query<DuplicateQuery>,
 ) -> ApiResult<web::Json<DuplicateMatches>> {
     let q = query.0;
     let keys = duplicate_keys(q.name.as_deref(), q.phone.as_deref(), q.email.as_deref());
-    let matches = customers::find_duplicates(state.db.conn(), &keys, None).await?;
+    let matches = customers::find_duplicates(ctx.db.conn(), &keys, None).await?;
     Ok(web::Json(DuplicateMatches { matches }))
 }
 
@@ -252,14 +243,9 @@ pub async fn find_duplicate_customers(
     (status = 200, body = CustomerRecord, headers(("ETag" = String))),
 ))]
 #[get("/customers/{id}")]
-pub async fn get_customer(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        customers::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+pub async fn get_customer(ctx: Ctx, id: Id) -> ApiResult<Tagged<CustomerRecord>> {
+    Ok(Tagged(
+        customers::get(ctx.db.conn(), &ctx.scope(), id.0).await?,
     ))
 }
 
@@ -275,13 +261,12 @@ pub async fn get_customer(
 ))]
 #[patch("/customers/{id}")]
 pub async fn update_customer(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     policy: Query<DuplicatePolicy>,
     body: Json<UpdateCustomer>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Tagged<CustomerRecord>> {
     let b = body.0;
     let patch = CustomerPatch {
         name: b.name,
@@ -298,15 +283,15 @@ pub async fn update_customer(
         notes: b.notes,
     };
     let m = customers::update(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         id.0,
         patch,
         if_match.0,
         policy.0.allow_duplicate.unwrap_or(false),
     )
     .await?;
-    Ok(respond(HttpResponse::Ok(), m))
+    Ok(Tagged(m))
 }
 
 /// Deletes a customer with its contacts.
@@ -318,13 +303,8 @@ pub async fn update_customer(
     (status = 403, description = "A rep deleting a pool customer", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/customers/{id}")]
-pub async fn delete_customer(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-    if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
-    customers::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+pub async fn delete_customer(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+    customers::delete(&ctx.db, &ctx.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -359,13 +339,12 @@ pub struct TagList {
 ))]
 #[post("/customers/{id}/tags")]
 pub async fn add_customer_tags(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     body: Json<AddTags>,
-) -> ApiResult<HttpResponse> {
-    let m = customers::add_tags(&state.db, &caller.actor(), id.0, body.0.tags).await?;
-    Ok(respond(HttpResponse::Ok(), m))
+) -> ApiResult<Tagged<CustomerRecord>> {
+    let m = customers::add_tags(&ctx.db, &ctx.actor(), id.0, body.0.tags).await?;
+    Ok(Tagged(m))
 }
 
 /// Removes a tag from a customer.
@@ -377,14 +356,13 @@ pub async fn add_customer_tags(
 ))]
 #[delete("/customers/{id}/tags/{tag}")]
 pub async fn remove_customer_tag(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     req: actix_web::HttpRequest,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Tagged<CustomerRecord>> {
     let tag = req.match_info().get("tag").unwrap_or_default().to_owned();
-    let m = customers::remove_tag(&state.db, &caller.actor(), id.0, &tag).await?;
-    Ok(respond(HttpResponse::Ok(), m))
+    let m = customers::remove_tag(&ctx.db, &ctx.actor(), id.0, &tag).await?;
+    Ok(Tagged(m))
 }
 
 /// Every tag on the customers the caller may see, with counts, most used first.
@@ -393,11 +371,8 @@ pub async fn remove_customer_tag(
     (status = 200, body = TagList),
 ))]
 #[get("/tags")]
-pub async fn list_tags(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> ApiResult<web::Json<TagList>> {
-    let items = customers::tag_counts(state.db.conn(), &caller.principal.scope()).await?;
+pub async fn list_tags(ctx: Ctx) -> ApiResult<web::Json<TagList>> {
+    let items = customers::tag_counts(ctx.db.conn(), &ctx.scope()).await?;
     Ok(web::Json(TagList {
         items: items
             .into_iter()
@@ -426,8 +401,7 @@ pub struct DueQuery {
 ))]
 #[get("/customers/due-for-follow-up")]
 pub async fn list_customers_due_for_follow_up(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<DueQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<CustomerRecord>>> {
@@ -438,8 +412,7 @@ pub async fn list_customers_due_for_follow_up(
     let req = paging.0.to_request(&["next_follow_up_at"], &soonest)?;
     let before = query.0.before.unwrap_or_else(sims_persistence::now);
     let page =
-        customers::due_for_follow_up(state.db.conn(), caller.principal.user_id, before, &req)
-            .await?;
+        customers::due_for_follow_up(ctx.db.conn(), ctx.principal.user_id, before, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 

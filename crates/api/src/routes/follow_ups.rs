@@ -1,6 +1,6 @@
 //! Follow-ups (跟进记录) and the customer timeline.
 
-use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::follow_up::FollowUpRecord;
@@ -12,17 +12,13 @@ use sims_persistence::timeline::{self, TimelineItem};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, Query};
 use crate::listing::{PageOf, PageParams, double_option};
+use crate::reply::{Created, Tagged};
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
-
-fn respond(mut b: HttpResponseBuilder, m: FollowUpRecord) -> HttpResponse {
-    b.insert_header(etag(m.version)).json(m)
-}
 
 /// A new follow-up.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -83,11 +79,10 @@ const NEWEST: &[SortKey] = &[SortKey {
 ))]
 #[post("/customers/{id}/follow-ups")]
 pub async fn create_follow_up(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     body: Json<CreateFollowUp>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Created<FollowUpRecord>> {
     let b = body.0;
     let now = sims_persistence::now();
     let f = FollowUp::create(
@@ -97,10 +92,8 @@ pub async fn create_follow_up(
         b.next_follow_up_at,
         now,
     )?;
-    let m = follow_ups::create(&state.db, &caller.actor(), id.0, b.opportunity_id, f).await?;
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", format!("/api/v1/follow-ups/{}", m.id)));
-    Ok(respond(res, m))
+    let m = follow_ups::create(&ctx.db, &ctx.actor(), id.0, b.opportunity_id, f).await?;
+    Ok(Created::at(format!("/api/v1/follow-ups/{}", m.id), m))
 }
 
 /// A customer's follow-ups, newest first.
@@ -111,8 +104,7 @@ pub async fn create_follow_up(
 ))]
 #[get("/customers/{id}/follow-ups")]
 pub async fn list_customer_follow_ups(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<FollowUpRecord>>> {
@@ -121,7 +113,7 @@ pub async fn list_customer_follow_ups(
         customer_id: Some(id.0),
         ..Default::default()
     };
-    let page = follow_ups::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    let page = follow_ups::list(ctx.db.conn(), &ctx.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 
@@ -134,8 +126,7 @@ pub async fn list_customer_follow_ups(
 ))]
 #[get("/follow-ups")]
 pub async fn list_follow_ups(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<FollowUpQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<FollowUpRecord>>> {
@@ -150,7 +141,7 @@ pub async fn list_follow_ups(
         occurred_before: q.occurred_before,
         updated_after: q.updated_after,
     };
-    let page = follow_ups::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    let page = follow_ups::list(ctx.db.conn(), &ctx.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 
@@ -161,14 +152,9 @@ pub async fn list_follow_ups(
     (status = 200, body = FollowUpRecord, headers(("ETag" = String))),
 ))]
 #[get("/follow-ups/{id}")]
-pub async fn get_follow_up(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        follow_ups::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+pub async fn get_follow_up(ctx: Ctx, id: Id) -> ApiResult<Tagged<FollowUpRecord>> {
+    Ok(Tagged(
+        follow_ups::get(ctx.db.conn(), &ctx.scope(), id.0).await?,
     ))
 }
 
@@ -183,12 +169,11 @@ pub async fn get_follow_up(
 ))]
 #[patch("/follow-ups/{id}")]
 pub async fn update_follow_up(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: Json<UpdateFollowUp>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Tagged<FollowUpRecord>> {
     let b = body.0;
     let patch = FollowUpPatch {
         kind: b.kind,
@@ -196,9 +181,8 @@ pub async fn update_follow_up(
         occurred_at: b.occurred_at,
         next_follow_up_at: b.next_follow_up_at,
     };
-    Ok(respond(
-        HttpResponse::Ok(),
-        follow_ups::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?,
+    Ok(Tagged(
+        follow_ups::update(&ctx.db, &ctx.actor(), id.0, patch, if_match.0).await?,
     ))
 }
 
@@ -211,13 +195,8 @@ pub async fn update_follow_up(
     (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/follow-ups/{id}")]
-pub async fn delete_follow_up(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-    if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
-    follow_ups::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+pub async fn delete_follow_up(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+    follow_ups::delete(&ctx.db, &ctx.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -308,8 +287,7 @@ pub struct TimelineQuery {
 ))]
 #[get("/customers/{id}/timeline")]
 pub async fn get_customer_timeline(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     query: Query<TimelineQuery>,
 ) -> ApiResult<web::Json<TimelinePage>> {
@@ -318,8 +296,8 @@ pub async fn get_customer_timeline(
         crate::error::ApiError::fields(crate::error::ErrorCode::InvalidParameter, vec![v])
     })?;
     let page = timeline::customer_timeline(
-        state.db.conn(),
-        &caller.principal.scope(),
+        ctx.db.conn(),
+        &ctx.scope(),
         id.0,
         per_page,
         q.after.as_deref(),
@@ -394,8 +372,7 @@ pub async fn get_customer_timeline(
 ))]
 #[get("/opportunities/{id}/follow-ups")]
 pub async fn list_opportunity_follow_ups(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<FollowUpRecord>>> {
@@ -404,7 +381,7 @@ pub async fn list_opportunity_follow_ups(
         opportunity_id: Some(id.0),
         ..Default::default()
     };
-    let page = follow_ups::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    let page = follow_ups::list(ctx.db.conn(), &ctx.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 

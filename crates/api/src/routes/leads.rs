@@ -1,6 +1,6 @@
 //! Leads (线索): capture, qualify, assign and convert.
 
-use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sims_domain::DomainError;
@@ -10,18 +10,14 @@ use sims_persistence::leads::{self, LeadChange, LeadFilter, OpportunityDraft};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, Query};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::reply::{Created, Tagged};
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
 use crate::routes::customers::DuplicatePolicy;
-use crate::state::AppState;
-
-fn respond(mut b: HttpResponseBuilder, m: LeadRecord) -> HttpResponse {
-    b.insert_header(etag(m.version)).json(m)
-}
 
 /// A new lead, owned by the caller unless a manager or admin names `owner_id`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -110,14 +106,10 @@ pub struct LeadConversion {
     (status = 403, description = "A rep naming another owner", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/leads")]
-pub async fn create_lead(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: Json<CreateLead>,
-) -> ApiResult<HttpResponse> {
+pub async fn create_lead(ctx: Ctx, body: Json<CreateLead>) -> ApiResult<Created<LeadRecord>> {
     let b = body.0;
-    let owner = b.owner_id.unwrap_or(caller.principal.user_id);
-    if !caller.principal.may_assign_owner(owner) {
+    let owner = b.owner_id.unwrap_or(ctx.principal.user_id);
+    if !ctx.principal.may_assign_owner(owner) {
         return Err(DomainError::Forbidden(
             "only managers and admins may create leads for someone else".into(),
         )
@@ -130,10 +122,8 @@ pub async fn create_lead(
         email: b.email,
         source: b.source,
     })?;
-    let m = leads::create(&state.db, &caller.actor(), lead, owner).await?;
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", format!("/api/v1/leads/{}", m.id)));
-    Ok(respond(res, m))
+    let m = leads::create(&ctx.db, &ctx.actor(), lead, owner).await?;
+    Ok(Created::at(format!("/api/v1/leads/{}", m.id), m))
 }
 
 /// Lists the leads the caller may see.
@@ -144,8 +134,7 @@ pub async fn create_lead(
 ))]
 #[get("/leads")]
 pub async fn list_leads(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<LeadQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<LeadRecord>>> {
@@ -158,7 +147,7 @@ pub async fn list_leads(
         updated_after: q.updated_after,
         q: q.q,
     };
-    let page = leads::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    let page = leads::list(ctx.db.conn(), &ctx.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 
@@ -169,15 +158,8 @@ pub async fn list_leads(
     (status = 200, body = LeadRecord, headers(("ETag" = String))),
 ))]
 #[get("/leads/{id}")]
-pub async fn get_lead(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        leads::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
-    ))
+pub async fn get_lead(ctx: Ctx, id: Id) -> ApiResult<Tagged<LeadRecord>> {
+    Ok(Tagged(leads::get(ctx.db.conn(), &ctx.scope(), id.0).await?))
 }
 
 /// Changes a lead; a status move outside the machine is `409 invalid_transition`.
@@ -192,12 +174,11 @@ pub async fn get_lead(
 ))]
 #[patch("/leads/{id}")]
 pub async fn update_lead(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: Json<UpdateLead>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Tagged<LeadRecord>> {
     let b = body.0;
     let change = LeadChange {
         fields: LeadPatch {
@@ -210,9 +191,8 @@ pub async fn update_lead(
         status: b.status,
         owner_id: b.owner_id,
     };
-    Ok(respond(
-        HttpResponse::Ok(),
-        leads::update(&state.db, &caller.actor(), id.0, change, if_match.0).await?,
+    Ok(Tagged(
+        leads::update(&ctx.db, &ctx.actor(), id.0, change, if_match.0).await?,
     ))
 }
 
@@ -224,13 +204,8 @@ pub async fn update_lead(
     (status = 204, description = "Deleted"),
 ))]
 #[delete("/leads/{id}")]
-pub async fn delete_lead(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-    if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
-    leads::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+pub async fn delete_lead(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+    leads::delete(&ctx.db, &ctx.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -249,8 +224,7 @@ pub async fn delete_lead(
 ))]
 #[post("/leads/{id}/convert")]
 pub async fn convert_lead(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     policy: Query<DuplicatePolicy>,
     body: Json<ConvertLead>,
@@ -274,8 +248,8 @@ pub async fn convert_lead(
         None => None,
     };
     let c = leads::convert(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         id.0,
         b.customer_id,
         opportunity,

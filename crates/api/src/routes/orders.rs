@@ -1,7 +1,7 @@
 //! Sales orders (订单): drafts priced by the server, confirmation, shipments, cancellation
 //! and completion. Payments are in [`crate::routes::payments`].
 
-use actix_web::{HttpResponse, HttpResponseBuilder, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -13,18 +13,14 @@ use sims_persistence::orders::{self, NewOrder, OrderFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
-use crate::extract::{Id, IfMatch, Json, KeyedJson, Query, etag};
+use crate::extract::{Id, IfMatch, Json, KeyedJson, Query};
 use crate::idempotency::{answer, created, respond as respond_answered};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams};
+use crate::reply::Tagged;
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
-
-fn respond(mut b: HttpResponseBuilder, o: OrderRecord) -> HttpResponse {
-    b.insert_header(etag(o.version)).json(o)
-}
 
 /// The answer of a write that leaves the order as `o`.
 fn order_answer(o: &OrderRecord) -> sims_persistence::Result<Answer> {
@@ -95,11 +91,7 @@ pub struct UpdateOrder {
     (status = 422, description = "Invalid line, product, warehouse or opportunity", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders")]
-pub async fn create_order(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: KeyedJson<CreateOrder>,
-) -> ApiResult<HttpResponse> {
+pub async fn create_order(ctx: Ctx, body: KeyedJson<CreateOrder>) -> ApiResult<HttpResponse> {
     let b = &body.value;
     let (currency, lines) = order_draft(b.currency.as_deref(), &line_fields(&b.lines))?;
     let new = NewOrder {
@@ -110,10 +102,10 @@ pub async fn create_order(
         lines,
     };
     let answered = orders::create(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         new,
-        body.key_of(caller.principal.user_id).as_ref(),
+        body.key_of(ctx.principal.user_id).as_ref(),
         |o| created(o, format!("/api/v1/orders/{}", o.id), o.version),
     )
     .await?;
@@ -145,8 +137,7 @@ pub struct OrderQuery {
 ))]
 #[get("/orders")]
 pub async fn list_orders(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<OrderQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<OrderRecord>>> {
@@ -167,7 +158,7 @@ pub async fn list_orders(
         total_max: bound("total_max", q.total_max)?,
         updated_after: q.updated_after,
     };
-    let page = orders::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    let page = orders::list(ctx.db.conn(), &ctx.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 
@@ -178,14 +169,9 @@ pub async fn list_orders(
     (status = 200, body = OrderRecord, headers(("ETag" = String))),
 ))]
 #[get("/orders/{id}")]
-pub async fn get_order(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        orders::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+pub async fn get_order(ctx: Ctx, id: Id) -> ApiResult<Tagged<OrderRecord>> {
+    Ok(Tagged(
+        orders::get(ctx.db.conn(), &ctx.scope(), id.0).await?,
     ))
 }
 
@@ -200,16 +186,14 @@ pub async fn get_order(
 ))]
 #[patch("/orders/{id}")]
 pub async fn update_order(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: Json<UpdateOrder>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Tagged<OrderRecord>> {
     let lines = order_lines(&line_fields(&body.0.lines))?;
-    Ok(respond(
-        HttpResponse::Ok(),
-        orders::replace_lines(&state.db, &caller.actor(), id.0, lines, if_match.0).await?,
+    Ok(Tagged(
+        orders::replace_lines(&ctx.db, &ctx.actor(), id.0, lines, if_match.0).await?,
     ))
 }
 
@@ -223,15 +207,9 @@ pub async fn update_order(
     (status = 409, description = "insufficient_stock or invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders/{id}/confirm")]
-pub async fn confirm_order(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-    if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        orders::confirm(&state.db, &caller.actor(), id.0, if_match.0).await?,
+pub async fn confirm_order(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<Tagged<OrderRecord>> {
+    Ok(Tagged(
+        orders::confirm(&ctx.db, &ctx.actor(), id.0, if_match.0).await?,
     ))
 }
 
@@ -244,15 +222,9 @@ pub async fn confirm_order(
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders/{id}/cancel")]
-pub async fn cancel_order(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-    if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        orders::cancel(&state.db, &caller.actor(), id.0, if_match.0).await?,
+pub async fn cancel_order(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<Tagged<OrderRecord>> {
+    Ok(Tagged(
+        orders::cancel(&ctx.db, &ctx.actor(), id.0, if_match.0).await?,
     ))
 }
 
@@ -265,15 +237,9 @@ pub async fn cancel_order(
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders/{id}/complete")]
-pub async fn complete_order(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-    if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        orders::complete(&state.db, &caller.actor(), id.0, if_match.0).await?,
+pub async fn complete_order(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<Tagged<OrderRecord>> {
+    Ok(Tagged(
+        orders::complete(&ctx.db, &ctx.actor(), id.0, if_match.0).await?,
     ))
 }
 
@@ -306,8 +272,7 @@ pub struct CreateShipment {
 ))]
 #[post("/orders/{id}/shipments")]
 pub async fn create_shipment(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: KeyedJson<CreateShipment>,
@@ -320,11 +285,11 @@ pub async fn create_shipment(
         .collect();
     let lines = shipment_lines(&sent)?;
     let answered = orders::ship(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         (id.0, if_match.0),
         lines,
-        body.key_of(caller.principal.user_id).as_ref(),
+        body.key_of(ctx.principal.user_id).as_ref(),
         order_answer,
     )
     .await?;

@@ -14,13 +14,12 @@ use sims_persistence::payments::{self, Instalment as StoredInstalment, NewPaymen
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Id, Json, KeyedJson};
 use crate::idempotency::{answer, respond};
 use crate::responses::{Authenticated, WithBody, WithId};
 use crate::routes::Routes;
-use crate::state::AppState;
 
 /// A payment to record.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -53,8 +52,7 @@ pub struct PaymentResult {
 ))]
 #[post("/orders/{id}/payments")]
 pub async fn create_payment(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     body: KeyedJson<CreatePayment>,
 ) -> ApiResult<HttpResponse> {
@@ -65,11 +63,11 @@ pub async fn create_payment(
         method: b.method,
     };
     let answered = payments::add(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         id.0,
         p,
-        body.key_of(caller.principal.user_id).as_ref(),
+        body.key_of(ctx.principal.user_id).as_ref(),
         |(payment, order)| {
             answer(
                 actix_web::http::StatusCode::CREATED,
@@ -99,12 +97,8 @@ pub struct PaymentList {
     (status = 200, body = PaymentList),
 ))]
 #[get("/orders/{id}/payments")]
-pub async fn list_payments(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<web::Json<PaymentList>> {
-    let items = payments::of_order(state.db.conn(), &caller.principal.scope(), id.0)
+pub async fn list_payments(ctx: Ctx, id: Id) -> ApiResult<web::Json<PaymentList>> {
+    let items = payments::of_order(ctx.db.conn(), &ctx.scope(), id.0)
         .await?
         .into_iter()
         .collect();
@@ -158,12 +152,8 @@ fn plan_view(o: OrderRecord, items: Vec<StoredInstalment>) -> PaymentPlan {
     (status = 200, body = PaymentPlan),
 ))]
 #[get("/orders/{id}/payment-plan")]
-pub async fn get_payment_plan(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<web::Json<PaymentPlan>> {
-    let (o, items) = payments::plan_of(state.db.conn(), &caller.principal.scope(), id.0).await?;
+pub async fn get_payment_plan(ctx: Ctx, id: Id) -> ApiResult<web::Json<PaymentPlan>> {
+    let (o, items) = payments::plan_of(ctx.db.conn(), &ctx.scope(), id.0).await?;
     Ok(web::Json(plan_view(o, items)))
 }
 
@@ -179,8 +169,7 @@ pub async fn get_payment_plan(
 ))]
 #[put("/orders/{id}/payment-plan")]
 pub async fn set_payment_plan(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     body: Json<SetPaymentPlan>,
 ) -> ApiResult<web::Json<PaymentPlan>> {
@@ -191,7 +180,7 @@ pub async fn set_payment_plan(
         .map(|i| (i.due_date, i.amount))
         .collect();
     let plan = PlanDraft::parse(&sent)?;
-    let (o, items) = payments::set_plan(&state.db, &caller.actor(), id.0, plan).await?;
+    let (o, items) = payments::set_plan(&ctx.db, &ctx.actor(), id.0, plan).await?;
     Ok(web::Json(plan_view(o, items)))
 }
 

@@ -1,6 +1,6 @@
 //! The sales pipeline (商机): stages, opportunities, stage moves and their history.
 
-use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -13,13 +13,13 @@ use sims_persistence::stages::{self, StagePatch};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, Query};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::reply::{Created, Tagged};
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
 
 /// Every stage.
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,21 +49,14 @@ pub struct UpdateStage {
     pub probability: Option<i32>,
 }
 
-fn respond_stage(mut b: HttpResponseBuilder, m: StageRecord) -> HttpResponse {
-    b.insert_header(etag(m.version)).json(m)
-}
-
 /// The pipeline's stages by position (every role).
 #[utoipa::path(tag = "pipeline", operation_id = "list_stages", security(("bearer" = [])), responses(
     Authenticated,
     (status = 200, body = StageList),
 ))]
 #[get("/pipeline/stages")]
-pub async fn list_stages(
-    state: web::Data<AppState>,
-    _caller: Caller,
-) -> ApiResult<web::Json<StageList>> {
-    let items = stages::list(state.db.conn()).await?.into_iter().collect();
+pub async fn list_stages(ctx: Ctx) -> ApiResult<web::Json<StageList>> {
+    let items = stages::list(ctx.db.conn()).await?.into_iter().collect();
     Ok(web::Json(StageList { items }))
 }
 
@@ -76,12 +69,8 @@ pub async fn list_stages(
     (status = 409, description = "A second won or lost stage", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/pipeline/stages")]
-pub async fn create_stage(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: Json<CreateStage>,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_admin()?;
+pub async fn create_stage(ctx: Ctx, body: Json<CreateStage>) -> ApiResult<Created<StageRecord>> {
+    ctx.principal.require_admin()?;
     let b = body.0;
     let stage = Stage::new(
         &b.name,
@@ -89,10 +78,8 @@ pub async fn create_stage(
         b.probability,
         b.kind.unwrap_or(StageKind::Open),
     )?;
-    let m = stages::create(&state.db, &caller.actor(), stage).await?;
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", format!("/api/v1/pipeline/stages/{}", m.id)));
-    Ok(respond_stage(res, m))
+    let m = stages::create(&ctx.db, &ctx.actor(), stage).await?;
+    Ok(Created::at(format!("/api/v1/pipeline/stages/{}", m.id), m))
 }
 
 /// Renames, reorders or re-weights a stage (admins).
@@ -106,17 +93,16 @@ pub async fn create_stage(
 ))]
 #[patch("/pipeline/stages/{id}")]
 pub async fn update_stage(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: Json<UpdateStage>,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_admin()?;
+) -> ApiResult<Tagged<StageRecord>> {
+    ctx.principal.require_admin()?;
     let b = body.0;
     let m = stages::update(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         id.0,
         StagePatch {
             name: b.name,
@@ -126,7 +112,7 @@ pub async fn update_stage(
         if_match.0,
     )
     .await?;
-    Ok(respond_stage(HttpResponse::Ok(), m))
+    Ok(Tagged(m))
 }
 
 /// Deletes an open stage no opportunity uses (admins); otherwise `409`.
@@ -139,19 +125,10 @@ pub async fn update_stage(
     (status = 409, description = "`stage_in_use`, or the won/lost/last open stage", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/pipeline/stages/{id}")]
-pub async fn delete_stage(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-    if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_admin()?;
-    stages::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+pub async fn delete_stage(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+    ctx.principal.require_admin()?;
+    stages::delete(&ctx.db, &ctx.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-fn respond(mut b: HttpResponseBuilder, m: OpportunityRecord) -> HttpResponse {
-    b.insert_header(etag(m.version)).json(m)
 }
 
 use sims_domain::money::amount_minor;
@@ -238,13 +215,12 @@ pub struct StageHistory {
 ))]
 #[post("/opportunities")]
 pub async fn create_opportunity(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     body: Json<CreateOpportunity>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Created<OpportunityRecord>> {
     let b = body.0;
-    let owner = b.owner_id.unwrap_or(caller.principal.user_id);
-    if !caller.principal.may_assign_owner(owner) {
+    let owner = b.owner_id.unwrap_or(ctx.principal.user_id);
+    if !ctx.principal.may_assign_owner(owner) {
         return Err(DomainError::Forbidden(
             "only managers and admins may create opportunities for someone else".into(),
         )
@@ -260,10 +236,8 @@ pub async fn create_opportunity(
         expected_close_date: b.expected_close_date,
         owner_id: owner,
     };
-    let m = opportunities::create(&state.db, &caller.actor(), new).await?;
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", format!("/api/v1/opportunities/{}", m.id)));
-    Ok(respond(res, m))
+    let m = opportunities::create(&ctx.db, &ctx.actor(), new).await?;
+    Ok(Created::at(format!("/api/v1/opportunities/{}", m.id), m))
 }
 
 /// Lists the opportunities the caller may see (sort: `created_at`, `updated_at`, `name`,
@@ -275,8 +249,7 @@ pub async fn create_opportunity(
 ))]
 #[get("/opportunities")]
 pub async fn list_opportunities(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<OpportunityQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<OpportunityRecord>>> {
@@ -301,8 +274,7 @@ pub async fn list_opportunities(
         updated_after: q.updated_after,
         q: q.q,
     };
-    let page =
-        opportunities::list(state.db.conn(), &caller.principal.scope(), &filter, &req).await?;
+    let page = opportunities::list(ctx.db.conn(), &ctx.scope(), &filter, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 
@@ -313,14 +285,9 @@ pub async fn list_opportunities(
     (status = 200, body = OpportunityRecord, headers(("ETag" = String))),
 ))]
 #[get("/opportunities/{id}")]
-pub async fn get_opportunity(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        opportunities::get(state.db.conn(), &caller.principal.scope(), id.0).await?,
+pub async fn get_opportunity(ctx: Ctx, id: Id) -> ApiResult<Tagged<OpportunityRecord>> {
+    Ok(Tagged(
+        opportunities::get(ctx.db.conn(), &ctx.scope(), id.0).await?,
     ))
 }
 
@@ -335,12 +302,11 @@ pub async fn get_opportunity(
 ))]
 #[patch("/opportunities/{id}")]
 pub async fn update_opportunity(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: Json<UpdateOpportunity>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Tagged<OpportunityRecord>> {
     let b = body.0;
     let mut v = Violations::new();
     let name = b
@@ -360,9 +326,8 @@ pub async fn update_opportunity(
         expected_close_date: b.expected_close_date,
         owner_id: b.owner_id,
     };
-    Ok(respond(
-        HttpResponse::Ok(),
-        opportunities::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?,
+    Ok(Tagged(
+        opportunities::update(&ctx.db, &ctx.actor(), id.0, patch, if_match.0).await?,
     ))
 }
 
@@ -374,13 +339,8 @@ pub async fn update_opportunity(
     (status = 204, description = "Deleted"),
 ))]
 #[delete("/opportunities/{id}")]
-pub async fn delete_opportunity(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-    if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
-    opportunities::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+pub async fn delete_opportunity(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+    opportunities::delete(&ctx.db, &ctx.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -400,25 +360,17 @@ pub async fn delete_opportunity(
 ))]
 #[post("/opportunities/{id}/stage")]
 pub async fn move_opportunity_stage(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: Json<MoveStage>,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Tagged<OpportunityRecord>> {
     let b = body.0;
     let reason = optional_text("lost_reason", b.lost_reason.as_deref(), SHORT_TEXT_MAX * 10)
         .map_err(|v| ApiError::validation(vec![v]))?;
-    let m = opportunities::move_stage(
-        &state.db,
-        &caller.actor(),
-        id.0,
-        b.stage_id,
-        reason,
-        if_match.0,
-    )
-    .await?;
-    Ok(respond(HttpResponse::Ok(), m))
+    let m = opportunities::move_stage(&ctx.db, &ctx.actor(), id.0, b.stage_id, reason, if_match.0)
+        .await?;
+    Ok(Tagged(m))
 }
 
 /// An opportunity's stage history `(from, to, at, by)`, oldest first.
@@ -428,12 +380,8 @@ pub async fn move_opportunity_stage(
     (status = 200, body = StageHistory),
 ))]
 #[get("/opportunities/{id}/history")]
-pub async fn get_opportunity_history(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<web::Json<StageHistory>> {
-    let items = opportunities::history(state.db.conn(), &caller.principal.scope(), id.0)
+pub async fn get_opportunity_history(ctx: Ctx, id: Id) -> ApiResult<web::Json<StageHistory>> {
+    let items = opportunities::history(ctx.db.conn(), &ctx.scope(), id.0)
         .await?
         .into_iter()
         .collect();

@@ -9,14 +9,14 @@ use sims_persistence::{now, pool};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, Query};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams};
+use crate::reply::Tagged;
+use crate::reply::etag;
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
-use crate::routes::customers::respond;
-use crate::state::AppState;
 use sims_domain::customer::CustomerRecord;
 
 /// Who gets the customer.
@@ -35,20 +35,16 @@ pub struct TransferCustomer {
     (status = 409, description = "`not_in_pool`, `claim_cooldown` or `owned_limit_reached`", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/claim")]
-pub async fn claim_customer(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
+pub async fn claim_customer(ctx: Ctx, id: Id) -> ApiResult<Tagged<CustomerRecord>> {
     let m = pool::claim(
-        &state.db,
-        &caller.actor(),
-        state.settings.pool.rules(),
+        &ctx.db,
+        &ctx.actor(),
+        ctx.settings.pool.rules(),
         id.0,
         now(),
     )
     .await?;
-    Ok(respond(HttpResponse::Ok(), m))
+    Ok(Tagged(m))
 }
 
 /// Returns an owned customer to the pool. The previous owner may not claim it back for
@@ -61,20 +57,16 @@ pub async fn claim_customer(
     (status = 409, description = "`not_owned`: already in the pool", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/release")]
-pub async fn release_customer(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
+pub async fn release_customer(ctx: Ctx, id: Id) -> ApiResult<Tagged<CustomerRecord>> {
     let m = pool::release(
-        &state.db,
-        &caller.actor(),
-        state.settings.pool.rules(),
+        &ctx.db,
+        &ctx.actor(),
+        ctx.settings.pool.rules(),
         id.0,
         now(),
     )
     .await?;
-    Ok(respond(HttpResponse::Ok(), m))
+    Ok(Tagged(m))
 }
 
 /// Gives a customer to another user (managers within their teams, admins anyone).
@@ -88,14 +80,13 @@ pub async fn release_customer(
 ))]
 #[post("/customers/{id}/transfer")]
 pub async fn transfer_customer(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     body: Json<TransferCustomer>,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_manager()?;
-    let m = pool::transfer(&state.db, &caller.actor(), id.0, body.0.owner_id, now()).await?;
-    Ok(respond(HttpResponse::Ok(), m))
+) -> ApiResult<Tagged<CustomerRecord>> {
+    ctx.principal.require_manager()?;
+    let m = pool::transfer(&ctx.db, &ctx.actor(), id.0, body.0.owner_id, now()).await?;
+    Ok(Tagged(m))
 }
 
 /// How far ahead to look.
@@ -124,8 +115,7 @@ pub struct ReturningCustomer {
 ))]
 #[get("/customers/pool/returning")]
 pub async fn list_returning_customers(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<ReturningQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<ReturningCustomer>>> {
@@ -142,9 +132,9 @@ pub async fn list_returning_customers(
     }
     let req = paging.0.to_request(&["created_at"], NEWEST_FIRST)?;
     let page = pool::returning(
-        state.db.conn(),
-        &caller.principal.scope(),
-        state.settings.pool.rules(),
+        ctx.db.conn(),
+        &ctx.scope(),
+        ctx.settings.pool.rules(),
         within,
         now(),
         &req,
@@ -165,12 +155,9 @@ pub async fn list_returning_customers(
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/settings/pool")]
-pub async fn get_pool_settings(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_admin()?;
-    let (rules, version) = pool::rules(state.db.conn(), state.settings.pool.rules()).await?;
+pub async fn get_pool_settings(ctx: Ctx) -> ApiResult<HttpResponse> {
+    ctx.principal.require_admin()?;
+    let (rules, version) = pool::rules(ctx.db.conn(), ctx.settings.pool.rules()).await?;
     Ok(HttpResponse::Ok().insert_header(etag(version)).json(rules))
 }
 
@@ -194,14 +181,13 @@ pub struct UpdatePoolRules {
 ))]
 #[patch("/settings/pool")]
 pub async fn update_pool_settings(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     if_match: IfMatch,
     body: Json<UpdatePoolRules>,
 ) -> ApiResult<HttpResponse> {
-    caller.principal.require_admin()?;
-    let defaults = state.settings.pool.rules();
-    let (current, _) = pool::rules(state.db.conn(), defaults).await?;
+    ctx.principal.require_admin()?;
+    let defaults = ctx.settings.pool.rules();
+    let (current, _) = pool::rules(ctx.db.conn(), defaults).await?;
     let b = body.0;
     let new = PoolRules {
         max_owned_per_rep: b.max_owned_per_rep.unwrap_or(current.max_owned_per_rep),
@@ -211,7 +197,7 @@ pub async fn update_pool_settings(
             .unwrap_or(current.reclaim_cooldown_days),
     };
     let (rules, version) =
-        pool::set_rules(&state.db, &caller.actor(), defaults, new, if_match.0).await?;
+        pool::set_rules(&ctx.db, &ctx.actor(), defaults, new, if_match.0).await?;
     Ok(HttpResponse::Ok().insert_header(etag(version)).json(rules))
 }
 
@@ -230,12 +216,9 @@ pub struct PoolReturnRun {
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/admin/jobs/pool-return")]
-pub async fn run_pool_return(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> ApiResult<web::Json<PoolReturnRun>> {
-    caller.principal.require_admin()?;
-    let returned = pool::return_due(&state.db, state.settings.pool.rules(), now()).await?;
+pub async fn run_pool_return(ctx: Ctx) -> ApiResult<web::Json<PoolReturnRun>> {
+    ctx.principal.require_admin()?;
+    let returned = pool::return_due(&ctx.db, ctx.settings.pool.rules(), now()).await?;
     Ok(web::Json(PoolReturnRun { returned }))
 }
 

@@ -1,28 +1,22 @@
 //! Products (every role reads them; managers and admins change them). `cost` is shown to
 //! managers and admins only.
 
-use actix_web::{HttpResponse, HttpResponseBuilder, get, patch, post, web};
+use actix_web::{get, patch, post, web};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use sims_domain::Principal;
 use sims_domain::catalog::ProductRecord;
 use sims_domain::catalog::{Product, ProductInput, ProductPatch};
 use sims_persistence::products::{self, ProductFilter};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, Query};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams};
+use crate::reply::{Created, Tagged};
 use crate::responses::{Authenticated, RoleGated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
-
-fn respond(mut b: HttpResponseBuilder, r: ProductRecord, viewer: &Principal) -> HttpResponse {
-    b.insert_header(etag(r.version))
-        .json(ProductRecord::for_viewer(r, viewer))
-}
 
 /// A new product.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -85,11 +79,10 @@ pub struct ProductQuery {
 ))]
 #[post("/products")]
 pub async fn create_product(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     body: Json<CreateProduct>,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_manager()?;
+) -> ApiResult<Created<ProductRecord>> {
+    ctx.principal.require_manager()?;
     let b = body.0;
     let p = Product::create(ProductInput {
         sku: Some(b.sku),
@@ -102,10 +95,11 @@ pub async fn create_product(
         reorder_point: b.reorder_point,
         active: b.active,
     })?;
-    let r = products::create(&state.db, &caller.actor(), p).await?;
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", format!("/api/v1/products/{}", r.id)));
-    Ok(respond(res, r, &caller.principal))
+    let r = products::create(&ctx.db, &ctx.actor(), p).await?;
+    Ok(Created::at(
+        format!("/api/v1/products/{}", r.id),
+        r.for_viewer(&ctx.principal),
+    ))
 }
 
 /// Lists products (every role; `cost` for managers and admins only).
@@ -116,8 +110,7 @@ pub async fn create_product(
 ))]
 #[get("/products")]
 pub async fn list_products(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     query: Query<ProductQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<ProductRecord>>> {
@@ -129,9 +122,9 @@ pub async fn list_products(
         updated_after: q.updated_after,
         q: q.q,
     };
-    let page = products::list(state.db.conn(), &filter, &req).await?;
+    let page = products::list(ctx.db.conn(), &filter, &req).await?;
     Ok(web::Json(PageOf::from_page(page, |r| {
-        ProductRecord::for_viewer(r, &caller.principal)
+        ProductRecord::for_viewer(r, &ctx.principal)
     })))
 }
 
@@ -142,13 +135,9 @@ pub async fn list_products(
     (status = 200, body = ProductRecord, headers(("ETag" = String))),
 ))]
 #[get("/products/{id}")]
-pub async fn get_product(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
-    let r = products::get(state.db.conn(), id.0).await?;
-    Ok(respond(HttpResponse::Ok(), r, &caller.principal))
+pub async fn get_product(ctx: Ctx, id: Id) -> ApiResult<Tagged<ProductRecord>> {
+    let r = products::get(ctx.db.conn(), id.0).await?;
+    Ok(Tagged(r.for_viewer(&ctx.principal)))
 }
 
 /// Changes a product (managers and admins).
@@ -163,13 +152,12 @@ pub async fn get_product(
 ))]
 #[patch("/products/{id}")]
 pub async fn update_product(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: Json<UpdateProduct>,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_manager()?;
+) -> ApiResult<Tagged<ProductRecord>> {
+    ctx.principal.require_manager()?;
     let b = body.0;
     let patch = ProductPatch {
         sku: b.sku,
@@ -182,8 +170,8 @@ pub async fn update_product(
         reorder_point: b.reorder_point,
         active: b.active,
     };
-    let r = products::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?;
-    Ok(respond(HttpResponse::Ok(), r, &caller.principal))
+    let r = products::update(&ctx.db, &ctx.actor(), id.0, patch, if_match.0).await?;
+    Ok(Tagged(r.for_viewer(&ctx.principal)))
 }
 
 /// Registers the product routes.

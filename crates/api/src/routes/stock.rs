@@ -11,14 +11,13 @@ use sims_persistence::stock::{self, MovementFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::{KeyedJson, Query};
 use crate::idempotency::{answer, respond};
 use crate::listing::{PageOf, PageParams};
 use crate::responses::{Authenticated, RoleGated, WithBody, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
 use actix_web::http::StatusCode;
 use sims_domain::catalog::ProductRecord;
 
@@ -48,22 +47,12 @@ pub struct StockQuery {
     (status = 200, body = StockPage),
 ))]
 #[get("/stock")]
-pub async fn list_stock(
-    state: web::Data<AppState>,
-    _caller: Caller,
-    query: Query<StockQuery>,
-) -> ApiResult<web::Json<StockPage>> {
+pub async fn list_stock(ctx: Ctx, query: Query<StockQuery>) -> ApiResult<web::Json<StockPage>> {
     let q = query.0;
     let (page, per_page) = check_page(q.page, q.per_page)
         .map_err(|v| ApiError::fields(ErrorCode::InvalidParameter, vec![v]))?;
-    let (rows, has_more) = stock::levels(
-        state.db.conn(),
-        q.product_id,
-        q.warehouse_id,
-        page,
-        per_page,
-    )
-    .await?;
+    let (rows, has_more) =
+        stock::levels(ctx.db.conn(), q.product_id, q.warehouse_id, page, per_page).await?;
     Ok(web::Json(StockPage {
         items: rows.into_iter().collect(),
         page,
@@ -95,8 +84,7 @@ const NEWEST: &[SortKey] = &[SortKey {
 ))]
 #[get("/stock/movements")]
 pub async fn list_stock_movements(
-    state: web::Data<AppState>,
-    _caller: Caller,
+    ctx: Ctx,
     query: Query<MovementQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<MovementRecord>>> {
@@ -109,7 +97,7 @@ pub async fn list_stock_movements(
         order_id: q.order_id,
     };
     Ok(web::Json(PageOf::from_page(
-        stock::movements(state.db.conn(), &filter, &req).await?,
+        stock::movements(ctx.db.conn(), &filter, &req).await?,
         MovementRecord::from,
     )))
 }
@@ -164,19 +152,18 @@ pub struct ReceiptResult {
 ))]
 #[post("/stock/receipts")]
 pub async fn create_stock_receipt(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     body: KeyedJson<CreateReceipt>,
 ) -> ApiResult<HttpResponse> {
-    caller.principal.require_manager()?;
+    ctx.principal.require_manager()?;
     let b = &body.value;
     let inbound = Inbound::parse("receipt", b.reference.as_deref(), &lines_of(&b.lines))?;
     let answered = stock::take_in(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         (MovementKind::Receipt, b.warehouse_id, None),
         inbound,
-        body.key_of(caller.principal.user_id).as_ref(),
+        body.key_of(ctx.principal.user_id).as_ref(),
         movements_answer,
     )
     .await?;
@@ -205,19 +192,18 @@ pub struct CreateReturn {
 ))]
 #[post("/stock/returns")]
 pub async fn create_stock_return(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     body: KeyedJson<CreateReturn>,
 ) -> ApiResult<HttpResponse> {
-    caller.principal.require_manager()?;
+    ctx.principal.require_manager()?;
     let b = &body.value;
     let inbound = Inbound::parse("return", b.reference.as_deref(), &lines_of(&b.lines))?;
     let answered = stock::take_in(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         (MovementKind::Return, b.warehouse_id, b.order_id),
         inbound,
-        body.key_of(caller.principal.user_id).as_ref(),
+        body.key_of(ctx.principal.user_id).as_ref(),
         movements_answer,
     )
     .await?;
@@ -249,19 +235,18 @@ pub struct CreateAdjustment {
 ))]
 #[post("/stock/adjustments")]
 pub async fn create_stock_adjustment(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     body: KeyedJson<CreateAdjustment>,
 ) -> ApiResult<HttpResponse> {
-    caller.principal.require_manager()?;
+    ctx.principal.require_manager()?;
     let b = &body.value;
     let adjustment = Adjustment::parse(b.quantity, &b.reason)?;
     let answered = stock::adjust(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         (b.warehouse_id, b.product_id),
         adjustment,
-        body.key_of(caller.principal.user_id).as_ref(),
+        body.key_of(ctx.principal.user_id).as_ref(),
         |level| answer(StatusCode::CREATED, level),
     )
     .await?;
@@ -289,15 +274,12 @@ pub struct LowStockList {
     (status = 200, body = LowStockList),
 ))]
 #[get("/stock/low")]
-pub async fn list_low_stock(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> ApiResult<web::Json<LowStockList>> {
-    let rows = stock::low_stock(state.db.conn()).await?;
+pub async fn list_low_stock(ctx: Ctx) -> ApiResult<web::Json<LowStockList>> {
+    let rows = stock::low_stock(ctx.db.conn()).await?;
     let items = rows
         .into_iter()
         .map(|(p, available)| LowStockItem {
-            product: ProductRecord::for_viewer(p, &caller.principal),
+            product: ProductRecord::for_viewer(p, &ctx.principal),
             available: quantity_decimal(available),
         })
         .collect();

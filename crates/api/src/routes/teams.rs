@@ -1,6 +1,6 @@
 //! Teams: a tree with managers. Everyone reads; admins change.
 
-use actix_web::{HttpResponse, HttpResponseBuilder, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use sims_domain::team::TeamRecord;
 use sims_domain::values::{NAME_MAX, bounded_text};
@@ -8,17 +8,13 @@ use sims_persistence::teams::{self, NewTeam, TeamPatch};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, Query};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::reply::{Created, Tagged};
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
-
-fn respond(mut b: HttpResponseBuilder, t: TeamRecord) -> HttpResponse {
-    b.insert_header(etag(t.version)).json(t)
-}
 
 /// A new team.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,18 +48,14 @@ pub struct UpdateTeam {
     (status = 422, description = "Invalid field or unknown parent/manager", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/teams")]
-pub async fn create_team(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: Json<CreateTeam>,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_admin()?;
+pub async fn create_team(ctx: Ctx, body: Json<CreateTeam>) -> ApiResult<Created<TeamRecord>> {
+    ctx.principal.require_admin()?;
     let b = body.0;
     let name =
         bounded_text("name", &b.name, NAME_MAX).map_err(|v| ApiError::validation(vec![v]))?;
     let t = teams::create(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         NewTeam {
             name,
             parent_id: b.parent_id,
@@ -71,9 +63,7 @@ pub async fn create_team(
         },
     )
     .await?;
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", format!("/api/v1/teams/{}", t.id)));
-    Ok(respond(res, t))
+    Ok(Created::at(format!("/api/v1/teams/{}", t.id), t))
 }
 
 /// Lists teams.
@@ -84,13 +74,12 @@ pub async fn create_team(
 ))]
 #[get("/teams")]
 pub async fn list_teams(
-    state: web::Data<AppState>,
-    _caller: Caller,
+    ctx: Ctx,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<TeamRecord>>> {
     let req = paging.0.to_request(teams::SORT_FIELDS, NEWEST_FIRST)?;
     Ok(web::Json(PageOf::from_page(
-        teams::list(state.db.conn(), &req).await?,
+        teams::list(ctx.db.conn(), &req).await?,
         TeamRecord::from,
     )))
 }
@@ -102,15 +91,8 @@ pub async fn list_teams(
     (status = 200, body = TeamRecord, headers(("ETag" = String))),
 ))]
 #[get("/teams/{id}")]
-pub async fn get_team(
-    state: web::Data<AppState>,
-    _caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        teams::get(state.db.conn(), id.0).await?,
-    ))
+pub async fn get_team(ctx: Ctx, id: Id) -> ApiResult<Tagged<TeamRecord>> {
+    Ok(Tagged(teams::get(ctx.db.conn(), id.0).await?))
 }
 
 /// Changes a team (admins only). A team cannot be moved below itself.
@@ -124,13 +106,12 @@ pub async fn get_team(
 ))]
 #[patch("/teams/{id}")]
 pub async fn update_team(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: Json<UpdateTeam>,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_admin()?;
+) -> ApiResult<Tagged<TeamRecord>> {
+    ctx.principal.require_admin()?;
     let b = body.0;
     let name = match b.name {
         Some(n) => {
@@ -139,8 +120,8 @@ pub async fn update_team(
         None => None,
     };
     let t = teams::update(
-        &state.db,
-        &caller.actor(),
+        &ctx.db,
+        &ctx.actor(),
         id.0,
         TeamPatch {
             name,
@@ -150,7 +131,7 @@ pub async fn update_team(
         if_match.0,
     )
     .await?;
-    Ok(respond(HttpResponse::Ok(), t))
+    Ok(Tagged(t))
 }
 
 /// Deletes an empty team (admins only): one with members or sub-teams is a `409`.
@@ -163,14 +144,9 @@ pub async fn update_team(
     (status = 409, description = "The team has members or sub-teams", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/teams/{id}")]
-pub async fn delete_team(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: Id,
-    if_match: IfMatch,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_admin()?;
-    teams::delete(&state.db, &caller.actor(), id.0, if_match.0).await?;
+pub async fn delete_team(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {
+    ctx.principal.require_admin()?;
+    teams::delete(&ctx.db, &ctx.actor(), id.0, if_match.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,6 +1,6 @@
 //! Users: everyone may read the directory; admins create, change and deactivate.
 
-use actix_web::{HttpResponse, HttpResponseBuilder, get, patch, post, web};
+use actix_web::{get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use sims_domain::team::UserRecord;
 use sims_domain::values::{Email, NAME_MAX, bounded_text, check_password};
@@ -10,13 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::hash_password;
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, Query};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
+use crate::reply::{Created, Tagged};
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
 
 /// A role, as sent and stored.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
@@ -35,11 +35,6 @@ impl From<RoleName> for Role {
             RoleName::Sales => Role::Sales,
         }
     }
-}
-
-/// Renders a user with its ETag.
-pub fn respond(mut builder: HttpResponseBuilder, u: UserRecord) -> HttpResponse {
-    builder.insert_header(etag(u.version)).json(u)
 }
 
 /// A new user.
@@ -92,12 +87,8 @@ pub const SORT_FIELDS: &[&str] = &["created_at", "name", "email"];
     (status = 409, description = "Email in use", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/users")]
-pub async fn create_user(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: Json<CreateUser>,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_admin()?;
+pub async fn create_user(ctx: Ctx, body: Json<CreateUser>) -> ApiResult<Created<UserRecord>> {
+    ctx.principal.require_admin()?;
     let b = body.0;
     let mut v = Violations::new();
     let email = v.check(Email::parse("email", &b.email));
@@ -109,8 +100,8 @@ pub async fn create_user(
     };
     let password_hash = hash_password(b.password).await?;
     let u = users::create(
-        &state.db,
-        Some(&caller.actor()),
+        &ctx.db,
+        Some(&ctx.actor()),
         NewUser {
             email: email.as_str().to_owned(),
             name,
@@ -120,10 +111,7 @@ pub async fn create_user(
         },
     )
     .await?;
-    let location = format!("/api/v1/users/{}", u.id);
-    let mut res = HttpResponse::Created();
-    res.insert_header(("Location", location));
-    Ok(respond(res, u))
+    Ok(Created::at(format!("/api/v1/users/{}", u.id), u))
 }
 
 /// Lists users (the directory every role may read).
@@ -134,8 +122,7 @@ pub async fn create_user(
 ))]
 #[get("/users")]
 pub async fn list_users(
-    state: web::Data<AppState>,
-    _caller: Caller,
+    ctx: Ctx,
     query: Query<UserQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<UserRecord>>> {
@@ -147,7 +134,7 @@ pub async fn list_users(
         active: q.active,
         q: q.q,
     };
-    let page = users::list(state.db.conn(), &filter, &req).await?;
+    let page = users::list(ctx.db.conn(), &filter, &req).await?;
     Ok(web::Json(PageOf::from(page)))
 }
 
@@ -158,15 +145,8 @@ pub async fn list_users(
     (status = 200, body = UserRecord, headers(("ETag" = String))),
 ))]
 #[get("/users/{id}")]
-pub async fn get_user(
-    state: web::Data<AppState>,
-    _caller: Caller,
-    id: Id,
-) -> ApiResult<HttpResponse> {
-    Ok(respond(
-        HttpResponse::Ok(),
-        users::get(state.db.conn(), id.0).await?,
-    ))
+pub async fn get_user(ctx: Ctx, id: Id) -> ApiResult<Tagged<UserRecord>> {
+    Ok(Tagged(users::get(ctx.db.conn(), id.0).await?))
 }
 
 /// Changes a user (admins only). `active: false` deactivates: their tokens stop working
@@ -182,13 +162,12 @@ pub async fn get_user(
 ))]
 #[patch("/users/{id}")]
 pub async fn update_user(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     id: Id,
     if_match: IfMatch,
     body: Json<UpdateUser>,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_admin()?;
+) -> ApiResult<Tagged<UserRecord>> {
+    ctx.principal.require_admin()?;
     let b = body.0;
     let mut v = Violations::new();
     let name = b
@@ -210,8 +189,8 @@ pub async fn update_user(
         active: b.active,
         password_hash,
     };
-    let u = users::update(&state.db, &caller.actor(), id.0, patch, if_match.0).await?;
-    Ok(respond(HttpResponse::Ok(), u))
+    let u = users::update(&ctx.db, &ctx.actor(), id.0, patch, if_match.0).await?;
+    Ok(Tagged(u))
 }
 
 /// Registers the user routes.

@@ -1,19 +1,19 @@
 //! Warehouses (every role reads them; managers and admins add them).
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{get, post, web};
 use serde::Deserialize;
 use sims_domain::catalog::Warehouse;
 use sims_domain::catalog::WarehouseRecord;
 use sims_persistence::warehouses::{self};
 use utoipa::ToSchema;
 
-use crate::caller::Caller;
+use crate::caller::Ctx;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Json, Query, etag};
+use crate::extract::{Json, Query};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams};
+use crate::reply::Created;
 use crate::responses::{Authenticated, RoleGated, WithBody, WithQuery};
 use crate::routes::Routes;
-use crate::state::AppState;
 
 /// A new warehouse.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -34,17 +34,13 @@ pub struct CreateWarehouse {
 ))]
 #[post("/warehouses")]
 pub async fn create_warehouse(
-    state: web::Data<AppState>,
-    caller: Caller,
+    ctx: Ctx,
     body: Json<CreateWarehouse>,
-) -> ApiResult<HttpResponse> {
-    caller.principal.require_manager()?;
+) -> ApiResult<Created<WarehouseRecord>> {
+    ctx.principal.require_manager()?;
     let w = Warehouse::new(&body.0.code, &body.0.name)?;
-    let m = warehouses::create(&state.db, &caller.actor(), w).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/warehouses/{}", m.id)))
-        .insert_header(etag(m.version))
-        .json(m))
+    let m = warehouses::create(&ctx.db, &ctx.actor(), w).await?;
+    Ok(Created::at(format!("/api/v1/warehouses/{}", m.id), m))
 }
 
 /// Lists warehouses.
@@ -55,14 +51,12 @@ pub async fn create_warehouse(
 ))]
 #[get("/warehouses")]
 pub async fn list_warehouses(
-    state: web::Data<AppState>,
-    _caller: Caller,
+    ctx: Ctx,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<WarehouseRecord>>> {
     let req = paging.0.to_request(warehouses::SORT_FIELDS, NEWEST_FIRST)?;
-    Ok(web::Json(PageOf::from_page(
-        warehouses::list(state.db.conn(), &req).await?,
-        WarehouseRecord::from,
+    Ok(web::Json(PageOf::from(
+        warehouses::list(ctx.db.conn(), &req).await?,
     )))
 }
 
