@@ -20,7 +20,6 @@ use crate::reply::{Created, Tagged};
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
 
-/// Renders a customer with its ETag.
 /// A new customer. The caller owns it unless a manager or admin names `owner_id`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
