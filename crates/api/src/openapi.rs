@@ -13,18 +13,30 @@ use crate::error::{Problem, ProblemField};
     info(
         title = "SIMS — Sales Information Management System",
         description = "Customers, contacts, the customer pool, leads, pipeline, products, stock, orders, payments and reports over JSON.\n\nConventions: ids are UUID v7, timestamps RFC 3339 UTC, money is a decimal string. Lists answer `{items, page, per_page, has_more, next_cursor, total}`; continue with `?after=<next_cursor>`. Errors are RFC 9457 problem+json with a stable `code`. Mutable resources carry a `version`, sent as `ETag`; send it back in `If-Match` to refuse lost updates (`412`).",
-        license(name = "MIT")
+        license(name = "MIT", identifier = "MIT"),
+        contact(name = "SIMS")
     ),
     components(schemas(Problem, ProblemField)),
     modifiers(&BearerScheme),
+    security(("bearer" = [])),
     tags(
-        (name = "auth", description = "Sign-in, token refresh and logout"),
-        (name = "users", description = "Users and roles"),
-        (name = "teams", description = "The team tree"),
-        (name = "customers", description = "Customers (客户) and duplicate checks (查重)"),
-        (name = "contacts", description = "Contacts (联系人)"),
-        (name = "audit", description = "Audit log"),
-        (name = "system", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Sign-in, token refresh, logout and the caller (`/me`)"),
+        (name = "users", description = "Users and their roles: the directory every role reads; admins change it"),
+        (name = "teams", description = "The team tree; a manager's scope is their team and every team below it"),
+        (name = "customers", description = "Customers (客户): search, filters, duplicate checks (查重), tags, CSV"),
+        (name = "contacts", description = "Contacts (联系人): people at a customer, seen exactly when their customer is"),
+        (name = "pool", description = "The customer pool (公海): claim, release, transfer, the return rules"),
+        (name = "follow_ups", description = "Follow-ups (跟进记录) and the customer timeline"),
+        (name = "leads", description = "Leads (线索): capture, qualify, assign and convert"),
+        (name = "pipeline", description = "Pipeline stages: the steps an opportunity moves through"),
+        (name = "opportunities", description = "Opportunities (商机): amounts, stage moves and their history"),
+        (name = "products", description = "Products: exact prices; cost for managers and admins"),
+        (name = "warehouses", description = "Warehouses that hold stock"),
+        (name = "stock", description = "The stock ledger: levels, receipts, returns, adjustments, low stock"),
+        (name = "orders", description = "Sales orders (订单): priced drafts, confirmation, shipments, completion"),
+        (name = "payments", description = "Payments received on orders (回款) and payment plans"),
+        (name = "audit", description = "The audit log: who changed what, for admins"),
+        (name = "system", description = "Health, readiness and metrics (no sign-in)"),
     )
 )]
 struct BaseDoc;
@@ -40,6 +52,10 @@ impl Modify for BearerScheme {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from `POST /auth/login`: a JWT checked as RFC 8725 \
+                         recommends (one algorithm, HS256, and an expiry).",
+                    ))
                     .build(),
             ),
         );
@@ -50,7 +66,9 @@ impl Modify for BearerScheme {
 /// The base document (info, tags, security scheme) that the routes are added to.
 pub fn base() -> Doc {
     let mut doc = BaseDoc::openapi();
-    doc.servers = Some(vec![Server::new("/")]);
+    let mut server = Server::new("/");
+    server.description = Some("This server".into());
+    doc.servers = Some(vec![server]);
     doc
 }
 

@@ -119,10 +119,10 @@ impl RowKind for Contacts {
 /// `is_primary`, or their Chinese names) onto customers the caller may change. Same
 /// rules as the customer import: a per-row report, `dry_run`, all or nothing unless
 /// `skip_invalid`.
-#[utoipa::path(tag = "contacts", operation_id = "import_contacts", security(("bearer" = [])), params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
+#[utoipa::path(tag = "contacts", operation_id = "import_contacts", params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = ImportReport),
+    (status = 200, description = "What the import found and did", body = ImportReport),
     (status = 413, description = "Over `import.max_bytes`", body = Problem, content_type = "application/problem+json"),
     (status = 415, description = "Not CSV", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Bad rows (all or nothing) or missing columns", body = Problem, content_type = "application/problem+json"),
@@ -165,7 +165,7 @@ fn row(r: ContactRecord) -> Vec<String> {
 }
 
 /// Streams the contacts the caller may see as CSV, with the filters of `GET /contacts`.
-#[utoipa::path(tag = "contacts", operation_id = "export_contacts", security(("bearer" = [])), params(ContactQuery, ("sort" = Option<String>, Query, description = "As on the list")), responses(
+#[utoipa::path(tag = "contacts", operation_id = "export_contacts", params(ContactQuery, ("sort" = Option<String>, Query, description = "As on the list")), responses(
     Authenticated,
     WithQuery,
     (status = 200, description = "CSV", body = String, content_type = "text/csv"),

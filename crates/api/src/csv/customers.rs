@@ -150,10 +150,10 @@ impl RowKind for Customers {
 /// validated and checked for duplicates in the file and against existing customers.
 /// `dry_run=true` writes nothing; otherwise the import is all or nothing (`422` listing
 /// every bad row) unless `skip_invalid=true`. The caller owns the imported customers.
-#[utoipa::path(tag = "customers", operation_id = "import_customers", security(("bearer" = [])), params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
+#[utoipa::path(tag = "customers", operation_id = "import_customers", params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = ImportReport),
+    (status = 200, description = "What the import found and did", body = ImportReport),
     (status = 413, description = "Over `import.max_bytes`", body = Problem, content_type = "application/problem+json"),
     (status = 415, description = "Not CSV", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Bad rows (all or nothing) or a header without a name column", body = Problem, content_type = "application/problem+json"),
@@ -219,7 +219,7 @@ fn row(r: CustomerRecord) -> Vec<String> {
 
 /// Streams the customers the caller may see as CSV (UTF-8 with BOM), with the same
 /// filters and sort as `GET /customers`: exactly what the list shows, every page of it.
-#[utoipa::path(tag = "customers", operation_id = "export_customers", security(("bearer" = [])), params(CustomerQuery, ("sort" = Option<String>, Query, description = "As on the list")), responses(
+#[utoipa::path(tag = "customers", operation_id = "export_customers", params(CustomerQuery, ("sort" = Option<String>, Query, description = "As on the list")), responses(
     Authenticated,
     WithQuery,
     (status = 200, description = "CSV", body = String, content_type = "text/csv"),

@@ -121,11 +121,11 @@ impl RowKind for Products {
 /// Imports products from CSV (managers and admins; columns `sku`, `name`, `unit`,
 /// `list_price`, `tax_rate`, `cost`, `category`, `reorder_point`, `active`, or their
 /// Chinese names). Same rules as the customer import; SKUs must be new.
-#[utoipa::path(tag = "products", operation_id = "import_products", security(("bearer" = [])), params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
+#[utoipa::path(tag = "products", operation_id = "import_products", params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
     Authenticated,
     RoleGated,
     WithQuery,
-    (status = 200, body = ImportReport),
+    (status = 200, description = "What the import found and did", body = ImportReport),
     (status = 413, description = "Over `import.max_bytes`", body = Problem, content_type = "application/problem+json"),
     (status = 415, description = "Not CSV", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Bad rows (all or nothing) or missing columns", body = Problem, content_type = "application/problem+json"),

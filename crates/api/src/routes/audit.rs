@@ -62,10 +62,10 @@ const NEWEST: &[SortKey] = &[SortKey {
 }];
 
 /// Audit entries, newest first (admins only).
-#[utoipa::path(tag = "audit", operation_id = "list_audit_entries", security(("bearer" = [])), params(AuditQuery, PageParams), responses(
+#[utoipa::path(tag = "audit", operation_id = "list_audit_entries", params(AuditQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<AuditEntry>),
+    (status = 200, description = "A page of audit entries", body = PageOf<AuditEntry>),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/audit")]

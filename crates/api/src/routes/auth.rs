@@ -88,10 +88,10 @@ fn locked(until: chrono::DateTime<chrono::Utc>) -> ApiError {
 
 /// Signs in with email and password. Unknown users and wrong passwords get the same
 /// answer; repeated failures for one account or one address answer `429`.
-#[utoipa::path(tag = "auth", operation_id = "login", request_body = LoginRequest, responses(
+#[utoipa::path(tag = "auth", operation_id = "login", security(()), request_body = LoginRequest, responses(
     Always,
     WithBody,
-    (status = 200, body = TokenPair),
+    (status = 200, description = "A new access and refresh token", body = TokenPair),
     (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/login")]
@@ -149,10 +149,10 @@ pub async fn login(
 
 /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting
 /// one that was already rotated revokes its whole family (a stolen token is useless).
-#[utoipa::path(tag = "auth", operation_id = "refresh_token", request_body = RefreshRequest, responses(
+#[utoipa::path(tag = "auth", operation_id = "refresh_token", security(()), request_body = RefreshRequest, responses(
     Always,
     WithBody,
-    (status = 200, body = TokenPair),
+    (status = 200, description = "A new access and refresh token", body = TokenPair),
     (status = 401, description = "Unknown, expired, rotated or revoked refresh token", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/auth/refresh")]
@@ -192,7 +192,7 @@ pub async fn refresh(
 }
 
 /// Signs out: revokes the refresh token's whole family.
-#[utoipa::path(tag = "auth", operation_id = "logout", request_body = RefreshRequest, responses(
+#[utoipa::path(tag = "auth", operation_id = "logout", security(()), request_body = RefreshRequest, responses(
     Always,
     WithBody,
     (status = 204, description = "Revoked"),
@@ -213,9 +213,9 @@ pub async fn logout(
 }
 
 /// The signed-in user.
-#[utoipa::path(tag = "auth", operation_id = "get_me", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "auth", operation_id = "get_me", responses(
     Authenticated,
-    (status = 200, body = UserRecord),
+    (status = 200, description = "The user", body = UserRecord),
 ))]
 #[get("/me")]
 pub async fn me(ctx: Ctx) -> ApiResult<Tagged<UserRecord>> {

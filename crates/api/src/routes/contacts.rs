@@ -71,11 +71,11 @@ impl From<ContactQuery> for ContactFilter {
 }
 
 /// Adds a contact to a customer the caller may change.
-#[utoipa::path(tag = "contacts", operation_id = "create_contact", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer")), request_body = CreateContact, responses(
+#[utoipa::path(tag = "contacts", operation_id = "create_contact", params(("id" = Uuid, Path, description = "The customer")), request_body = CreateContact, responses(
     Authenticated,
     WithId,
     WithBody,
-    (status = 201, body = ContactRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new contact", body = ContactRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep adding to a pool customer", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/contacts")]
@@ -97,10 +97,10 @@ pub async fn create_contact(
 }
 
 /// Lists one customer's contacts.
-#[utoipa::path(tag = "contacts", operation_id = "list_customer_contacts", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer"), PageParams), responses(
+#[utoipa::path(tag = "contacts", operation_id = "list_customer_contacts", params(("id" = Uuid, Path, description = "The customer"), PageParams), responses(
     Authenticated,
     WithId,
-    (status = 200, body = PageOf<ContactRecord>),
+    (status = 200, description = "A page of contacts", body = PageOf<ContactRecord>),
 ))]
 #[get("/customers/{id}/contacts")]
 pub async fn list_customer_contacts(
@@ -118,10 +118,10 @@ pub async fn list_customer_contacts(
 }
 
 /// Lists every contact the caller may see (of customers in their scope and the pool).
-#[utoipa::path(tag = "contacts", operation_id = "list_contacts", security(("bearer" = [])), params(ContactQuery, PageParams), responses(
+#[utoipa::path(tag = "contacts", operation_id = "list_contacts", params(ContactQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<ContactRecord>),
+    (status = 200, description = "A page of contacts", body = PageOf<ContactRecord>),
     (status = 404, description = "The filtered customer is not in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/contacts")]
@@ -137,10 +137,10 @@ pub async fn list_contacts(
 }
 
 /// One contact.
-#[utoipa::path(tag = "contacts", operation_id = "get_contact", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "contacts", operation_id = "get_contact", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = ContactRecord, headers(("ETag" = String))),
+    (status = 200, description = "The contact", body = ContactRecord, headers(("ETag" = String))),
 ))]
 #[get("/contacts/{id}")]
 pub async fn get_contact(ctx: Ctx, id: Id) -> ApiResult<Tagged<ContactRecord>> {
@@ -150,12 +150,12 @@ pub async fn get_contact(ctx: Ctx, id: Id) -> ApiResult<Tagged<ContactRecord>> {
 }
 
 /// Changes a contact.
-#[utoipa::path(tag = "contacts", operation_id = "update_contact", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateContact, responses(
+#[utoipa::path(tag = "contacts", operation_id = "update_contact", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateContact, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = ContactRecord, headers(("ETag" = String))),
+    (status = 200, description = "The contact", body = ContactRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep changing a pool customer's contact", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/contacts/{id}")]
@@ -178,7 +178,7 @@ pub async fn update_contact(
 }
 
 /// Deletes a contact.
-#[utoipa::path(tag = "contacts", operation_id = "delete_contact", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+#[utoipa::path(tag = "contacts", operation_id = "delete_contact", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,

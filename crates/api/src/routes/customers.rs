@@ -151,10 +151,10 @@ pub struct DuplicateMatches {
 /// Creates a customer. One whose normalised name, phone or email matches an existing
 /// customer is refused with `409 duplicate_customer` listing the matches' ids, unless
 /// `allow_duplicate=true`.
-#[utoipa::path(tag = "customers", operation_id = "create_customer", security(("bearer" = [])), params(DuplicatePolicy), request_body = CreateCustomer, responses(
+#[utoipa::path(tag = "customers", operation_id = "create_customer", params(DuplicatePolicy), request_body = CreateCustomer, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = CustomerRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new customer", body = CustomerRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep naming another owner", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "duplicate_customer, with `matches`", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -200,10 +200,10 @@ pub async fn create_customer(
 /// Lists the customers the caller may see (their own, their teams' for managers, all
 /// for admins, and the pool), filtered, searched and sorted (`created_at`,
 /// `updated_at`, `name`; default `-created_at`).
-#[utoipa::path(tag = "customers", operation_id = "list_customers", security(("bearer" = [])), params(CustomerQuery, PageParams), responses(
+#[utoipa::path(tag = "customers", operation_id = "list_customers", params(CustomerQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<CustomerRecord>),
+    (status = 200, description = "A page of customers", body = PageOf<CustomerRecord>),
 ))]
 #[get("/customers")]
 pub async fn list_customers(
@@ -219,10 +219,10 @@ pub async fn list_customers(
 
 /// Runs the duplicate check (查重) without writing: ids of every customer whose
 /// normalised name, phone or email matches. Only ids are returned, whoever owns them.
-#[utoipa::path(tag = "customers", operation_id = "find_duplicate_customers", security(("bearer" = [])), params(DuplicateQuery), responses(
+#[utoipa::path(tag = "customers", operation_id = "find_duplicate_customers", params(DuplicateQuery), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = DuplicateMatches),
+    (status = 200, description = "Ids of the matching customers", body = DuplicateMatches),
 ))]
 #[get("/customers/duplicates")]
 pub async fn find_duplicate_customers(
@@ -236,10 +236,10 @@ pub async fn find_duplicate_customers(
 }
 
 /// One customer. Customers outside the caller's scope answer `404`, like missing ones.
-#[utoipa::path(tag = "customers", operation_id = "get_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "customers", operation_id = "get_customer", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
+    (status = 200, description = "The customer", body = CustomerRecord, headers(("ETag" = String))),
 ))]
 #[get("/customers/{id}")]
 pub async fn get_customer(ctx: Ctx, id: Id) -> ApiResult<Tagged<CustomerRecord>> {
@@ -249,12 +249,12 @@ pub async fn get_customer(ctx: Ctx, id: Id) -> ApiResult<Tagged<CustomerRecord>>
 }
 
 /// Changes the fields sent. With `If-Match`, a stale version is refused with `412`.
-#[utoipa::path(tag = "customers", operation_id = "update_customer", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from a previous read"), DuplicatePolicy), request_body = UpdateCustomer, responses(
+#[utoipa::path(tag = "customers", operation_id = "update_customer", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from a previous read"), DuplicatePolicy), request_body = UpdateCustomer, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
+    (status = 200, description = "The customer", body = CustomerRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "duplicate_customer", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -294,7 +294,7 @@ pub async fn update_customer(
 }
 
 /// Deletes a customer with its contacts.
-#[utoipa::path(tag = "customers", operation_id = "delete_customer", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+#[utoipa::path(tag = "customers", operation_id = "delete_customer", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
@@ -329,11 +329,11 @@ pub struct TagList {
 }
 
 /// Adds tags to a customer (ones it already has are kept once; at most 20 in all).
-#[utoipa::path(tag = "customers", operation_id = "add_customer_tags", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = AddTags, responses(
+#[utoipa::path(tag = "customers", operation_id = "add_customer_tags", params(("id" = Uuid, Path)), request_body = AddTags, responses(
     Authenticated,
     WithId,
     WithBody,
-    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
+    (status = 200, description = "The customer", body = CustomerRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/tags")]
@@ -347,10 +347,10 @@ pub async fn add_customer_tags(
 }
 
 /// Removes a tag from a customer.
-#[utoipa::path(tag = "customers", operation_id = "remove_customer_tag", security(("bearer" = [])), params(("id" = Uuid, Path), ("tag" = String, Path)), responses(
+#[utoipa::path(tag = "customers", operation_id = "remove_customer_tag", params(("id" = Uuid, Path), ("tag" = String, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
+    (status = 200, description = "The customer", body = CustomerRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep changing a pool customer", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/customers/{id}/tags/{tag}")]
@@ -365,9 +365,9 @@ pub async fn remove_customer_tag(
 }
 
 /// Every tag on the customers the caller may see, with counts, most used first.
-#[utoipa::path(tag = "customers", operation_id = "list_tags", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "customers", operation_id = "list_tags", responses(
     Authenticated,
-    (status = 200, body = TagList),
+    (status = 200, description = "The tags, most used first", body = TagList),
 ))]
 #[get("/tags")]
 pub async fn list_tags(ctx: Ctx) -> ApiResult<web::Json<TagList>> {
@@ -393,10 +393,10 @@ pub struct DueQuery {
 
 /// The caller's own customers due for a follow-up (`next_follow_up_at` before
 /// `before`), soonest first.
-#[utoipa::path(tag = "customers", operation_id = "list_customers_due_for_follow_up", security(("bearer" = [])), params(DueQuery, PageParams), responses(
+#[utoipa::path(tag = "customers", operation_id = "list_customers_due_for_follow_up", params(DueQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<CustomerRecord>),
+    (status = 200, description = "A page of customers", body = PageOf<CustomerRecord>),
 ))]
 #[get("/customers/due-for-follow-up")]
 pub async fn list_customers_due_for_follow_up(

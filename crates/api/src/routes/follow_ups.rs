@@ -70,11 +70,11 @@ const NEWEST: &[SortKey] = &[SortKey {
 
 /// Records a follow-up on a customer the caller may change; the customer's
 /// `last_follow_up_at` and `next_follow_up_at` follow.
-#[utoipa::path(tag = "follow_ups", operation_id = "create_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer")), request_body = CreateFollowUp, responses(
+#[utoipa::path(tag = "follow_ups", operation_id = "create_follow_up", params(("id" = Uuid, Path, description = "The customer")), request_body = CreateFollowUp, responses(
     Authenticated,
     WithId,
     WithBody,
-    (status = 201, body = FollowUpRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new follow-up", body = FollowUpRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep following up a pool customer (claim it first)", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/follow-ups")]
@@ -97,10 +97,10 @@ pub async fn create_follow_up(
 }
 
 /// A customer's follow-ups, newest first.
-#[utoipa::path(tag = "follow_ups", operation_id = "list_customer_follow_ups", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The customer"), PageParams), responses(
+#[utoipa::path(tag = "follow_ups", operation_id = "list_customer_follow_ups", params(("id" = Uuid, Path, description = "The customer"), PageParams), responses(
     Authenticated,
     WithId,
-    (status = 200, body = PageOf<FollowUpRecord>),
+    (status = 200, description = "A page of follow-ups", body = PageOf<FollowUpRecord>),
 ))]
 #[get("/customers/{id}/follow-ups")]
 pub async fn list_customer_follow_ups(
@@ -118,10 +118,10 @@ pub async fn list_customer_follow_ups(
 }
 
 /// Every follow-up the caller may see (on customers in their scope and the pool).
-#[utoipa::path(tag = "follow_ups", operation_id = "list_follow_ups", security(("bearer" = [])), params(FollowUpQuery, PageParams), responses(
+#[utoipa::path(tag = "follow_ups", operation_id = "list_follow_ups", params(FollowUpQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<FollowUpRecord>),
+    (status = 200, description = "A page of follow-ups", body = PageOf<FollowUpRecord>),
     (status = 404, description = "The filtered customer is not in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/follow-ups")]
@@ -146,10 +146,10 @@ pub async fn list_follow_ups(
 }
 
 /// One follow-up.
-#[utoipa::path(tag = "follow_ups", operation_id = "get_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "follow_ups", operation_id = "get_follow_up", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = FollowUpRecord, headers(("ETag" = String))),
+    (status = 200, description = "The follow-up", body = FollowUpRecord, headers(("ETag" = String))),
 ))]
 #[get("/follow-ups/{id}")]
 pub async fn get_follow_up(ctx: Ctx, id: Id) -> ApiResult<Tagged<FollowUpRecord>> {
@@ -159,12 +159,12 @@ pub async fn get_follow_up(ctx: Ctx, id: Id) -> ApiResult<Tagged<FollowUpRecord>
 }
 
 /// Changes a follow-up (its author only).
-#[utoipa::path(tag = "follow_ups", operation_id = "update_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateFollowUp, responses(
+#[utoipa::path(tag = "follow_ups", operation_id = "update_follow_up", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateFollowUp, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = FollowUpRecord, headers(("ETag" = String))),
+    (status = 200, description = "The follow-up", body = FollowUpRecord, headers(("ETag" = String))),
     (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/follow-ups/{id}")]
@@ -187,7 +187,7 @@ pub async fn update_follow_up(
 }
 
 /// Deletes a follow-up (its author, or an admin).
-#[utoipa::path(tag = "follow_ups", operation_id = "delete_follow_up", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+#[utoipa::path(tag = "follow_ups", operation_id = "delete_follow_up", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
@@ -280,10 +280,10 @@ pub struct TimelineQuery {
 }
 
 /// A customer's history, newest first: follow-ups and ownership changes merged.
-#[utoipa::path(tag = "follow_ups", operation_id = "get_customer_timeline", security(("bearer" = [])), params(("id" = Uuid, Path), TimelineQuery), responses(
+#[utoipa::path(tag = "follow_ups", operation_id = "get_customer_timeline", params(("id" = Uuid, Path), TimelineQuery), responses(
     Authenticated,
     WithId,
-    (status = 200, body = TimelinePage),
+    (status = 200, description = "A page of the timeline, newest first", body = TimelinePage),
 ))]
 #[get("/customers/{id}/timeline")]
 pub async fn get_customer_timeline(
@@ -365,10 +365,10 @@ pub async fn get_customer_timeline(
 }
 
 /// The follow-ups about one opportunity, newest first.
-#[utoipa::path(tag = "follow_ups", operation_id = "list_opportunity_follow_ups", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The opportunity"), PageParams), responses(
+#[utoipa::path(tag = "follow_ups", operation_id = "list_opportunity_follow_ups", params(("id" = Uuid, Path, description = "The opportunity"), PageParams), responses(
     Authenticated,
     WithId,
-    (status = 200, body = PageOf<FollowUpRecord>),
+    (status = 200, description = "A page of follow-ups", body = PageOf<FollowUpRecord>),
 ))]
 #[get("/opportunities/{id}/follow-ups")]
 pub async fn list_opportunity_follow_ups(

@@ -99,10 +99,10 @@ pub struct LeadConversion {
 }
 
 /// Creates a lead.
-#[utoipa::path(tag = "leads", operation_id = "create_lead", security(("bearer" = [])), request_body = CreateLead, responses(
+#[utoipa::path(tag = "leads", operation_id = "create_lead", request_body = CreateLead, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = LeadRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new lead", body = LeadRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep naming another owner", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/leads")]
@@ -127,10 +127,10 @@ pub async fn create_lead(ctx: Ctx, body: Json<CreateLead>) -> ApiResult<Created<
 }
 
 /// Lists the leads the caller may see.
-#[utoipa::path(tag = "leads", operation_id = "list_leads", security(("bearer" = [])), params(LeadQuery, PageParams), responses(
+#[utoipa::path(tag = "leads", operation_id = "list_leads", params(LeadQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<LeadRecord>),
+    (status = 200, description = "A page of leads", body = PageOf<LeadRecord>),
 ))]
 #[get("/leads")]
 pub async fn list_leads(
@@ -152,10 +152,10 @@ pub async fn list_leads(
 }
 
 /// One lead.
-#[utoipa::path(tag = "leads", operation_id = "get_lead", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "leads", operation_id = "get_lead", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = LeadRecord, headers(("ETag" = String))),
+    (status = 200, description = "The lead", body = LeadRecord, headers(("ETag" = String))),
 ))]
 #[get("/leads/{id}")]
 pub async fn get_lead(ctx: Ctx, id: Id) -> ApiResult<Tagged<LeadRecord>> {
@@ -163,12 +163,12 @@ pub async fn get_lead(ctx: Ctx, id: Id) -> ApiResult<Tagged<LeadRecord>> {
 }
 
 /// Changes a lead; a status move outside the machine is `409 invalid_transition`.
-#[utoipa::path(tag = "leads", operation_id = "update_lead", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateLead, responses(
+#[utoipa::path(tag = "leads", operation_id = "update_lead", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateLead, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = LeadRecord, headers(("ETag" = String))),
+    (status = 200, description = "The lead", body = LeadRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep reassigning", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -197,7 +197,7 @@ pub async fn update_lead(
 }
 
 /// Deletes a lead.
-#[utoipa::path(tag = "leads", operation_id = "delete_lead", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+#[utoipa::path(tag = "leads", operation_id = "delete_lead", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
@@ -214,11 +214,11 @@ pub async fn delete_lead(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<HttpR
 /// contact, and marks the lead converted with links to both. Converting twice is
 /// `409 invalid_transition`; a new customer matching an existing one is
 /// `409 duplicate_customer` unless `allow_duplicate=true`.
-#[utoipa::path(tag = "leads", operation_id = "convert_lead", security(("bearer" = [])), params(("id" = Uuid, Path), DuplicatePolicy), request_body = ConvertLead, responses(
+#[utoipa::path(tag = "leads", operation_id = "convert_lead", params(("id" = Uuid, Path), DuplicatePolicy), request_body = ConvertLead, responses(
     Authenticated,
     WithId,
     WithBody,
-    (status = 200, body = LeadConversion),
+    (status = 200, description = "The converted lead and what it became", body = LeadConversion),
     (status = 403, description = "Linking a pool customer as a rep", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "invalid_transition or duplicate_customer", body = Problem, content_type = "application/problem+json"),
 ))]

@@ -81,10 +81,10 @@ pub struct UpdateOrder {
 }
 
 /// Creates a draft order; line amounts and totals are computed by the server.
-#[utoipa::path(tag = "orders", operation_id = "create_order", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateOrder, responses(
+#[utoipa::path(tag = "orders", operation_id = "create_order", params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateOrder, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = OrderRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new order", body = OrderRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 409, description = "The first request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A pool customer", body = Problem, content_type = "application/problem+json"),
     (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
@@ -130,10 +130,10 @@ pub struct OrderQuery {
 }
 
 /// Lists the caller's orders (sort: `created_at`, `total`).
-#[utoipa::path(tag = "orders", operation_id = "list_orders", security(("bearer" = [])), params(OrderQuery, PageParams), responses(
+#[utoipa::path(tag = "orders", operation_id = "list_orders", params(OrderQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<OrderRecord>),
+    (status = 200, description = "A page of orders", body = PageOf<OrderRecord>),
 ))]
 #[get("/orders")]
 pub async fn list_orders(
@@ -163,10 +163,10 @@ pub async fn list_orders(
 }
 
 /// One order with its lines.
-#[utoipa::path(tag = "orders", operation_id = "get_order", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "orders", operation_id = "get_order", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = OrderRecord, headers(("ETag" = String))),
+    (status = 200, description = "The order", body = OrderRecord, headers(("ETag" = String))),
 ))]
 #[get("/orders/{id}")]
 pub async fn get_order(ctx: Ctx, id: Id) -> ApiResult<Tagged<OrderRecord>> {
@@ -176,12 +176,12 @@ pub async fn get_order(ctx: Ctx, id: Id) -> ApiResult<Tagged<OrderRecord>> {
 }
 
 /// Replaces a draft order's lines; any other status is `409 invalid_transition`.
-#[utoipa::path(tag = "orders", operation_id = "update_order", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateOrder, responses(
+#[utoipa::path(tag = "orders", operation_id = "update_order", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateOrder, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = OrderRecord, headers(("ETag" = String))),
+    (status = 200, description = "The order", body = OrderRecord, headers(("ETag" = String))),
     (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/orders/{id}")]
@@ -199,11 +199,11 @@ pub async fn update_order(
 
 /// Confirms a draft, reserving every line's stock all or nothing; short stock is
 /// `409 insufficient_stock` naming the short lines.
-#[utoipa::path(tag = "orders", operation_id = "confirm_order", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+#[utoipa::path(tag = "orders", operation_id = "confirm_order", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
-    (status = 200, body = OrderRecord, headers(("ETag" = String))),
+    (status = 200, description = "The order", body = OrderRecord, headers(("ETag" = String))),
     (status = 409, description = "insufficient_stock or invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders/{id}/confirm")]
@@ -214,11 +214,11 @@ pub async fn confirm_order(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<Tag
 }
 
 /// Cancels a draft or confirmed order, releasing what is reserved.
-#[utoipa::path(tag = "orders", operation_id = "cancel_order", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+#[utoipa::path(tag = "orders", operation_id = "cancel_order", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
-    (status = 200, body = OrderRecord, headers(("ETag" = String))),
+    (status = 200, description = "The order", body = OrderRecord, headers(("ETag" = String))),
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders/{id}/cancel")]
@@ -229,11 +229,11 @@ pub async fn cancel_order(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<Tagg
 }
 
 /// Completes a shipped order.
-#[utoipa::path(tag = "orders", operation_id = "complete_order", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+#[utoipa::path(tag = "orders", operation_id = "complete_order", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
-    (status = 200, body = OrderRecord, headers(("ETag" = String))),
+    (status = 200, description = "The order", body = OrderRecord, headers(("ETag" = String))),
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders/{id}/complete")]
@@ -261,12 +261,12 @@ pub struct CreateShipment {
 
 /// Ships part or all of a confirmed order, moving reserved stock out; more than is left
 /// on a line is refused.
-#[utoipa::path(tag = "orders", operation_id = "create_shipment", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateShipment, responses(
+#[utoipa::path(tag = "orders", operation_id = "create_shipment", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateShipment, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = OrderRecord, headers(("ETag" = String))),
+    (status = 200, description = "The order", body = OrderRecord, headers(("ETag" = String))),
     (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Unknown line or more than is left", body = Problem, content_type = "application/problem+json"),
 ))]

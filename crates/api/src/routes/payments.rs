@@ -43,11 +43,11 @@ pub struct PaymentResult {
 }
 
 /// Records a payment on a confirmed (or later) order; more than is owed is `409 overpayment`.
-#[utoipa::path(tag = "orders", operation_id = "create_payment", security(("bearer" = [])), params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreatePayment, responses(
+#[utoipa::path(tag = "payments", operation_id = "create_payment", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreatePayment, responses(
     Authenticated,
     WithId,
     WithBody,
-    (status = 201, body = PaymentResult),
+    (status = 201, description = "The payment, and the order's payment status after it", body = PaymentResult),
     (status = 409, description = "overpayment, or a draft or cancelled order", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders/{id}/payments")]
@@ -91,10 +91,10 @@ pub struct PaymentList {
 }
 
 /// Lists an order's payments, oldest first.
-#[utoipa::path(tag = "orders", operation_id = "list_payments", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "payments", operation_id = "list_payments", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = PaymentList),
+    (status = 200, description = "The payments, oldest first", body = PaymentList),
 ))]
 #[get("/orders/{id}/payments")]
 pub async fn list_payments(ctx: Ctx, id: Id) -> ApiResult<web::Json<PaymentList>> {
@@ -146,10 +146,10 @@ fn plan_view(o: OrderRecord, items: Vec<StoredInstalment>) -> PaymentPlan {
 }
 
 /// An order's payment plan (dated instalments), which feeds the receivables report.
-#[utoipa::path(tag = "orders", operation_id = "get_payment_plan", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "payments", operation_id = "get_payment_plan", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = PaymentPlan),
+    (status = 200, description = "The payment plan", body = PaymentPlan),
 ))]
 #[get("/orders/{id}/payment-plan")]
 pub async fn get_payment_plan(ctx: Ctx, id: Id) -> ApiResult<web::Json<PaymentPlan>> {
@@ -159,11 +159,11 @@ pub async fn get_payment_plan(ctx: Ctx, id: Id) -> ApiResult<web::Json<PaymentPl
 
 /// Replaces an order's payment plan; the instalments, in date order, add up to the
 /// order total exactly.
-#[utoipa::path(tag = "orders", operation_id = "set_payment_plan", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = SetPaymentPlan, responses(
+#[utoipa::path(tag = "payments", operation_id = "set_payment_plan", params(("id" = Uuid, Path)), request_body = SetPaymentPlan, responses(
     Authenticated,
     WithId,
     WithBody,
-    (status = 200, body = PaymentPlan),
+    (status = 200, description = "The payment plan", body = PaymentPlan),
     (status = 409, description = "A cancelled order", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Amounts that do not add up, or out of date order", body = Problem, content_type = "application/problem+json"),
 ))]

@@ -50,9 +50,9 @@ pub struct UpdateStage {
 }
 
 /// The pipeline's stages by position (every role).
-#[utoipa::path(tag = "pipeline", operation_id = "list_stages", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "pipeline", operation_id = "list_stages", responses(
     Authenticated,
-    (status = 200, body = StageList),
+    (status = 200, description = "Every stage, by position", body = StageList),
 ))]
 #[get("/pipeline/stages")]
 pub async fn list_stages(ctx: Ctx) -> ApiResult<web::Json<StageList>> {
@@ -61,10 +61,10 @@ pub async fn list_stages(ctx: Ctx) -> ApiResult<web::Json<StageList>> {
 }
 
 /// Adds an open stage (admins).
-#[utoipa::path(tag = "pipeline", operation_id = "create_stage", security(("bearer" = [])), request_body = CreateStage, responses(
+#[utoipa::path(tag = "pipeline", operation_id = "create_stage", request_body = CreateStage, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = StageRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new stage", body = StageRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "A second won or lost stage", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -83,12 +83,12 @@ pub async fn create_stage(ctx: Ctx, body: Json<CreateStage>) -> ApiResult<Create
 }
 
 /// Renames, reorders or re-weights a stage (admins).
-#[utoipa::path(tag = "pipeline", operation_id = "update_stage", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateStage, responses(
+#[utoipa::path(tag = "pipeline", operation_id = "update_stage", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateStage, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = StageRecord, headers(("ETag" = String))),
+    (status = 200, description = "The stage", body = StageRecord, headers(("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/pipeline/stages/{id}")]
@@ -116,7 +116,7 @@ pub async fn update_stage(
 }
 
 /// Deletes an open stage no opportunity uses (admins); otherwise `409`.
-#[utoipa::path(tag = "pipeline", operation_id = "delete_stage", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+#[utoipa::path(tag = "pipeline", operation_id = "delete_stage", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
@@ -206,10 +206,10 @@ pub struct StageHistory {
 }
 
 /// Creates an opportunity on a customer the caller may change.
-#[utoipa::path(tag = "opportunities", operation_id = "create_opportunity", security(("bearer" = [])), request_body = CreateOpportunity, responses(
+#[utoipa::path(tag = "opportunities", operation_id = "create_opportunity", request_body = CreateOpportunity, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = OpportunityRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new opportunity", body = OpportunityRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep naming another owner, or a pool customer", body = Problem, content_type = "application/problem+json"),
     (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -242,10 +242,10 @@ pub async fn create_opportunity(
 
 /// Lists the opportunities the caller may see (sort: `created_at`, `updated_at`, `name`,
 /// `amount`).
-#[utoipa::path(tag = "opportunities", operation_id = "list_opportunities", security(("bearer" = [])), params(OpportunityQuery, PageParams), responses(
+#[utoipa::path(tag = "opportunities", operation_id = "list_opportunities", params(OpportunityQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<OpportunityRecord>),
+    (status = 200, description = "A page of opportunities", body = PageOf<OpportunityRecord>),
 ))]
 #[get("/opportunities")]
 pub async fn list_opportunities(
@@ -279,10 +279,10 @@ pub async fn list_opportunities(
 }
 
 /// One opportunity.
-#[utoipa::path(tag = "opportunities", operation_id = "get_opportunity", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "opportunities", operation_id = "get_opportunity", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = OpportunityRecord, headers(("ETag" = String))),
+    (status = 200, description = "The opportunity", body = OpportunityRecord, headers(("ETag" = String))),
 ))]
 #[get("/opportunities/{id}")]
 pub async fn get_opportunity(ctx: Ctx, id: Id) -> ApiResult<Tagged<OpportunityRecord>> {
@@ -292,12 +292,12 @@ pub async fn get_opportunity(ctx: Ctx, id: Id) -> ApiResult<Tagged<OpportunityRe
 }
 
 /// Changes an opportunity's fields.
-#[utoipa::path(tag = "opportunities", operation_id = "update_opportunity", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateOpportunity, responses(
+#[utoipa::path(tag = "opportunities", operation_id = "update_opportunity", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateOpportunity, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = OpportunityRecord, headers(("ETag" = String))),
+    (status = 200, description = "The opportunity", body = OpportunityRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep reassigning", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/opportunities/{id}")]
@@ -332,7 +332,7 @@ pub async fn update_opportunity(
 }
 
 /// Deletes an opportunity.
-#[utoipa::path(tag = "opportunities", operation_id = "delete_opportunity", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+#[utoipa::path(tag = "opportunities", operation_id = "delete_opportunity", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,
@@ -348,12 +348,12 @@ pub async fn delete_opportunity(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResul
 /// lost stage a `lost_reason`, and reopening a won or lost opportunity is for managers
 /// and admins. Recorded in its history and its customer's timeline. With `If-Match`, of
 /// two concurrent moves one wins and the other gets `412`.
-#[utoipa::path(tag = "opportunities", operation_id = "move_opportunity_stage", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = MoveStage, responses(
+#[utoipa::path(tag = "opportunities", operation_id = "move_opportunity_stage", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = MoveStage, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = OpportunityRecord, headers(("ETag" = String))),
+    (status = 200, description = "The opportunity", body = OpportunityRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep reopening a closed opportunity", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Already in that stage (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Unknown stage, no amount for won, no reason for lost", body = Problem, content_type = "application/problem+json"),
@@ -374,10 +374,10 @@ pub async fn move_opportunity_stage(
 }
 
 /// An opportunity's stage history `(from, to, at, by)`, oldest first.
-#[utoipa::path(tag = "opportunities", operation_id = "get_opportunity_history", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "opportunities", operation_id = "get_opportunity_history", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = StageHistory),
+    (status = 200, description = "The stage moves, oldest first", body = StageHistory),
 ))]
 #[get("/opportunities/{id}/history")]
 pub async fn get_opportunity_history(ctx: Ctx, id: Id) -> ApiResult<web::Json<StageHistory>> {

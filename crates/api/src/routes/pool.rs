@@ -28,10 +28,10 @@ pub struct TransferCustomer {
 
 /// Claims a pool customer for the caller. Two reps claiming at once: exactly one wins,
 /// the other gets `409 not_in_pool`. A claim by the current owner answers `200`.
-#[utoipa::path(tag = "pool", operation_id = "claim_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "pool", operation_id = "claim_customer", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
+    (status = 200, description = "The customer", body = CustomerRecord, headers(("ETag" = String))),
     (status = 409, description = "`not_in_pool`, `claim_cooldown` or `owned_limit_reached`", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/customers/{id}/claim")]
@@ -49,10 +49,10 @@ pub async fn claim_customer(ctx: Ctx, id: Id) -> ApiResult<Tagged<CustomerRecord
 
 /// Returns an owned customer to the pool. The previous owner may not claim it back for
 /// `reclaim_cooldown_days`.
-#[utoipa::path(tag = "pool", operation_id = "release_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "pool", operation_id = "release_customer", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
+    (status = 200, description = "The customer", body = CustomerRecord, headers(("ETag" = String))),
     (status = 403, description = "A rep releasing a pool customer", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "`not_owned`: already in the pool", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -70,11 +70,11 @@ pub async fn release_customer(ctx: Ctx, id: Id) -> ApiResult<Tagged<CustomerReco
 }
 
 /// Gives a customer to another user (managers within their teams, admins anyone).
-#[utoipa::path(tag = "pool", operation_id = "transfer_customer", security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = TransferCustomer, responses(
+#[utoipa::path(tag = "pool", operation_id = "transfer_customer", params(("id" = Uuid, Path)), request_body = TransferCustomer, responses(
     Authenticated,
     WithId,
     WithBody,
-    (status = 200, body = CustomerRecord, headers(("ETag" = String))),
+    (status = 200, description = "The customer", body = CustomerRecord, headers(("ETag" = String))),
     (status = 403, description = "Not a manager or admin", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Unknown, inactive or out-of-scope user", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -108,10 +108,10 @@ pub struct ReturningCustomer {
 
 /// Owned customers in the caller's scope that the pool-return job will take back within
 /// `within_days` days, so that reps are warned before they lose them.
-#[utoipa::path(tag = "pool", operation_id = "list_returning_customers", security(("bearer" = [])), params(ReturningQuery, PageParams), responses(
+#[utoipa::path(tag = "pool", operation_id = "list_returning_customers", params(ReturningQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<ReturningCustomer>),
+    (status = 200, description = "A page of customers about to return to the pool", body = PageOf<ReturningCustomer>),
 ))]
 #[get("/customers/pool/returning")]
 pub async fn list_returning_customers(
@@ -149,9 +149,9 @@ pub async fn list_returning_customers(
 }
 
 /// The pool rules in force.
-#[utoipa::path(tag = "pool", operation_id = "get_pool_settings", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "pool", operation_id = "get_pool_settings", responses(
     Authenticated,
-    (status = 200, body = PoolRules, headers(("ETag" = String))),
+    (status = 200, description = "The pool rules in force, with their version as ETag", body = PoolRules, headers(("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/settings/pool")]
@@ -171,11 +171,11 @@ pub struct UpdatePoolRules {
 }
 
 /// Changes the pool rules (admins only).
-#[utoipa::path(tag = "pool", operation_id = "update_pool_settings", security(("bearer" = [])), params(("If-Match" = Option<String>, Header)), request_body = UpdatePoolRules, responses(
+#[utoipa::path(tag = "pool", operation_id = "update_pool_settings", params(("If-Match" = Option<String>, Header)), request_body = UpdatePoolRules, responses(
     Authenticated,
     WithBody,
     WithIfMatch,
-    (status = 200, body = PoolRules, headers(("ETag" = String))),
+    (status = 200, description = "The pool rules in force, with their version as ETag", body = PoolRules, headers(("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Out-of-range value", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -210,9 +210,9 @@ pub struct PoolReturnRun {
 
 /// Runs the pool-return job now (admins only): every customer with no follow-up for
 /// `return_after_days` goes back to the pool.
-#[utoipa::path(tag = "pool", operation_id = "run_pool_return", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "pool", operation_id = "run_pool_return", responses(
     Authenticated,
-    (status = 200, body = PoolReturnRun),
+    (status = 200, description = "How many customers went back to the pool", body = PoolReturnRun),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/admin/jobs/pool-return")]

@@ -70,11 +70,11 @@ pub struct ProductQuery {
 }
 
 /// Creates a product (managers and admins).
-#[utoipa::path(tag = "products", operation_id = "create_product", security(("bearer" = [])), request_body = CreateProduct, responses(
+#[utoipa::path(tag = "products", operation_id = "create_product", request_body = CreateProduct, responses(
     Authenticated,
     WithBody,
     RoleGated,
-    (status = 201, body = ProductRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new product", body = ProductRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 409, description = "SKU in use", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/products")]
@@ -103,10 +103,10 @@ pub async fn create_product(
 }
 
 /// Lists products (every role; `cost` for managers and admins only).
-#[utoipa::path(tag = "products", operation_id = "list_products", security(("bearer" = [])), params(ProductQuery, PageParams), responses(
+#[utoipa::path(tag = "products", operation_id = "list_products", params(ProductQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<ProductRecord>),
+    (status = 200, description = "A page of products", body = PageOf<ProductRecord>),
 ))]
 #[get("/products")]
 pub async fn list_products(
@@ -129,10 +129,10 @@ pub async fn list_products(
 }
 
 /// One product.
-#[utoipa::path(tag = "products", operation_id = "get_product", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "products", operation_id = "get_product", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = ProductRecord, headers(("ETag" = String))),
+    (status = 200, description = "The product", body = ProductRecord, headers(("ETag" = String))),
 ))]
 #[get("/products/{id}")]
 pub async fn get_product(ctx: Ctx, id: Id) -> ApiResult<Tagged<ProductRecord>> {
@@ -141,13 +141,13 @@ pub async fn get_product(ctx: Ctx, id: Id) -> ApiResult<Tagged<ProductRecord>> {
 }
 
 /// Changes a product (managers and admins).
-#[utoipa::path(tag = "products", operation_id = "update_product", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateProduct, responses(
+#[utoipa::path(tag = "products", operation_id = "update_product", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateProduct, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
     RoleGated,
-    (status = 200, body = ProductRecord, headers(("ETag" = String))),
+    (status = 200, description = "The product", body = ProductRecord, headers(("ETag" = String))),
     (status = 409, description = "SKU in use", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/products/{id}")]

@@ -41,10 +41,10 @@ pub struct StockQuery {
 }
 
 /// Stock levels by product and warehouse.
-#[utoipa::path(tag = "stock", operation_id = "list_stock", security(("bearer" = [])), params(StockQuery), responses(
+#[utoipa::path(tag = "stock", operation_id = "list_stock", params(StockQuery), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = StockPage),
+    (status = 200, description = "A page of stock levels", body = StockPage),
 ))]
 #[get("/stock")]
 pub async fn list_stock(ctx: Ctx, query: Query<StockQuery>) -> ApiResult<web::Json<StockPage>> {
@@ -77,10 +77,10 @@ const NEWEST: &[SortKey] = &[SortKey {
 }];
 
 /// The stock ledger, newest first.
-#[utoipa::path(tag = "stock", operation_id = "list_stock_movements", security(("bearer" = [])), params(MovementQuery, PageParams), responses(
+#[utoipa::path(tag = "stock", operation_id = "list_stock_movements", params(MovementQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<MovementRecord>),
+    (status = 200, description = "A page of ledger entries", body = PageOf<MovementRecord>),
 ))]
 #[get("/stock/movements")]
 pub async fn list_stock_movements(
@@ -143,11 +143,11 @@ pub struct ReceiptResult {
 }
 
 /// Receives stock (managers and admins): one `receipt` movement per line, all or nothing.
-#[utoipa::path(tag = "stock", operation_id = "create_stock_receipt", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateReceipt, responses(
+#[utoipa::path(tag = "stock", operation_id = "create_stock_receipt", params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateReceipt, responses(
     Authenticated,
     WithBody,
     RoleGated,
-    (status = 201, body = ReceiptResult),
+    (status = 201, description = "The movements written", body = ReceiptResult),
     (status = 422, description = "Invalid line, unknown product or warehouse", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/stock/receipts")]
@@ -183,11 +183,11 @@ pub struct CreateReturn {
 
 /// Takes returned goods back into stock (managers and admins): one `return` movement
 /// per line, all or nothing.
-#[utoipa::path(tag = "stock", operation_id = "create_stock_return", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateReturn, responses(
+#[utoipa::path(tag = "stock", operation_id = "create_stock_return", params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateReturn, responses(
     Authenticated,
     WithBody,
     RoleGated,
-    (status = 201, body = ReceiptResult),
+    (status = 201, description = "The movements written", body = ReceiptResult),
     (status = 422, description = "Invalid line, unknown product or warehouse", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/stock/returns")]
@@ -225,11 +225,11 @@ pub struct CreateAdjustment {
 
 /// Adjusts stock (managers and admins). Taking away more than is available is
 /// `409 insufficient_stock`.
-#[utoipa::path(tag = "stock", operation_id = "create_stock_adjustment", security(("bearer" = [])), params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateAdjustment, responses(
+#[utoipa::path(tag = "stock", operation_id = "create_stock_adjustment", params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body within 24 h: the first response again; another body: 422")), request_body = CreateAdjustment, responses(
     Authenticated,
     WithBody,
     RoleGated,
-    (status = 201, body = StockLevelRecord),
+    (status = 201, description = "The stock level after the change", body = StockLevelRecord),
     (status = 409, description = "insufficient_stock", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid field, unknown product or warehouse", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -269,9 +269,9 @@ pub struct LowStockList {
 }
 
 /// Active products whose available stock (all warehouses) is at or below their reorder point.
-#[utoipa::path(tag = "stock", operation_id = "list_low_stock", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "stock", operation_id = "list_low_stock", responses(
     Authenticated,
-    (status = 200, body = LowStockList),
+    (status = 200, description = "Products at or below their reorder point", body = LowStockList),
 ))]
 #[get("/stock/low")]
 pub async fn list_low_stock(ctx: Ctx) -> ApiResult<web::Json<LowStockList>> {

@@ -17,9 +17,9 @@ pub struct Health {
 }
 
 /// Whether the process is alive. Never touches the database.
-#[utoipa::path(tag = "system", operation_id = "get_health", responses(
+#[utoipa::path(tag = "system", operation_id = "get_health", security(()), responses(
     Always,
-    (status = 200, body = Health),
+    (status = 200, description = "Healthy", body = Health),
 ))]
 #[get("/health")]
 pub async fn health() -> web::Json<Health> {
@@ -29,9 +29,9 @@ pub async fn health() -> web::Json<Health> {
 }
 
 /// Whether the server can serve requests: the database answers.
-#[utoipa::path(tag = "system", operation_id = "get_ready", responses(
+#[utoipa::path(tag = "system", operation_id = "get_ready", security(()), responses(
     Always,
-    (status = 200, body = Health),
+    (status = 200, description = "Healthy", body = Health),
     (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/ready")]
@@ -47,7 +47,7 @@ pub async fn ready(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
 
 /// Prometheus metrics: request counts and latency histograms by route and status, and
 /// the database pool.
-#[utoipa::path(tag = "system", operation_id = "get_metrics", responses(
+#[utoipa::path(tag = "system", operation_id = "get_metrics", security(()), responses(
     Always,
     (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
 ))]

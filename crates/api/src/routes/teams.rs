@@ -40,10 +40,10 @@ pub struct UpdateTeam {
 }
 
 /// Creates a team (admins only).
-#[utoipa::path(tag = "teams", operation_id = "create_team", security(("bearer" = [])), request_body = CreateTeam, responses(
+#[utoipa::path(tag = "teams", operation_id = "create_team", request_body = CreateTeam, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = TeamRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new team", body = TeamRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid field or unknown parent/manager", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -67,10 +67,10 @@ pub async fn create_team(ctx: Ctx, body: Json<CreateTeam>) -> ApiResult<Created<
 }
 
 /// Lists teams.
-#[utoipa::path(tag = "teams", operation_id = "list_teams", security(("bearer" = [])), params(PageParams), responses(
+#[utoipa::path(tag = "teams", operation_id = "list_teams", params(PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<TeamRecord>),
+    (status = 200, description = "A page of teams", body = PageOf<TeamRecord>),
 ))]
 #[get("/teams")]
 pub async fn list_teams(
@@ -85,10 +85,10 @@ pub async fn list_teams(
 }
 
 /// One team.
-#[utoipa::path(tag = "teams", operation_id = "get_team", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "teams", operation_id = "get_team", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = TeamRecord, headers(("ETag" = String))),
+    (status = 200, description = "The team", body = TeamRecord, headers(("ETag" = String))),
 ))]
 #[get("/teams/{id}")]
 pub async fn get_team(ctx: Ctx, id: Id) -> ApiResult<Tagged<TeamRecord>> {
@@ -96,12 +96,12 @@ pub async fn get_team(ctx: Ctx, id: Id) -> ApiResult<Tagged<TeamRecord>> {
 }
 
 /// Changes a team (admins only). A team cannot be moved below itself.
-#[utoipa::path(tag = "teams", operation_id = "update_team", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateTeam, responses(
+#[utoipa::path(tag = "teams", operation_id = "update_team", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateTeam, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = TeamRecord, headers(("ETag" = String))),
+    (status = 200, description = "The team", body = TeamRecord, headers(("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
 ))]
 #[patch("/teams/{id}")]
@@ -135,7 +135,7 @@ pub async fn update_team(
 }
 
 /// Deletes an empty team (admins only): one with members or sub-teams is a `409`.
-#[utoipa::path(tag = "teams", operation_id = "delete_team", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
+#[utoipa::path(tag = "teams", operation_id = "delete_team", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
     WithId,
     WithIfMatch,

@@ -79,10 +79,10 @@ pub struct UserQuery {
 pub const SORT_FIELDS: &[&str] = &["created_at", "name", "email"];
 
 /// Creates a user (admins only).
-#[utoipa::path(tag = "users", operation_id = "create_user", security(("bearer" = [])), request_body = CreateUser, responses(
+#[utoipa::path(tag = "users", operation_id = "create_user", request_body = CreateUser, responses(
     Authenticated,
     WithBody,
-    (status = 201, body = UserRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new user", body = UserRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Email in use", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -115,10 +115,10 @@ pub async fn create_user(ctx: Ctx, body: Json<CreateUser>) -> ApiResult<Created<
 }
 
 /// Lists users (the directory every role may read).
-#[utoipa::path(tag = "users", operation_id = "list_users", security(("bearer" = [])), params(UserQuery, PageParams), responses(
+#[utoipa::path(tag = "users", operation_id = "list_users", params(UserQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<UserRecord>),
+    (status = 200, description = "A page of users", body = PageOf<UserRecord>),
 ))]
 #[get("/users")]
 pub async fn list_users(
@@ -139,10 +139,10 @@ pub async fn list_users(
 }
 
 /// One user.
-#[utoipa::path(tag = "users", operation_id = "get_user", security(("bearer" = [])), params(("id" = Uuid, Path)), responses(
+#[utoipa::path(tag = "users", operation_id = "get_user", params(("id" = Uuid, Path)), responses(
     Authenticated,
     WithId,
-    (status = 200, body = UserRecord, headers(("ETag" = String))),
+    (status = 200, description = "The user", body = UserRecord, headers(("ETag" = String))),
 ))]
 #[get("/users/{id}")]
 pub async fn get_user(ctx: Ctx, id: Id) -> ApiResult<Tagged<UserRecord>> {
@@ -151,12 +151,12 @@ pub async fn get_user(ctx: Ctx, id: Id) -> ApiResult<Tagged<UserRecord>> {
 
 /// Changes a user (admins only). `active: false` deactivates: their tokens stop working
 /// at once and they cannot sign in.
-#[utoipa::path(tag = "users", operation_id = "update_user", security(("bearer" = [])), params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from a previous read")), request_body = UpdateUser, responses(
+#[utoipa::path(tag = "users", operation_id = "update_user", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag from a previous read")), request_body = UpdateUser, responses(
     Authenticated,
     WithId,
     WithBody,
     WithIfMatch,
-    (status = 200, body = UserRecord, headers(("ETag" = String))),
+    (status = 200, description = "The user", body = UserRecord, headers(("ETag" = String))),
     (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Refused change", body = Problem, content_type = "application/problem+json"),
 ))]

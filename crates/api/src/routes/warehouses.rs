@@ -25,11 +25,11 @@ pub struct CreateWarehouse {
 }
 
 /// Creates a warehouse (managers and admins).
-#[utoipa::path(tag = "warehouses", operation_id = "create_warehouse", security(("bearer" = [])), request_body = CreateWarehouse, responses(
+#[utoipa::path(tag = "warehouses", operation_id = "create_warehouse", request_body = CreateWarehouse, responses(
     Authenticated,
     WithBody,
     RoleGated,
-    (status = 201, body = WarehouseRecord, headers(("Location" = String), ("ETag" = String))),
+    (status = 201, description = "Created: the new warehouse", body = WarehouseRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 409, description = "Code in use", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/warehouses")]
@@ -44,10 +44,10 @@ pub async fn create_warehouse(
 }
 
 /// Lists warehouses.
-#[utoipa::path(tag = "warehouses", operation_id = "list_warehouses", security(("bearer" = [])), params(PageParams), responses(
+#[utoipa::path(tag = "warehouses", operation_id = "list_warehouses", params(PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, body = PageOf<WarehouseRecord>),
+    (status = 200, description = "A page of warehouses", body = PageOf<WarehouseRecord>),
 ))]
 #[get("/warehouses")]
 pub async fn list_warehouses(
