@@ -13,6 +13,7 @@ mod customers;
 mod files;
 mod follow_ups;
 mod leads;
+mod limits;
 mod migrations;
 mod openapi;
 mod orders;

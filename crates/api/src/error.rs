@@ -56,6 +56,21 @@ error_codes! {
     Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The service is not ready"),
 }
 
+/// Longest `detail` or `message` in a problem, in characters.
+pub const DETAIL_MAX: usize = 2000;
+/// Longest field name in a problem's `errors`, in characters.
+pub const FIELD_NAME_MAX: usize = 200;
+/// Most entries in a problem's `errors`.
+pub const ERRORS_MAX: usize = 1000;
+
+/// `s` cut to at most `max` characters, marked with `…` when cut.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max.saturating_sub(1)) {
+        Some((i, _)) if s.chars().count() > max => format!("{}…", &s[..i]),
+        _ => s.to_owned(),
+    }
+}
+
 /// One broken rule on one field, as rendered in `errors`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProblemField {
@@ -159,14 +174,25 @@ impl ApiError {
     }
 
     /// The problem document of this error.
+    /// The problem document, clipped to the limits the API description states (a
+    /// message may quote what the client sent, which can be long).
     pub fn problem(&self) -> Problem {
         Problem {
             kind: format!("urn:sims:problem:{}", self.code.code()),
             title: self.code.title().to_owned(),
             status: self.code.status().as_u16(),
-            detail: self.detail.clone(),
+            detail: clip(&self.detail, DETAIL_MAX),
             code: self.code.code().to_owned(),
-            errors: self.errors.clone(),
+            errors: self
+                .errors
+                .iter()
+                .take(ERRORS_MAX)
+                .map(|e| ProblemField {
+                    field: clip(&e.field, FIELD_NAME_MAX),
+                    code: e.code.clone(),
+                    message: clip(&e.message, DETAIL_MAX),
+                })
+                .collect(),
             matches: self.matches.clone(),
         }
     }
@@ -206,6 +232,7 @@ fn refusal_code(r: &Refusal) -> ErrorCode {
         Refusal::OwnedLimitReached { .. } => ErrorCode::OwnedLimitReached,
         Refusal::StageInUse { .. } => ErrorCode::StageInUse,
         Refusal::SecondClosedStage { .. }
+        | Refusal::TooManyStages { .. }
         | Refusal::ClosedStageFixed
         | Refusal::LastOpenStage
         | Refusal::SelfDemotion

@@ -8,9 +8,32 @@ use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use sims_domain::FieldViolation;
+use sims_domain::listing::{CURSOR_MAX, QUERY_VALUE_MAX};
+use sims_domain::values::check_length;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorCode};
+
+/// Reads a decimal string strictly (see [`sims_domain::money::DECIMAL_PATTERN`]): a JSON
+/// number or `"1e3"` is refused, never guessed at.
+pub fn decimal<'de, D: serde::Deserializer<'de>>(de: D) -> Result<rust_decimal::Decimal, D::Error> {
+    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(de)?;
+    sims_domain::money::parse_decimal_text(&s).ok_or_else(|| {
+        serde::de::Error::invalid_value(
+            serde::de::Unexpected::Str(&s),
+            &"a decimal string such as \"12.50\"",
+        )
+    })
+}
+
+/// [`decimal`] for an optional field; use with `#[serde(default)]`.
+pub fn optional_decimal<'de, D: serde::Deserializer<'de>>(
+    de: D,
+) -> Result<Option<rust_decimal::Decimal>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Strict(#[serde(deserialize_with = "decimal")] rust_decimal::Decimal);
+    Ok(<Option<Strict> as serde::Deserialize>::deserialize(de)?.map(|s| s.0))
+}
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT: usize = 1024 * 1024;
@@ -296,8 +319,19 @@ impl FromRequest for CsvBody {
 #[derive(Debug)]
 pub struct Query<T>(pub T);
 
-/// Parses a query string into `T`.
+/// Parses a query string into `T`. No value may be longer than
+/// [`QUERY_VALUE_MAX`] characters (`after` [`CURSOR_MAX`]).
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let max = if name == "after" {
+            CURSOR_MAX
+        } else {
+            QUERY_VALUE_MAX
+        };
+        if let Err(v) = check_length(&name, &value, max) {
+            return Err(ApiError::fields(ErrorCode::InvalidParameter, vec![v]));
+        }
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -327,8 +361,12 @@ impl FromRequest for Id {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Only the hyphenated form the API sends (36 characters), as the spec says.
         let raw = req.match_info().get("id").unwrap_or_default();
-        std::future::ready(Uuid::parse_str(raw).map(Id).map_err(|_| {
+        let parsed = Some(raw)
+            .filter(|r| r.len() == 36)
+            .and_then(|r| Uuid::parse_str(r).ok());
+        std::future::ready(parsed.map(Id).ok_or_else(|| {
             ApiError::fields(
                 ErrorCode::InvalidParameter,
                 vec![FieldViolation::new(
@@ -339,6 +377,26 @@ impl FromRequest for Id {
             )
         }))
     }
+}
+
+/// What `If-Match` accepts besides `*`: a version as an ETag (`"3"`, `W/"3"`) or bare.
+pub const ETAG_PATTERN: &str = r#"^(\*|(W/)?"[0-9]{1,18}"|[0-9]{1,18})$"#;
+
+/// The version in an ETag matching [`ETAG_PATTERN`].
+fn parse_etag(s: &str) -> Option<i64> {
+    let (weak, s) = match s.strip_prefix("W/") {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let digits = match s.strip_prefix('"') {
+        Some(rest) => rest.strip_suffix('"')?,
+        None if !weak => s,
+        None => return None,
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// The version an `If-Match` header names (`"3"`, `W/"3"` or `3`); `None` when absent
@@ -358,20 +416,16 @@ impl FromRequest for IfMatch {
                 if s == "*" {
                     Ok(IfMatch(None))
                 } else {
-                    s.trim_start_matches("W/")
-                        .trim_matches('"')
-                        .parse::<i64>()
-                        .map(|n| IfMatch(Some(n)))
-                        .map_err(|_| {
-                            ApiError::fields(
-                                ErrorCode::InvalidParameter,
-                                vec![FieldViolation::new(
-                                    "If-Match",
-                                    "invalid_etag",
-                                    "If-Match must be an ETag this API sent, like \"3\"",
-                                )],
-                            )
-                        })
+                    parse_etag(s).map(|n| IfMatch(Some(n))).ok_or_else(|| {
+                        ApiError::fields(
+                            ErrorCode::InvalidParameter,
+                            vec![FieldViolation::new(
+                                "If-Match",
+                                "invalid_etag",
+                                "If-Match must be an ETag this API sent, like \"3\"",
+                            )],
+                        )
+                    })
                 }
             }
         };
@@ -407,6 +461,26 @@ mod tests {
                 .map(|f| f.field.clone())
                 .unwrap_or_default(),
         )
+    }
+
+    #[test]
+    fn etags_are_read_exactly_as_the_spec_writes_them() {
+        for (raw, want) in [("\"3\"", Some(3)), ("W/\"12\"", Some(12)), ("7", Some(7))] {
+            assert_eq!(parse_etag(raw), want, "{raw}");
+        }
+        for raw in [
+            "",
+            "\"\"",
+            "W/3",
+            "+3",
+            "-3",
+            "\"3",
+            "null",
+            "\"3\"\"",
+            "1234567890123456789",
+        ] {
+            assert_eq!(parse_etag(raw), None, "{raw}");
+        }
     }
 
     #[test]

@@ -245,19 +245,23 @@ impl Application {
         }
         let data = web::Data::new(state);
         let origins = data.settings.cors_origins.clone();
+        let spec = crate::openapi::build();
         let mut server = HttpServer::new(move || {
-            let (app, doc) = App::new()
+            let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi(crate::openapi::base())
                 .app_data(data.clone())
                 .configure(crate::routes::system::configure)
                 .service(scope("/api/v1").configure(crate::routes::configure_api))
                 .split_for_parts();
-            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
-                .service(web::redirect("/docs", "/docs/"))
-                .default_service(web::to(unmatched))
-                .wrap(from_fn(observe))
-                .wrap(cors(&origins))
+            app.service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .external_url_unchecked("/openapi.json", spec.clone()),
+            )
+            .service(web::redirect("/docs", "/docs/"))
+            .default_service(web::to(unmatched))
+            .wrap(from_fn(observe))
+            .wrap(cors(&origins))
         })
         .shutdown_timeout(30)
         .listen(listener)

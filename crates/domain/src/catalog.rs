@@ -195,9 +195,12 @@ pub struct ProductInput {
     pub active: Option<bool>,
 }
 
+/// Longest SKU or warehouse code, in characters.
+pub const SKU_MAX: usize = 64;
+
 /// Checks a SKU: 1–64 characters of letters, digits, `-`, `_`, `.` and `/`.
 pub fn sku(field: &str, input: &str) -> Result<String, FieldViolation> {
-    let s = bounded_text(field, input, 64)?;
+    let s = bounded_text(field, input, SKU_MAX)?;
     if s.chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
     {

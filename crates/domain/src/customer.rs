@@ -82,6 +82,9 @@ type TextChange<'a> = (
     &'a mut Option<String>,
 );
 
+/// Most matching customers a duplicate check (查重) names.
+pub const MAX_MATCHES: usize = 20;
+
 /// Most tags one customer may carry.
 pub const MAX_TAGS: usize = 20;
 

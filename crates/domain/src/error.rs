@@ -85,6 +85,9 @@ pub enum Refusal {
     /// The pipeline has exactly one won and one lost stage.
     #[error("the pipeline already has its {kind} stage; add open stages only")]
     SecondClosedStage { kind: StageKind },
+    /// The pipeline has as many stages as it may.
+    #[error("the pipeline already has {max} stages, the most allowed")]
+    TooManyStages { max: usize },
     /// The won and lost stages stay.
     #[error("the won and lost stages cannot be deleted")]
     ClosedStageFixed,
@@ -112,6 +115,12 @@ impl DomainError {
     /// A validation error on a single field.
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldViolation::new(field, code, message)])
+    }
+}
+
+impl From<FieldViolation> for DomainError {
+    fn from(v: FieldViolation) -> Self {
+        Self::Validation(vec![v])
     }
 }
 

@@ -6,6 +6,13 @@ use crate::error::FieldViolation;
 pub const DEFAULT_PER_PAGE: u32 = 50;
 /// Largest page a client may ask for.
 pub const MAX_PER_PAGE: u32 = 200;
+/// How deep numbered pages reach: `page × per_page` at most this; deeper reads continue
+/// with `after`, which costs the same at any depth.
+pub const MAX_OFFSET_ITEMS: u32 = 10_000;
+/// Longest `next_cursor` the API sends, and so the longest `after` it accepts.
+pub const CURSOR_MAX: usize = 2048;
+/// Longest value of any other query parameter (a search, a filter, a sort).
+pub const QUERY_VALUE_MAX: usize = 200;
 
 /// One key of a sort order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +82,15 @@ pub fn check_page(page: Option<u32>, per_page: Option<u32>) -> Result<(u32, u32)
             "per_page",
             "out_of_range",
             format!("per_page must be between 1 and {MAX_PER_PAGE}"),
+        ));
+    }
+    if u64::from(page) * u64::from(per_page) > u64::from(MAX_OFFSET_ITEMS) {
+        return Err(FieldViolation::new(
+            "page",
+            "too_deep",
+            format!(
+                "page × per_page must be at most {MAX_OFFSET_ITEMS}; continue with after=<next_cursor>"
+            ),
         ));
     }
     Ok((page, per_page))

@@ -5,6 +5,29 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// Decimal places an amount is rounded and rendered to.
 pub const AMOUNT_SCALE: u32 = 2;
 
+/// The grammar of every decimal a client sends (amounts, prices, quantities, percents):
+/// an optional minus, up to 15 digits, and up to 10 decimals. No exponent, no `+`, no
+/// separators, so that `"1e3"` or `"1_000"` is refused rather than guessed at.
+pub const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$";
+/// Longest decimal string [`DECIMAL_PATTERN`] admits.
+pub const DECIMAL_TEXT_MAX: usize = 27;
+
+/// Reads a decimal string that matches [`DECIMAL_PATTERN`]; anything else is `None`.
+pub fn parse_decimal_text(s: &str) -> Option<Decimal> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |t: &str, max: usize| {
+        !t.is_empty() && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !all_digits(whole, 15) || fraction.is_some_and(|f| !all_digits(f, 10)) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 /// Rounds half away from zero to two decimals, the rule for every line amount.
 pub fn round_amount(value: Decimal) -> Decimal {
     let mut v = value.round_dp_with_strategy(AMOUNT_SCALE, RoundingStrategy::MidpointAwayFromZero);
@@ -93,6 +116,35 @@ impl std::fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_text_is_plain_digits_only() {
+        for ok in ["0", "12.50", "-2.5", "999999999999999.0123456789"] {
+            assert_eq!(
+                parse_decimal_text(ok).map(|d| d.to_string()),
+                Some(ok.to_owned()),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "",
+            "-",
+            ".5",
+            "5.",
+            "+5",
+            "1e3",
+            "1_000",
+            " 5",
+            "5 ",
+            "1,5",
+            "0x10",
+            "1234567890123456",
+            "1.12345678901",
+            "NaN",
+        ] {
+            assert_eq!(parse_decimal_text(bad), None, "{bad:?}");
+        }
+    }
     use std::str::FromStr;
 
     fn d(s: &str) -> Decimal {

@@ -5,9 +5,13 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::catalog::{self, Percent, Price, Quantity};
-use crate::error::{DomainError, FieldViolation, Violations};
+use crate::error::{DomainError, Violations};
 use crate::money::Money;
 use crate::money::round_amount;
+use crate::values::check_items;
+
+/// Most lines in one order.
+pub const MAX_ORDER_LINES: usize = 500;
 
 crate::stored_enum! {
     /// Where an order stands.
@@ -112,14 +116,13 @@ pub struct LineFields {
 /// The lines of a new or edited order: at least one, each field checked and named
 /// `lines[i].field`.
 pub fn order_lines(lines: &[LineFields]) -> Result<Vec<LineRequest>, DomainError> {
+    check_items(
+        "lines",
+        lines.len(),
+        MAX_ORDER_LINES,
+        "an order has at least one line",
+    )?;
     let mut v = Violations::new();
-    if lines.is_empty() {
-        v.push(FieldViolation::new(
-            "lines",
-            "required",
-            "an order has at least one line",
-        ));
-    }
     let mut out = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
         let field = |name: &str| format!("lines[{i}].{name}");
@@ -216,14 +219,13 @@ pub fn order_totals(lines: &[PricedLine]) -> Result<Totals, DomainError> {
 
 /// The lines of a shipment: at least one, each quantity positive.
 pub fn shipment_lines(lines: &[(Uuid, Decimal)]) -> Result<Vec<(Uuid, i64)>, DomainError> {
+    check_items(
+        "lines",
+        lines.len(),
+        crate::stock::MAX_LINES,
+        "ship at least one line",
+    )?;
     let mut v = Violations::new();
-    if lines.is_empty() {
-        v.push(FieldViolation::new(
-            "lines",
-            "required",
-            "ship at least one line",
-        ));
-    }
     let out = lines
         .iter()
         .enumerate()

@@ -8,7 +8,12 @@ use uuid::Uuid;
 use crate::error::{DomainError, FieldViolation, Refusal, Violations};
 use crate::money::{Money, amount_minor};
 use crate::order::{OrderStatus, PaymentMethod};
-use crate::values::{SHORT_TEXT_MAX, optional_text};
+use crate::values::{check_items, optional_text};
+
+/// Longest payment reference (a bank slip number, a cheque number), in characters.
+pub const REFERENCE_MAX: usize = 200;
+/// Most instalments in one payment plan.
+pub const MAX_INSTALMENTS: usize = 120;
 
 /// A payment received, as stored and sent.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -44,7 +49,7 @@ impl PaymentDraft {
                 "amount must be greater than 0",
             ));
         }
-        let reference = v.check(optional_text("reference", reference, SHORT_TEXT_MAX * 2));
+        let reference = v.check(optional_text("reference", reference, REFERENCE_MAX));
         v.finish()?;
         Ok(Self {
             amount_minor: amount.unwrap_or_default(),
@@ -84,14 +89,13 @@ pub struct PaymentPlan {
 impl PaymentPlan {
     /// Checks there is at least one instalment and every amount is a valid amount.
     pub fn parse(instalments: &[(NaiveDate, Decimal)]) -> Result<Self, DomainError> {
+        check_items(
+            "instalments",
+            instalments.len(),
+            MAX_INSTALMENTS,
+            "a plan has at least one instalment",
+        )?;
         let mut v = Violations::new();
-        if instalments.is_empty() {
-            v.push(FieldViolation::new(
-                "instalments",
-                "required",
-                "a plan has at least one instalment",
-            ));
-        }
         let items = instalments
             .iter()
             .enumerate()

@@ -8,6 +8,15 @@ use crate::error::{DomainError, FieldViolation, Refusal, Violations};
 use crate::money::Money;
 use crate::values::{NAME_MAX, bounded_text};
 
+/// Highest win probability, in percent.
+pub const PROBABILITY_MAX: i32 = 100;
+/// Highest stage position.
+pub const POSITION_MAX: i32 = 10_000;
+/// Most stages a pipeline may have.
+pub const MAX_STAGES: usize = 50;
+/// Longest reason given for losing an opportunity, in characters.
+pub const LOST_REASON_MAX: usize = 1000;
+
 crate::stored_enum! {
     /// Whether a stage is still in play, or closes the opportunity as won or lost.
     pub enum StageKind {
@@ -89,18 +98,18 @@ impl Stage {
     ) -> Result<Self, DomainError> {
         let mut v = Violations::new();
         let name = v.check(bounded_text("name", name, NAME_MAX));
-        if !(0..=100).contains(&probability) {
+        if !(0..=PROBABILITY_MAX).contains(&probability) {
             v.push(FieldViolation::new(
                 "probability",
                 "out_of_range",
-                "probability must be between 0 and 100",
+                format!("probability must be between 0 and {PROBABILITY_MAX}"),
             ));
         }
-        if !(0..=10_000).contains(&position) {
+        if !(0..=POSITION_MAX).contains(&position) {
             v.push(FieldViolation::new(
                 "position",
                 "out_of_range",
-                "position must be between 0 and 10000",
+                format!("position must be between 0 and {POSITION_MAX}"),
             ));
         }
         let expected = match kind {
@@ -128,13 +137,16 @@ impl Stage {
 }
 
 impl Stage {
-    /// Admins add open stages only: the pipeline has exactly one won and one lost stage.
-    pub fn check_addable(&self) -> Result<(), DomainError> {
-        if self.kind == StageKind::Open {
-            Ok(())
-        } else {
-            Err(Refusal::SecondClosedStage { kind: self.kind }.into())
+    /// Admins add open stages only (the pipeline has exactly one won and one lost stage),
+    /// to a pipeline of fewer than [`MAX_STAGES`] stages.
+    pub fn check_addable(&self, stages: u64) -> Result<(), DomainError> {
+        if self.kind != StageKind::Open {
+            return Err(Refusal::SecondClosedStage { kind: self.kind }.into());
         }
+        if stages >= MAX_STAGES as u64 {
+            return Err(Refusal::TooManyStages { max: MAX_STAGES }.into());
+        }
+        Ok(())
     }
 }
 
@@ -274,7 +286,7 @@ impl OpportunityDraft {
 
 /// Validates an ISO 4217 currency code (three upper-case letters).
 pub fn parse_currency(field: &str, input: &str) -> Result<String, FieldViolation> {
-    let c = input.trim();
+    let c = input;
     if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_uppercase()) {
         Ok(c.to_owned())
     } else {
@@ -375,11 +387,17 @@ mod tests {
     fn closed_stages_stay_and_one_open_stage_remains() {
         let won = Stage::new("Won", 90, 100, StageKind::Won).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(
-            won.check_addable(),
+            won.check_addable(5),
             Err(Refusal::SecondClosedStage {
                 kind: StageKind::Won
             }
             .into())
+        );
+        let open = Stage::new("Open", 10, 10, StageKind::Open).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(open.check_addable(MAX_STAGES as u64 - 1), Ok(()));
+        assert_eq!(
+            open.check_addable(MAX_STAGES as u64),
+            Err(Refusal::TooManyStages { max: MAX_STAGES }.into())
         );
         assert_eq!(
             check_stage_removal(StageKind::Lost, 0, 5),

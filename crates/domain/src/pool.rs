@@ -22,6 +22,15 @@ crate::stored_enum! {
     }
 }
 
+/// The range of `max_owned_per_rep`.
+pub const MAX_OWNED_RANGE: (u32, u32) = (1, 100_000);
+/// The range of `return_after_days`.
+pub const RETURN_AFTER_RANGE: (u32, u32) = (1, 3650);
+/// The range of `reclaim_cooldown_days`.
+pub const COOLDOWN_RANGE: (u32, u32) = (0, 365);
+/// How far ahead (in days) the list of customers about to return may look.
+pub const RETURNING_WITHIN_MAX: u32 = 365;
+
 /// The pool rules admins set at `/settings/pool`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -57,9 +66,22 @@ impl PoolRules {
                 ));
             }
         };
-        range("max_owned_per_rep", self.max_owned_per_rep, 1, 100_000);
-        range("return_after_days", self.return_after_days, 1, 3650);
-        range("reclaim_cooldown_days", self.reclaim_cooldown_days, 0, 365);
+        let ranges = [
+            ("max_owned_per_rep", self.max_owned_per_rep, MAX_OWNED_RANGE),
+            (
+                "return_after_days",
+                self.return_after_days,
+                RETURN_AFTER_RANGE,
+            ),
+            (
+                "reclaim_cooldown_days",
+                self.reclaim_cooldown_days,
+                COOLDOWN_RANGE,
+            ),
+        ];
+        for (field, value, (lo, hi)) in ranges {
+            range(field, value, lo, hi);
+        }
         v.finish()
     }
 

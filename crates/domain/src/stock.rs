@@ -6,8 +6,15 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::catalog::{self, Quantity};
-use crate::error::{DomainError, FieldViolation, Violations};
-use crate::values::{SHORT_TEXT_MAX, bounded_text, optional_text};
+use crate::error::{DomainError, Violations};
+use crate::values::{SHORT_TEXT_MAX, bounded_text, check_items, optional_text};
+
+/// Longest receipt or return reference, in characters.
+pub const REFERENCE_MAX: usize = SHORT_TEXT_MAX;
+/// Longest reason given for an adjustment, in characters.
+pub const REASON_MAX: usize = 500;
+/// Most lines in one receipt, return or shipment.
+pub const MAX_LINES: usize = 500;
 
 crate::stored_enum! {
     /// What kind of change a stock movement is.
@@ -94,16 +101,15 @@ impl Inbound {
         reference: Option<&str>,
         lines: &[(Uuid, Decimal)],
     ) -> Result<Self, DomainError> {
+        check_items(
+            "lines",
+            lines.len(),
+            MAX_LINES,
+            &format!("a {what} has at least one line"),
+        )?;
         let mut v = Violations::new();
-        if lines.is_empty() {
-            v.push(FieldViolation::new(
-                "lines",
-                "required",
-                format!("a {what} has at least one line"),
-            ));
-        }
         let reference = v
-            .check(optional_text("reference", reference, SHORT_TEXT_MAX))
+            .check(optional_text("reference", reference, REFERENCE_MAX))
             .flatten();
         let lines = lines
             .iter()
@@ -131,7 +137,7 @@ impl Adjustment {
     pub fn parse(quantity: Decimal, reason: &str) -> Result<Self, DomainError> {
         let mut v = Violations::new();
         let q = v.check(catalog::quantity_change("quantity", quantity));
-        let reason = v.check(bounded_text("reason", reason, SHORT_TEXT_MAX * 5));
+        let reason = v.check(bounded_text("reason", reason, REASON_MAX));
         v.finish()?;
         Ok(Self {
             quantity_milli: q.unwrap_or_default(),

@@ -14,19 +14,18 @@ pub trait StoredName: Sized + Copy + 'static {
 #[macro_export]
 macro_rules! stored_enum {
     (
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
         $vis:vis enum $name:ident {
-            $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)?
+            $($(#[doc = $vdoc:literal])* $variant:ident => $text:literal),+ $(,)?
         }
     ) => {
-        $(#[$meta])*
+        $(#[doc = $doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
             serde::Serialize, serde::Deserialize,
         )]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         $vis enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+            $($(#[doc = $vdoc])* #[serde(rename = $text)] $variant),+
         }
 
         impl $name {
@@ -63,7 +62,38 @@ macro_rules! stored_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let variants: &[(&str, &[&str])] = &[$(($text, &[$($vdoc),*])),+];
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .description(Some($crate::stored::describe_enum(&[$($doc),*], variants)))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
     };
+}
+
+/// The schema description of a stored enum: its doc comment, then each documented
+/// variant by its stable name.
+#[cfg(feature = "openapi")]
+pub fn describe_enum(doc: &[&str], variants: &[(&str, &[&str])]) -> String {
+    let text = |lines: &[&str]| lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+    let mut out = text(doc);
+    for (name, lines) in variants.iter().filter(|(_, l)| !l.is_empty()) {
+        out.push_str(&format!("\n- `{name}`: {}", text(lines)));
+    }
+    out
 }
 
 /// Sends an exact value type as a decimal string (`"1234.50"`, `"2.5"`): never a JSON
@@ -83,6 +113,8 @@ macro_rules! decimal_string {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::Type::String)
                     .description(Some($description))
+                    .pattern(Some($crate::money::DECIMAL_PATTERN))
+                    .max_length(Some($crate::money::DECIMAL_TEXT_MAX))
                     .examples([$example])
                     .into()
             }
@@ -115,5 +147,19 @@ mod tests {
         assert_eq!(Colour::DarkBlue.to_string(), "dark_blue");
         assert_eq!(Colour::parse("green"), None);
         assert_eq!(Colour::parse("Red"), None, "names are exact");
+    }
+
+    #[cfg(feature = "openapi")]
+    #[test]
+    fn the_schema_lists_the_stable_names() {
+        let schema =
+            serde_json::to_value(<Colour as utoipa::PartialSchema>::schema()).unwrap_or_default();
+        assert_eq!(schema["enum"], serde_json::json!(["red", "dark_blue"]));
+        assert_eq!(schema["description"], "A test enum.");
+        assert_eq!(
+            <Colour as utoipa::ToSchema>::name(),
+            "Colour",
+            "the component is named after the type"
+        );
     }
 }

@@ -13,9 +13,37 @@ pub const NOTES_MAX: usize = 10_000;
 pub const SHORT_TEXT_MAX: usize = 100;
 /// Longest accepted address line, in characters.
 pub const ADDRESS_MAX: usize = 500;
+/// Longest accepted email address, in characters.
+pub const EMAIL_MAX: usize = 254;
+/// Longest accepted phone number as typed, in characters.
+pub const PHONE_MAX: usize = 40;
+/// Longest accepted customer tag, in characters.
+pub const TAG_MAX: usize = 50;
+/// Shortest password a user may set, in characters.
+pub const PASSWORD_MIN: usize = 10;
+/// Longest password accepted anywhere (sign-in included), in characters.
+pub const PASSWORD_MAX: usize = 200;
 
-/// Trims `input` and checks it holds 1..=`max` characters.
+/// Checks that a list holds at least one and at most `max` items; `what` says what the
+/// list needs when it is empty ("an order has at least one line").
+pub fn check_items(field: &str, len: usize, max: usize, what: &str) -> Result<(), FieldViolation> {
+    if len == 0 {
+        return Err(FieldViolation::new(field, "required", what));
+    }
+    if len > max {
+        return Err(FieldViolation::new(
+            field,
+            "too_many",
+            format!("{field} takes at most {max} items"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `input` holds at most `max` characters as sent (so the limit a client reads in
+/// the API description is the one applied), then trims it and checks it is not empty.
 pub fn bounded_text(field: &str, input: &str, max: usize) -> Result<String, FieldViolation> {
+    check_length(field, input, max)?;
     let trimmed = input.trim();
     if trimmed.is_empty() {
         return Err(FieldViolation::new(
@@ -34,15 +62,28 @@ pub fn bounded_text(field: &str, input: &str, max: usize) -> Result<String, Fiel
     Ok(trimmed.to_owned())
 }
 
+/// Checks `input` holds at most `max` characters as sent.
+pub fn check_length(field: &str, input: &str, max: usize) -> Result<(), FieldViolation> {
+    if input.chars().count() > max {
+        return Err(FieldViolation::new(
+            field,
+            "too_long",
+            format!("{field} must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// Like [`bounded_text`], but an empty or blank input means "no value".
 pub fn optional_text(
     field: &str,
     input: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, FieldViolation> {
-    match input.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) => bounded_text(field, s, max).map(Some),
+    match input {
+        Some(s) if s.chars().count() > max => bounded_text(field, s, max).map(Some),
+        Some(s) if !s.trim().is_empty() => bounded_text(field, s, max).map(Some),
+        _ => Ok(None),
     }
 }
 
@@ -115,6 +156,7 @@ impl Email {
     /// Validates an address: one `@`, a non-empty local part, a dotted domain, no spaces,
     /// at most 254 characters.
     pub fn parse(field: &str, input: &str) -> Result<Self, FieldViolation> {
+        check_length(field, input, EMAIL_MAX)?;
         let s = input.trim();
         let invalid = || {
             FieldViolation::new(
@@ -128,13 +170,6 @@ impl Email {
                 field,
                 "required",
                 format!("{field} must not be empty"),
-            ));
-        }
-        if s.chars().count() > 254 {
-            return Err(FieldViolation::new(
-                field,
-                "too_long",
-                format!("{field} must be at most 254 characters"),
             ));
         }
         let (local, domain) = s.split_once('@').ok_or_else(invalid)?;
@@ -181,7 +216,7 @@ impl Phone {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')'));
         let digits = s.chars().filter(char::is_ascii_digit).count();
-        if !allowed || !(5..=20).contains(&digits) || s.chars().count() > 40 {
+        if !allowed || !(5..=20).contains(&digits) || input.chars().count() > PHONE_MAX {
             return Err(FieldViolation::new(
                 field,
                 "invalid_phone",
@@ -228,7 +263,7 @@ pub fn normalize_phone_digits(digits: &str) -> String {
 
 /// A tag on a customer: 1–50 characters after trimming, no commas.
 pub fn parse_tag(field: &str, input: &str) -> Result<String, FieldViolation> {
-    let tag = bounded_text(field, input, 50)?;
+    let tag = bounded_text(field, input, TAG_MAX)?;
     if tag.contains(',') {
         return Err(FieldViolation::new(
             field,
@@ -239,24 +274,23 @@ pub fn parse_tag(field: &str, input: &str) -> Result<String, FieldViolation> {
     Ok(tag)
 }
 
-/// A password a user may set: at least 10 characters, at most 200.
+/// A password a user may set: at least [`PASSWORD_MIN`] characters, at most
+/// [`PASSWORD_MAX`].
 pub fn check_password(field: &str, input: &str) -> Result<(), FieldViolation> {
-    let n = input.chars().count();
-    if n < 10 {
+    if input.chars().count() < PASSWORD_MIN {
         return Err(FieldViolation::new(
             field,
             "too_short",
-            format!("{field} must be at least 10 characters"),
+            format!("{field} must be at least {PASSWORD_MIN} characters"),
         ));
     }
-    if n > 200 {
-        return Err(FieldViolation::new(
-            field,
-            "too_long",
-            format!("{field} must be at most 200 characters"),
-        ));
-    }
-    Ok(())
+    check_password_length(field, input)
+}
+
+/// The one password rule sign-in applies before hashing: at most [`PASSWORD_MAX`]
+/// characters, so that nobody makes the server hash a megabyte.
+pub fn check_password_length(field: &str, input: &str) -> Result<(), FieldViolation> {
+    check_length(field, input, PASSWORD_MAX)
 }
 
 #[cfg(test)]

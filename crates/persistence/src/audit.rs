@@ -185,7 +185,7 @@ impl TryFrom<audit_log::Model> for AuditRecord {
 /// Filters of the audit list.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    pub entity: Option<String>,
+    pub entity: Option<AuditEntity>,
     pub entity_id: Option<Uuid>,
     pub actor_id: Option<Uuid>,
 }
@@ -198,7 +198,7 @@ pub async fn list<C: ConnectionTrait>(
 ) -> Result<Page<AuditRecord>> {
     let mut q = audit_log::Entity::find();
     if let Some(e) = &filter.entity {
-        q = q.filter(audit_log::Column::Entity.eq(e.clone()));
+        q = q.filter(audit_log::Column::Entity.eq(e.as_str()));
     }
     if let Some(id) = filter.entity_id {
         q = q.filter(audit_log::Column::EntityId.eq(id));

@@ -9,6 +9,7 @@ use serde_json::json;
 use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::customer::{
     Customer, CustomerKind, CustomerLevel, CustomerPatch, CustomerRecord, DuplicateKeys,
+    MAX_MATCHES,
 };
 use sims_domain::values::phone_digits;
 use sims_domain::{DomainError, Scope};
@@ -198,7 +199,7 @@ pub async fn find_duplicates<C: ConnectionTrait>(
     if let Some(id) = exclude {
         q = q.filter(customers::Column::Id.ne(id));
     }
-    Ok(q.limit(20).into_tuple().all(conn).await?)
+    Ok(q.limit(MAX_MATCHES as u64).into_tuple().all(conn).await?)
 }
 
 async fn refuse_duplicates<C: ConnectionTrait>(

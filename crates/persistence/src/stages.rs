@@ -105,10 +105,13 @@ pub(crate) async fn first_open<C: ConnectionTrait>(conn: &C) -> Result<pipeline_
 
 /// Adds a stage. There is exactly one won and one lost stage, so a new stage is `open`.
 pub async fn create(db: &Database, actor: &Actor, stage: Stage) -> Result<StageRecord> {
-    stage.check_addable()?;
-    db.write(async |tx| uow::insert(tx, Some(actor), row(stage.clone(), now())).await)
-        .await
-        .and_then(record)
+    db.write(async |tx| {
+        let stages = pipeline_stages::Entity::find().count(tx).await?;
+        stage.check_addable(stages)?;
+        uow::insert(tx, Some(actor), row(stage.clone(), now())).await
+    })
+    .await
+    .and_then(record)
 }
 
 /// A change to a stage.

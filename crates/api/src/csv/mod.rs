@@ -77,6 +77,11 @@ fn reader(body: &[u8]) -> csv::Reader<&[u8]> {
 /// A header row: the recognised column at each position, and the names it did not know.
 type Header<C> = (Vec<Option<C>>, Vec<String>);
 
+/// Most columns a CSV file's header row may have.
+pub const MAX_COLUMNS: usize = 100;
+/// Longest column name in a header row, in characters.
+pub const COLUMN_NAME_MAX: usize = 200;
+
 /// The header row's recognised columns (by position), and the names it did not know.
 fn header<K: RowKind>(reader: &mut csv::Reader<&[u8]>) -> Result<Header<K::Column>, ApiError> {
     let headers = reader
@@ -89,10 +94,24 @@ fn header<K: RowKind>(reader: &mut csv::Reader<&[u8]>) -> Result<Header<K::Colum
             )])
         })?
         .clone();
+    if headers.len() > MAX_COLUMNS {
+        return Err(ApiError::validation(vec![FieldViolation::new(
+            "file",
+            "too_many_columns",
+            format!("the header row has more than {MAX_COLUMNS} columns"),
+        )]));
+    }
     let mut columns = Vec::with_capacity(headers.len());
     let mut ignored = Vec::new();
     for h in headers.iter() {
         let name = String::from_utf8_lossy(h).into_owned();
+        if name.chars().count() > COLUMN_NAME_MAX {
+            return Err(ApiError::validation(vec![FieldViolation::new(
+                "file",
+                "too_long",
+                format!("a column name is longer than {COLUMN_NAME_MAX} characters"),
+            )]));
+        }
         let col = K::column(&name);
         if col.is_none() {
             ignored.push(name);

@@ -1,11 +1,9 @@
 //! Products as CSV: the import (managers and admins; every SKU new).
 
-use std::str::FromStr;
-
 use actix_web::{post, web};
-use rust_decimal::Decimal;
 use sims_domain::catalog::{Product, ProductInput};
 use sims_domain::import::{ImportReport, RowError};
+use sims_domain::money::parse_decimal_text;
 use sims_persistence::import::ProductImport;
 
 use super::{ImportQuery, RowKind, boolean, finish};
@@ -82,9 +80,9 @@ impl RowKind for Products {
     ) -> Result<Product, Vec<RowError>> {
         let mut input = ProductInput::default();
         for (col, value) in cells {
-            let mut decimal = || match Decimal::from_str(value) {
-                Ok(d) => Some(d),
-                Err(_) => {
+            let mut decimal = || match parse_decimal_text(value.trim()) {
+                Some(d) => Some(d),
+                None => {
                     problems.push(RowError::new(
                         line,
                         Some(Self::name(col)),

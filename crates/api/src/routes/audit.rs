@@ -3,6 +3,7 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::listing::SortKey;
 use sims_persistence::audit::{self, AuditFilter, AuditRecord};
 use utoipa::{IntoParams, ToSchema};
@@ -20,10 +21,8 @@ use crate::routes::Routes;
 pub struct AuditEntry {
     pub id: Uuid,
     pub actor_id: Option<Uuid>,
-    /// `create`, `update`, `delete`, or a state change such as `claim`.
-    pub action: String,
-    /// `customer`, `contact`, `user`, `team`, …
-    pub entity: String,
+    pub action: AuditAction,
+    pub entity: AuditEntity,
     pub entity_id: Uuid,
     /// `{field: {"before": …, "after": …}}` for every changed field.
     #[schema(value_type = Object)]
@@ -37,8 +36,8 @@ impl From<AuditRecord> for AuditEntry {
         Self {
             id: m.id,
             actor_id: m.actor_id,
-            action: m.action.as_str().to_owned(),
-            entity: m.entity.as_str().to_owned(),
+            action: m.action,
+            entity: m.entity,
             entity_id: m.entity_id,
             changes: m.changes,
             request_id: m.request_id,
@@ -51,7 +50,7 @@ impl From<AuditRecord> for AuditEntry {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    pub entity: Option<String>,
+    pub entity: Option<AuditEntity>,
     pub entity_id: Option<Uuid>,
     pub actor_id: Option<Uuid>,
 }

@@ -15,7 +15,9 @@ use crate::reply::Tagged;
 use crate::responses::{Always, Authenticated, WithBody};
 use crate::routes::Routes;
 use crate::state::AppState;
+use sims_domain::Violations;
 use sims_domain::team::UserRecord;
+use sims_domain::values::{EMAIL_MAX, check_length, check_password_length};
 
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -40,10 +42,15 @@ pub struct TokenPair {
     pub access_token: String,
     /// Opaque, single-use token for `POST /auth/refresh`.
     pub refresh_token: String,
-    /// Always `Bearer`.
-    pub token_type: String,
+    pub token_type: TokenType,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+}
+
+/// How to send the access token: always `Bearer`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum TokenType {
+    Bearer,
 }
 
 async fn issue_pair(
@@ -68,7 +75,7 @@ async fn issue_pair(
     Ok(TokenPair {
         access_token,
         refresh_token,
-        token_type: "Bearer".into(),
+        token_type: TokenType::Bearer,
         expires_in: state.keys.access_ttl,
     })
 }
@@ -101,6 +108,10 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
     let body = body.0;
+    let mut v = Violations::new();
+    v.check(check_length("email", &body.email, EMAIL_MAX));
+    v.check(check_password_length("password", &body.password));
+    v.finish()?;
     let email = body.email.trim().to_lowercase();
     let account_key = format!("account:{email}");
     // The peer address, not X-Forwarded-For, which any client can forge.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sims_domain::follow_up::FollowUpRecord;
 use sims_domain::follow_up::{FollowUp, FollowUpKind};
 use sims_domain::listing::SortKey;
+use sims_domain::pool::OwnershipChange;
 use sims_persistence::follow_ups::{self, FollowUpFilter, FollowUpPatch};
 use sims_persistence::pool::OwnershipEvent;
 use sims_persistence::timeline::{self, TimelineItem};
@@ -203,8 +204,7 @@ pub async fn delete_follow_up(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<
 /// An ownership change on a timeline.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OwnerChange {
-    /// `created`, `claimed`, `released`, `transferred` or `returned_to_pool`.
-    pub change: String,
+    pub change: OwnershipChange,
     pub from_owner_id: Option<Uuid>,
     pub to_owner_id: Option<Uuid>,
     /// Who did it; `null` for the pool-return job.
@@ -214,7 +214,7 @@ pub struct OwnerChange {
 impl From<OwnershipEvent> for OwnerChange {
     fn from(e: OwnershipEvent) -> Self {
         Self {
-            change: e.change.as_str().to_owned(),
+            change: e.change,
             from_owner_id: e.from_owner_id,
             to_owner_id: e.to_owner_id,
             actor_id: e.actor_id,
@@ -227,8 +227,7 @@ impl From<OwnershipEvent> for OwnerChange {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntry {
     pub id: Uuid,
-    /// `follow_up`, `owner_changed`, `stage_changed` or `order`.
-    pub kind: String,
+    pub kind: TimelineKind,
     pub at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_up: Option<FollowUpRecord>,
@@ -238,6 +237,16 @@ pub struct TimelineEntry {
     pub stage_change: Option<TimelineStageChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<TimelineOrder>,
+}
+
+/// What a timeline entry is; the field of the same name holds it.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    FollowUp,
+    OwnerChanged,
+    StageChanged,
+    Order,
 }
 
 /// An order on a timeline (its current state).
@@ -309,7 +318,7 @@ pub async fn get_customer_timeline(
         .map(|item| match item {
             TimelineItem::FollowUp(f) => TimelineEntry {
                 id: f.id,
-                kind: "follow_up".into(),
+                kind: TimelineKind::FollowUp,
                 at: f.occurred_at,
                 follow_up: Some(f),
                 owner_change: None,
@@ -318,7 +327,7 @@ pub async fn get_customer_timeline(
             },
             TimelineItem::OwnerChanged(e) => TimelineEntry {
                 id: e.id,
-                kind: "owner_changed".into(),
+                kind: TimelineKind::OwnerChanged,
                 at: e.at,
                 follow_up: None,
                 owner_change: Some(e.into()),
@@ -327,7 +336,7 @@ pub async fn get_customer_timeline(
             },
             TimelineItem::StageChanged(c) => TimelineEntry {
                 id: c.id,
-                kind: "stage_changed".into(),
+                kind: TimelineKind::StageChanged,
                 at: c.at,
                 follow_up: None,
                 owner_change: None,
@@ -341,7 +350,7 @@ pub async fn get_customer_timeline(
             },
             TimelineItem::Order(o) => TimelineEntry {
                 id: o.id,
-                kind: "order".into(),
+                kind: TimelineKind::Order,
                 at: o.created_at,
                 follow_up: None,
                 owner_change: None,

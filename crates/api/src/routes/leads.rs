@@ -82,6 +82,7 @@ pub struct ConvertLead {
 pub struct ConvertOpportunity {
     pub name: String,
     #[schema(value_type = String, example = "50000.00")]
+    #[serde(deserialize_with = "crate::extract::decimal")]
     pub amount: rust_decimal::Decimal,
     /// ISO 4217, default `CNY`.
     pub currency: Option<String>,

@@ -36,15 +36,19 @@ pub struct OrderLineInput {
     pub product_id: Uuid,
     /// Positive, up to 3 decimals.
     #[schema(value_type = String, example = "2.5")]
+    #[serde(deserialize_with = "crate::extract::decimal")]
     pub quantity: Decimal,
     /// Default: the product's list price. Up to 4 decimals.
     #[schema(value_type = Option<String>, example = "12.50")]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub unit_price: Option<Decimal>,
     /// Percent, default 0.
     #[schema(value_type = Option<String>, example = "5")]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub discount_percent: Option<Decimal>,
     /// Percent, default: the product's.
     #[schema(value_type = Option<String>, example = "13")]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub tax_rate: Option<Decimal>,
 }
 
@@ -123,8 +127,10 @@ pub struct OrderQuery {
     pub date_from: Option<NaiveDate>,
     pub date_to: Option<NaiveDate>,
     #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub total_min: Option<Decimal>,
     #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub total_max: Option<Decimal>,
     pub updated_after: Option<DateTime<Utc>>,
 }
@@ -249,6 +255,7 @@ pub async fn complete_order(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<Ta
 pub struct ShipmentLine {
     pub line_id: Uuid,
     #[schema(value_type = String, example = "1")]
+    #[serde(deserialize_with = "crate::extract::decimal")]
     pub quantity: Decimal,
 }
 

@@ -27,6 +27,7 @@ use crate::routes::Routes;
 #[schema(example = json!({"amount": "1000.00", "received_at": "2026-11-25T08:00:00Z", "method": "bank_transfer", "reference": "工行回单 0001"}))]
 pub struct CreatePayment {
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::extract::decimal")]
     pub amount: Decimal,
     pub received_at: DateTime<Utc>,
     pub method: PaymentMethod,
@@ -111,6 +112,7 @@ pub async fn list_payments(ctx: Ctx, id: Id) -> ApiResult<web::Json<PaymentList>
 pub struct Instalment {
     pub due_date: NaiveDate,
     #[schema(value_type = String, example = "500.00")]
+    #[serde(deserialize_with = "crate::extract::decimal")]
     pub amount: Decimal,
 }
 

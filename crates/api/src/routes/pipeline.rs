@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sims_domain::pipeline::{OpportunityDraft, Stage, StageKind, parse_currency};
+use sims_domain::pipeline::{LOST_REASON_MAX, OpportunityDraft, Stage, StageKind, parse_currency};
 use sims_domain::pipeline::{OpportunityRecord, StageMove, StageRecord};
-use sims_domain::values::{NAME_MAX, SHORT_TEXT_MAX, bounded_text, optional_text};
+use sims_domain::values::{NAME_MAX, bounded_text, optional_text};
 use sims_domain::{DomainError, Violations};
 use sims_persistence::opportunities::{self, NewOpportunity, OpportunityFilter, OpportunityPatch};
 use sims_persistence::stages::{self, StagePatch};
@@ -142,6 +142,7 @@ pub struct CreateOpportunity {
     pub name: String,
     /// Decimal string, up to two decimals.
     #[schema(value_type = String, example = "128000.00")]
+    #[serde(deserialize_with = "crate::extract::decimal")]
     pub amount: Decimal,
     /// ISO 4217, default `CNY`.
     pub currency: Option<String>,
@@ -158,6 +159,7 @@ pub struct CreateOpportunity {
 pub struct UpdateOpportunity {
     pub name: Option<String>,
     #[schema(value_type = Option<String>, example = "99000.50")]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub amount: Option<Decimal>,
     pub currency: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
@@ -191,8 +193,10 @@ pub struct OpportunityQuery {
     pub expected_close_to: Option<NaiveDate>,
     /// Smallest amount (decimal string).
     #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub amount_min: Option<Decimal>,
     #[param(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub amount_max: Option<Decimal>,
     pub updated_after: Option<DateTime<Utc>>,
     /// Search in the name.
@@ -366,7 +370,7 @@ pub async fn move_opportunity_stage(
     body: Json<MoveStage>,
 ) -> ApiResult<Tagged<OpportunityRecord>> {
     let b = body.0;
-    let reason = optional_text("lost_reason", b.lost_reason.as_deref(), SHORT_TEXT_MAX * 10)
+    let reason = optional_text("lost_reason", b.lost_reason.as_deref(), LOST_REASON_MAX)
         .map_err(|v| ApiError::validation(vec![v]))?;
     let m = opportunities::move_stage(&ctx.db, &ctx.actor(), id.0, b.stage_id, reason, if_match.0)
         .await?;

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sims_domain::pool::PoolRules;
+use sims_domain::pool::{PoolRules, RETURNING_WITHIN_MAX};
 use sims_persistence::{now, pool};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -120,13 +120,13 @@ pub async fn list_returning_customers(
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<ReturningCustomer>>> {
     let within = query.0.within_days.unwrap_or(3);
-    if within > 365 {
+    if within > RETURNING_WITHIN_MAX {
         return Err(ApiError::fields(
             ErrorCode::InvalidParameter,
             vec![sims_domain::FieldViolation::new(
                 "within_days",
                 "out_of_range",
-                "within_days must be between 0 and 365",
+                format!("within_days must be between 0 and {RETURNING_WITHIN_MAX}"),
             )],
         ));
     }

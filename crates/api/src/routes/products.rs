@@ -27,14 +27,18 @@ pub struct CreateProduct {
     pub name: String,
     pub unit: String,
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::extract::decimal")]
     pub list_price: Decimal,
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub cost: Option<Decimal>,
     /// Percent, `"13"` = 13%.
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::extract::decimal")]
     pub tax_rate: Decimal,
     pub category: Option<String>,
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub reorder_point: Option<Decimal>,
     pub active: Option<bool>,
 }
@@ -47,13 +51,17 @@ pub struct UpdateProduct {
     pub name: Option<String>,
     pub unit: Option<String>,
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub list_price: Option<Decimal>,
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub cost: Option<Decimal>,
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub tax_rate: Option<Decimal>,
     pub category: Option<String>,
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::optional_decimal")]
     pub reorder_point: Option<Decimal>,
     pub active: Option<bool>,
 }

@@ -109,6 +109,7 @@ pub struct ReceiptLine {
     pub product_id: Uuid,
     /// Positive, up to 3 decimals.
     #[schema(value_type = String, example = "100")]
+    #[serde(deserialize_with = "crate::extract::decimal")]
     pub quantity: Decimal,
 }
 
@@ -219,6 +220,7 @@ pub struct CreateAdjustment {
     pub product_id: Uuid,
     /// Signed, not zero, up to 3 decimals.
     #[schema(value_type = String)]
+    #[serde(deserialize_with = "crate::extract::decimal")]
     pub quantity: Decimal,
     pub reason: String,
 }

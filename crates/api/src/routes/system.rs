@@ -12,8 +12,14 @@ use crate::state::AppState;
 /// Health of the process or of its dependencies.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` when healthy.
-    pub status: String,
+    pub status: HealthStatus,
+}
+
+/// `ok`: the only answer a healthy server gives.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Ok,
 }
 
 /// Whether the process is alive. Never touches the database.
@@ -24,7 +30,7 @@ pub struct Health {
 #[get("/health")]
 pub async fn health() -> web::Json<Health> {
     web::Json(Health {
-        status: "ok".into(),
+        status: HealthStatus::Ok,
     })
 }
 
@@ -41,7 +47,7 @@ pub async fn ready(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
         ApiError::new(ErrorCode::Unavailable, "the database is unreachable")
     })?;
     Ok(web::Json(Health {
-        status: "ok".into(),
+        status: HealthStatus::Ok,
     }))
 }
 

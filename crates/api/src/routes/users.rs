@@ -1,7 +1,7 @@
 //! Users: everyone may read the directory; admins create, change and deactivate.
 
 use actix_web::{get, patch, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sims_domain::team::UserRecord;
 use sims_domain::values::{Email, NAME_MAX, bounded_text, check_password};
 use sims_domain::{Role, Violations};
@@ -18,25 +18,6 @@ use crate::reply::{Created, Tagged};
 use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
 
-/// A role, as sent and stored.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleName {
-    Admin,
-    Manager,
-    Sales,
-}
-
-impl From<RoleName> for Role {
-    fn from(r: RoleName) -> Self {
-        match r {
-            RoleName::Admin => Role::Admin,
-            RoleName::Manager => Role::Manager,
-            RoleName::Sales => Role::Sales,
-        }
-    }
-}
-
 /// A new user.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +27,7 @@ pub struct CreateUser {
     pub name: String,
     /// At least 10 characters.
     pub password: String,
-    pub role: RoleName,
+    pub role: Role,
     pub team_id: Option<Uuid>,
 }
 
@@ -55,7 +36,7 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     pub name: Option<String>,
-    pub role: Option<RoleName>,
+    pub role: Option<Role>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub team_id: Option<Option<Uuid>>,
@@ -68,7 +49,7 @@ pub struct UpdateUser {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserQuery {
-    pub role: Option<RoleName>,
+    pub role: Option<Role>,
     pub team_id: Option<Uuid>,
     pub active: Option<bool>,
     /// Search in name and email.
@@ -106,7 +87,7 @@ pub async fn create_user(ctx: Ctx, body: Json<CreateUser>) -> ApiResult<Created<
             email: email.as_str().to_owned(),
             name,
             password_hash,
-            role: b.role.into(),
+            role: b.role,
             team_id: b.team_id,
         },
     )
@@ -129,7 +110,7 @@ pub async fn list_users(
     let q = query.0;
     let req = paging.0.to_request(users::SORT_FIELDS, NEWEST_FIRST)?;
     let filter = UserFilter {
-        role: q.role.map(Into::into),
+        role: q.role,
         team_id: q.team_id,
         active: q.active,
         q: q.q,
@@ -184,7 +165,7 @@ pub async fn update_user(
     };
     let patch = UserPatch {
         name,
-        role: b.role.map(Into::into),
+        role: b.role,
         team_id: b.team_id,
         active: b.active,
         password_hash,

@@ -1,6 +1,9 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
+pub mod limits;
+
 use actix_web::App;
+use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Doc, Server};
 use utoipa::{Modify, OpenApi};
@@ -53,8 +56,8 @@ impl Modify for BearerScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "An access token from `POST /auth/login`: a JWT checked as RFC 8725 \
-                         recommends (one algorithm, HS256, and an expiry).",
+                        "An access token from `POST /auth/login`: a JWT (JWS) checked as \
+                         RFC8725 recommends (one algorithm, HS256, never `none`; an expiry).",
                     ))
                     .build(),
             ),
@@ -67,13 +70,14 @@ impl Modify for BearerScheme {
 pub fn base() -> Doc {
     let mut doc = BaseDoc::openapi();
     let mut server = Server::new("/");
-    server.description = Some("This server".into());
+    server.description =
+        Some("This server: production, staging and local installs serve the same API".into());
     doc.servers = Some(vec![server]);
     doc
 }
 
-/// The complete document, as served at `/openapi.json` and printed by `sims openapi`.
-pub fn build() -> Doc {
+/// The document the handlers describe, before [`finish`].
+fn generated() -> Doc {
     let (_, doc) = App::new()
         .into_utoipa_app()
         .openapi(base())
@@ -83,9 +87,39 @@ pub fn build() -> Doc {
     doc
 }
 
+/// Completes a generated document: page schemas refer to their item schemas instead of
+/// copying them, the domain's limits are written in (see [`limits`]), and the server is
+/// marked public.
+pub fn finish(doc: &Doc) -> Value {
+    let mut v = serde_json::to_value(doc).unwrap_or_default();
+    if let Some(Value::Object(schemas)) = v.pointer_mut("/components/schemas") {
+        let names: Vec<String> = schemas.keys().cloned().collect();
+        for (name, schema) in schemas.iter_mut() {
+            if let Some(item) = name.strip_prefix("PageOf_")
+                && names.iter().any(|n| n == item)
+                && let Some(items) = schema.pointer_mut("/properties/items/items")
+            {
+                *items = json!({"$ref": format!("#/components/schemas/{item}")});
+            }
+        }
+    }
+    limits::apply(&mut v);
+    if let Some(Value::Array(servers)) = v.get_mut("servers") {
+        for s in servers.iter_mut() {
+            s["x-internal"] = json!(false);
+        }
+    }
+    v
+}
+
+/// The complete document, as served at `/openapi.json` and printed by `sims openapi`.
+pub fn build() -> Value {
+    finish(&generated())
+}
+
 /// The document as pretty JSON with a trailing newline, as committed.
 pub fn to_pretty_json() -> String {
-    let mut s = build().to_pretty_json().unwrap_or_default();
+    let mut s = serde_json::to_string_pretty(&build()).unwrap_or_default();
     s.push('\n');
     s
 }
