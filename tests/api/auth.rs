@@ -295,6 +295,37 @@ async fn the_request_budget_is_published_and_enforced() {
 }
 
 #[tokio::test]
+async fn requests_without_credentials_have_a_budget_per_address() {
+    // Four a minute, of which signing the admin in took one.
+    let app = spawn_app_with(|s| s.auth.requests_per_minute_per_address = 4).await;
+    let r = app
+        .request(Method::GET, "/health", None, None)
+        .await
+        .expect(200);
+    assert_eq!(r.header("ratelimit-limit").as_deref(), Some("4"));
+    assert_eq!(r.header("ratelimit-remaining").as_deref(), Some("2"));
+    // A token that does not work is counted against the address too.
+    let r = app
+        .get("/api/v1/me", "not-a-token")
+        .await
+        .expect_problem(401, "unauthorized");
+    assert_eq!(r.header("ratelimit-remaining").as_deref(), Some("1"));
+    let r = app
+        .request(Method::GET, "/health", None, None)
+        .await
+        .expect(200);
+    assert_eq!(r.header("ratelimit-remaining").as_deref(), Some("0"));
+    let over = app
+        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect_problem(429, "rate_limited");
+    assert!(over.header("retry-after").is_some());
+    assert_eq!(over.header("ratelimit-remaining").as_deref(), Some("0"));
+    // A signed-in caller's budget is their own.
+    app.get("/api/v1/me", &app.admin).await.expect(200);
+}
+
+#[tokio::test]
 async fn many_failures_from_one_address_are_limited_across_accounts() {
     let app = spawn_app().await;
     for i in 0..20 {

@@ -68,6 +68,77 @@ async fn unknown_routes_are_problem_404() {
 }
 
 #[tokio::test]
+async fn a_known_path_with_another_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let r = app
+        .request(Method::PUT, "/api/v1/customers", Some(&app.admin), None)
+        .await
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow").as_deref(), Some("GET, POST"));
+    let id = app.customer(&app.admin, "Acme", json!({})).await;
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/customers/{id}"),
+            Some(&app.admin),
+            None,
+        )
+        .await
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow").as_deref(), Some("GET, PATCH, DELETE"));
+    let r = app
+        .request(Method::from_bytes(b"TRACE").unwrap(), "/health", None, None)
+        .await
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow").as_deref(), Some("GET"));
+    app.request(Method::PUT, "/api/v1/no-such-thing", Some(&app.admin), None)
+        .await
+        .expect_problem(404, "not_found");
+    // A literal path beside a parameter template is the one meant.
+    let r = app
+        .request(
+            Method::PATCH,
+            "/api/v1/customers/export",
+            Some(&app.admin),
+            Some(json!({})),
+        )
+        .await
+        .expect_problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow").as_deref(), Some("GET"));
+}
+
+#[tokio::test]
+async fn a_body_is_an_object_and_a_path_tag_is_a_tag() {
+    let app = spawn_app().await;
+    let id = app.customer(&app.admin, "Acme", json!({})).await;
+    let r = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/customers/{id}"),
+            Some(&app.admin),
+            Some(json!([null, null])),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["body".to_owned()]);
+    let rb = app
+        .client
+        .post(format!("{}/api/v1/customers", app.address))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/json")
+        .body("nonsense");
+    app.send(rb).await.expect_problem(400, "malformed_json");
+    let r = app
+        .delete(
+            &format!("/api/v1/customers/{id}/tags/{}", "t".repeat(51)),
+            &app.admin,
+        )
+        .await
+        .expect_problem(400, "invalid_parameter");
+    assert_eq!(r.fields(), vec!["tag".to_owned()]);
+}
+
+#[tokio::test]
 async fn request_ids_are_echoed_or_generated() {
     let app = spawn_app().await;
     let rb = app

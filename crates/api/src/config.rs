@@ -67,6 +67,9 @@ pub struct AuthSettings {
     pub max_login_failures: u32,
     /// The window failures are counted in, in seconds.
     pub login_failure_window_secs: u64,
+    /// Requests per minute per client address for everything sent without credentials
+    /// (sign-in, refresh, logout, health); `0` turns this budget off.
+    pub requests_per_minute_per_address: u32,
 }
 
 impl Default for AuthSettings {
@@ -76,6 +79,7 @@ impl Default for AuthSettings {
             refresh_ttl_secs: 30 * 24 * 3600,
             max_login_failures: 5,
             login_failure_window_secs: 15 * 60,
+            requests_per_minute_per_address: 600,
         }
     }
 }

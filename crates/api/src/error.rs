@@ -110,6 +110,8 @@ pub struct ApiError {
     pub matches: Option<Vec<Uuid>>,
     /// Seconds before retrying, for `rate_limited`.
     pub retry_after: Option<u64>,
+    /// The methods the path serves, for `method_not_allowed`.
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -121,6 +123,7 @@ impl ApiError {
             errors: vec![],
             matches: None,
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -148,6 +151,7 @@ impl ApiError {
                 .collect(),
             matches: None,
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -217,6 +221,9 @@ impl ResponseError for ApiError {
         ));
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Some(allow) = &self.allow {
+            res.insert_header((header::ALLOW, allow.clone()));
         }
         res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }

@@ -104,6 +104,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body is empty; send a JSON object",
         ));
     }
+    // Every body is an object: serde would otherwise read `[null, null]` as a struct.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            return Err(ApiError::new(
+                ErrorCode::MalformedJson,
+                format!("the request body is not valid JSON: {e}"),
+            ));
+        }
+        return Err(ApiError::validation(vec![FieldViolation::new(
+            "body",
+            "invalid_type",
+            "the request body must be a JSON object",
+        )]));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(v) => de.end().map(|_| v).map_err(|e| {
@@ -366,6 +380,22 @@ impl FromRequest for Id {
         let parsed = Some(raw)
             .filter(|r| r.len() == 36)
             .and_then(|r| Uuid::parse_str(r).ok());
+        // `PATCH /customers/export` reaches `PATCH /customers/{id}`: for a literal path
+        // the API serves, the answer is 405, not a bad id.
+        let literal = || {
+            req.app_data::<actix_web::web::Data<crate::methods::KnownPaths>>()
+                .and_then(|k| k.literal(req.path()))
+        };
+        if parsed.is_none()
+            && let Some(allow) = literal()
+        {
+            let mut e = ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} {} is not served; use {allow}", req.method(), req.path()),
+            );
+            e.allow = Some(allow);
+            return std::future::ready(Err(e));
+        }
         std::future::ready(parsed.map(Id).ok_or_else(|| {
             ApiError::fields(
                 ErrorCode::InvalidParameter,

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod listing;
+pub mod methods;
 pub mod openapi;
 pub mod reply;
 pub mod responses;

@@ -29,6 +29,11 @@ const SHARED: &[(&str, &str, &str)] = &[
         "No such resource, or it is not visible to you",
     ),
     (
+        "MethodNotAllowed",
+        "405",
+        "The path does not serve this method; `Allow` lists those it does",
+    ),
+    (
         "VersionMismatch",
         "412",
         "`If-Match` names a version older than the stored one; read it again",
@@ -63,6 +68,17 @@ fn problem_response(description: &str, status: &str) -> Response {
     let mut b = ResponseBuilder::new()
         .description(description)
         .content("application/problem+json", content);
+    if status == "405" {
+        b = b.header(
+            "Allow",
+            HeaderBuilder::new()
+                .schema(Some(Object::with_type(Type::String)))
+                .description(Some(
+                    "The methods the path serves, e.g. `GET, PATCH, DELETE`",
+                ))
+                .build(),
+        );
+    }
     if status == "429" {
         b = b.header(
             "Retry-After",
@@ -117,10 +133,10 @@ macro_rules! response_set {
 }
 
 response_set! {
-    /// What any route answers: a rate limit and an unexpected error.
-    Always = ["RateLimited", "Internal"];
+    /// What any route answers: another method, a rate limit, an unexpected error.
+    Always = ["MethodNotAllowed", "RateLimited", "Internal"];
     /// What a route that needs a bearer token answers besides [`Always`].
-    Authenticated = ["Unauthorized", "RateLimited", "Internal"];
+    Authenticated = ["Unauthorized", "MethodNotAllowed", "RateLimited", "Internal"];
     /// A route whose path names a record: a bad id, or one not found.
     WithId = ["BadRequest", "NotFound"];
     /// A route that reads a JSON body.

@@ -121,6 +121,9 @@ pub async fn build_state(db: Database, settings: Settings) -> Result<AppState, S
             settings.auth.access_ttl_secs as i64,
         ),
         budget: Arc::new(RequestBudget::new(settings.rate_limit.per_minute)),
+        address_budget: Arc::new(RequestBudget::new(
+            settings.auth.requests_per_minute_per_address,
+        )),
         settings: Arc::new(settings),
         metrics,
     })
@@ -153,8 +156,22 @@ fn cors(origins: &[String]) -> Cors {
     c
 }
 
-async fn unmatched() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::NotFound, "no such route"))
+/// What no route serves: `405` with `Allow` for a known path, `404` otherwise.
+async fn unmatched(
+    req: actix_web::HttpRequest,
+    known: web::Data<crate::methods::KnownPaths>,
+) -> Result<HttpResponse, ApiError> {
+    match known.allowed(req.path()) {
+        Some(allow) => {
+            let mut e = ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{} {} is not served; use {allow}", req.method(), req.path()),
+            );
+            e.allow = Some(allow);
+            Err(e)
+        }
+        None => Err(ApiError::new(ErrorCode::NotFound, "no such route")),
+    }
 }
 
 /// Runs the pool-return job every `pool.return_interval_secs`. Each run first takes the
@@ -246,11 +263,13 @@ impl Application {
         let data = web::Data::new(state);
         let origins = data.settings.cors_origins.clone();
         let spec = crate::openapi::build();
+        let known = web::Data::new(crate::methods::KnownPaths::from_spec(&spec));
         let mut server = HttpServer::new(move || {
             let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi(crate::openapi::base())
                 .app_data(data.clone())
+                .app_data(known.clone())
                 .configure(crate::routes::system::configure)
                 .service(scope("/api/v1").configure(crate::routes::configure_api))
                 .split_for_parts();

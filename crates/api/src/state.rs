@@ -2,6 +2,8 @@
 //! in-memory request budget.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use sims_persistence::Database;
@@ -18,7 +20,15 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub settings: Arc<Settings>,
     pub metrics: Metrics,
-    pub budget: Arc<RequestBudget>,
+    /// Requests per minute per signed-in caller.
+    pub budget: Arc<RequestBudget<Uuid>>,
+    /// Requests per minute per client address, for requests without credentials.
+    pub address_budget: Arc<RequestBudget<IpAddr>>,
+}
+
+/// The client's address: the socket's peer.
+pub fn client_ip(peer: Option<SocketAddr>) -> IpAddr {
+    peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip())
 }
 
 /// One caller's standing in the current budget window, sent as `RateLimit-*` headers.
@@ -31,14 +41,15 @@ pub struct BudgetStatus {
     pub exceeded: bool,
 }
 
-/// Requests per minute per caller, counted in memory per instance (fixed one-minute windows).
+/// Requests per minute per caller (a user, or an address), counted in memory per
+/// instance (fixed one-minute windows).
 #[derive(Debug)]
-pub struct RequestBudget {
+pub struct RequestBudget<K> {
     per_minute: u32,
-    windows: Mutex<HashMap<Uuid, (i64, u32)>>,
+    windows: Mutex<HashMap<K, (i64, u32)>>,
 }
 
-impl RequestBudget {
+impl<K: Hash + Eq> RequestBudget<K> {
     /// A budget of `per_minute` requests; `0` turns it off.
     pub fn new(per_minute: u32) -> Self {
         Self {
@@ -48,7 +59,7 @@ impl RequestBudget {
     }
 
     /// Counts one request of `caller` at `now_secs`; `None` when the budget is off.
-    pub fn take(&self, caller: Uuid, now_secs: i64) -> Option<BudgetStatus> {
+    pub fn take(&self, caller: K, now_secs: i64) -> Option<BudgetStatus> {
         if self.per_minute == 0 {
             return None;
         }

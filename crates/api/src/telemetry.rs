@@ -2,9 +2,9 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use prometheus::{
@@ -14,7 +14,8 @@ use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
-use crate::state::{AppState, BudgetStatus};
+use crate::error::{ApiError, ErrorCode};
+use crate::state::{AppState, BudgetStatus, client_ip};
 
 /// Installs the global log subscriber once. `RUST_LOG` filters; `TEST_LOG` unset in
 /// tests keeps them quiet.
@@ -103,11 +104,14 @@ impl Metrics {
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Gives every request an id (in its log span and its response), times it into the
-/// metrics, and publishes the caller's request budget.
+/// metrics, and publishes the caller's request budget: a signed-in caller's (counted by
+/// the `Caller` extractor), or for a request without working credentials its client
+/// address's, counted here. A request without credentials over its address's budget is
+/// answered `429` before any handler runs.
 pub async fn observe(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let start = Instant::now();
     let id = req
         .headers()
@@ -120,8 +124,38 @@ pub async fn observe(
     let method = req.method().to_string();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    let address = client_ip(req.peer_addr());
+    let charge_address = |state: &Option<web::Data<AppState>>| {
+        state.as_ref().and_then(|s| {
+            s.address_budget
+                .take(address, chrono::Utc::now().timestamp())
+        })
+    };
+    let anonymous = !req.headers().contains_key(header::AUTHORIZATION);
     let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let mut res = match anonymous.then(|| charge_address(&state)).flatten() {
+        Some(status) if status.exceeded => {
+            let mut e = ApiError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "over the budget of {} requests a minute from this address",
+                    status.limit
+                ),
+            );
+            e.retry_after = Some(status.reset);
+            req.extensions_mut().insert(status);
+            req.error_response(e)
+        }
+        status => {
+            if let Some(s) = status {
+                req.extensions_mut().insert(s);
+            }
+            next.call(req)
+                .instrument(span.clone())
+                .await?
+                .map_into_boxed_body()
+        }
+    };
     let status = res.status().as_u16();
     let elapsed = start.elapsed();
     span.in_scope(|| {
@@ -131,12 +165,18 @@ pub async fn observe(
             "handled"
         )
     });
-    if let Some(state) = state {
+    if let Some(state) = &state {
         state
             .metrics
             .observe(&method, &route, status, elapsed.as_secs_f64());
     }
-    let budget = res.request().extensions().get::<BudgetStatus>().copied();
+    // Credentials that did not work (a 401) count against the address, after the fact.
+    let budget = res
+        .request()
+        .extensions()
+        .get::<BudgetStatus>()
+        .copied()
+        .or_else(|| charge_address(&state));
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(X_REQUEST_ID, v);

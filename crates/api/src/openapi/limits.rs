@@ -70,6 +70,8 @@ const REQUEST_ID_MAX: usize = 200;
 const ETAG_MAX: usize = 32;
 /// Longest `Location` the API sends.
 const LOCATION_MAX: usize = 2048;
+/// Longest `Allow` the API sends (every method).
+const ALLOW_MAX: usize = 64;
 /// Longest `Idempotency-Key` accepted.
 const IDEMPOTENCY_KEY_MAX: usize = 255;
 /// Longest stable error code or problem type.
@@ -169,7 +171,7 @@ const QUERY_STRINGS: &[(&str, Text)] = &[
         Text {
             max: QUERY_VALUE_MAX,
             min: None,
-            pattern: Some("^[+-]?[a-z_]{1,40}(,[+-]?[a-z_]{1,40}){0,2}$"),
+            pattern: Some("^([+-]?[a-z_]{1,40}(,[+-]?[a-z_]{1,40}){0,2})?$"),
         },
     ),
     ("amount_min", DECIMAL),
@@ -197,6 +199,7 @@ const HEADER_STRINGS: &[(&str, Text)] = &[
         },
     ),
     ("ETag", text(ETAG_MAX)),
+    ("Allow", text(ALLOW_MAX)),
     ("Location", text(LOCATION_MAX)),
 ];
 

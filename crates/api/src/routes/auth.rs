@@ -14,7 +14,7 @@ use crate::extract::Json;
 use crate::reply::Tagged;
 use crate::responses::{Always, Authenticated, WithBody};
 use crate::routes::Routes;
-use crate::state::AppState;
+use crate::state::{AppState, client_ip};
 use sims_domain::Violations;
 use sims_domain::team::UserRecord;
 use sims_domain::values::{EMAIL_MAX, check_length, check_password_length};
@@ -114,12 +114,7 @@ pub async fn login(
     v.finish()?;
     let email = body.email.trim().to_lowercase();
     let account_key = format!("account:{email}");
-    // The peer address, not X-Forwarded-For, which any client can forge.
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let address_key = format!("address:{address}");
+    let address_key = format!("address:{}", client_ip(req.peer_addr()));
     let window = Duration::seconds(state.settings.auth.login_failure_window_secs as i64);
     let limit = state.settings.auth.max_login_failures as i32;
     let conn = state.db.conn();

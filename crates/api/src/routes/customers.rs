@@ -8,12 +8,13 @@ use sims_domain::customer::CustomerRecord;
 use sims_domain::customer::{
     Customer, CustomerInput, CustomerKind, CustomerLevel, CustomerPatch, duplicate_keys,
 };
+use sims_domain::values::parse_tag;
 use sims_persistence::customers::{self, CustomerFilter};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::caller::Ctx;
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::{Id, IfMatch, Json, Query};
 use crate::listing::{NEWEST_FIRST, PageOf, PageParams, double_option};
 use crate::reply::{Created, Tagged};
@@ -359,7 +360,8 @@ pub async fn remove_customer_tag(
     id: Id,
     req: actix_web::HttpRequest,
 ) -> ApiResult<Tagged<CustomerRecord>> {
-    let tag = req.match_info().get("tag").unwrap_or_default().to_owned();
+    let tag = parse_tag("tag", req.match_info().get("tag").unwrap_or_default())
+        .map_err(|v| ApiError::fields(ErrorCode::InvalidParameter, vec![v]))?;
     let m = customers::remove_tag(&ctx.db, &ctx.actor(), id.0, &tag).await?;
     Ok(Tagged(m))
 }
