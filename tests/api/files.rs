@@ -15,6 +15,26 @@ impl TestApp {
         self.send(rb).await
     }
 
+    /// Uploads `csv` as the `file` part of a form, beside another part that is ignored.
+    async fn upload(&self, token: &str, part: &str, csv: &str) -> Reply {
+        let boundary = "sims-test-boundary";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"{part}\"; filename=\"c.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+        );
+        let rb = self
+            .client
+            .post(format!("{}/api/v1/customers/import", self.address))
+            .bearer_auth(token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(rb).await
+    }
+
     async fn export(&self, path: &str, token: &str) -> (String, Vec<Vec<String>>) {
         let res = self
             .client
@@ -236,6 +256,30 @@ async fn import_refuses_files_it_cannot_use() {
     app.send(rb)
         .await
         .expect_problem(415, "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn import_takes_the_file_part_of_a_form() {
+    let app = spawn_app_with(|s| s.import.max_bytes = 1000).await;
+    let r = app
+        .upload(&app.admin, "file", "name,phone\n西湖科技,13800138000\n")
+        .await
+        .expect(200);
+    assert_eq!(r.body["created"], 1, "{}", r.body);
+    let r = app
+        .upload(&app.admin, "attachment", "name\nx\n")
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["file".to_owned()]);
+    let big = format!("name\n{}", "x\n".repeat(600));
+    app.upload(&app.admin, "file", &big)
+        .await
+        .expect_problem(413, "payload_too_large");
+    let total = app
+        .get("/api/v1/customers?include_total=true", &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(total.body["total"], 1, "only the first upload wrote");
 }
 
 #[tokio::test]

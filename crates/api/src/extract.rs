@@ -278,9 +278,65 @@ impl<T: DeserializeOwned + 'static> FromRequest for KeyedJson<T> {
     }
 }
 
-/// A CSV request body of at most `import.max_bytes` (UTF-8, with or without BOM).
+/// A CSV file of at most `import.max_bytes` (UTF-8, with or without BOM): the body
+/// itself (`text/csv`), or the `file` part of a `multipart/form-data` upload, which is
+/// what browsers and generated clients send.
 #[derive(Debug)]
 pub struct CsvBody(pub Vec<u8>);
+
+/// The multipart form an import takes: one CSV file.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CsvUpload {
+    /// The CSV file (UTF-8, with or without BOM; header row first).
+    #[schema(value_type = String, format = Binary, content_media_type = "text/csv")]
+    file: Vec<u8>,
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the file exceeds {limit} bytes"),
+    )
+}
+
+/// Reads the `file` part of a multipart upload, ignoring any other part.
+async fn multipart_file(
+    headers: &actix_web::http::header::HeaderMap,
+    payload: Payload,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let unreadable = |e: actix_multipart::MultipartError| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("could not read the multipart body: {e}"),
+        )
+    };
+    let mut form = actix_multipart::Multipart::new(headers, payload);
+    while let Some(part) = form.next().await {
+        let mut part = part.map_err(unreadable)?;
+        if part.name() != Some("file") {
+            while let Some(chunk) = part.next().await {
+                chunk.map_err(unreadable)?;
+            }
+            continue;
+        }
+        let mut file = Vec::new();
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(unreadable)?;
+            if file.len() + chunk.len() > limit {
+                return Err(too_large(limit));
+            }
+            file.extend_from_slice(&chunk);
+        }
+        return Ok(file);
+    }
+    Err(ApiError::validation(vec![FieldViolation::new(
+        "file",
+        "required",
+        "send the CSV file as the form's `file` part",
+    )]))
+}
 
 impl FromRequest for CsvBody {
     type Error = ApiError;
@@ -297,7 +353,13 @@ impl FromRequest for CsvBody {
             .and_then(|v| v.to_str().ok())
             .map(str::to_ascii_lowercase);
         let mut payload = payload.take();
+        let headers = req.headers().clone();
         Box::pin(async move {
+            if let Some(ct) = &content_type
+                && ct.starts_with("multipart/form-data")
+            {
+                return multipart_file(&headers, payload, limit).await.map(CsvBody);
+            }
             if let Some(ct) = content_type
                 && !(ct.starts_with("text/csv")
                     || ct.starts_with("text/plain")
@@ -305,7 +367,7 @@ impl FromRequest for CsvBody {
             {
                 return Err(ApiError::new(
                     ErrorCode::UnsupportedMediaType,
-                    "send the file as text/csv",
+                    "send the file as text/csv, or as the `file` part of multipart/form-data",
                 ));
             }
             let mut body = Vec::new();
@@ -317,10 +379,7 @@ impl FromRequest for CsvBody {
                     )
                 })?;
                 if body.len() + chunk.len() > limit {
-                    return Err(ApiError::new(
-                        ErrorCode::PayloadTooLarge,
-                        format!("the file exceeds {limit} bytes"),
-                    ));
+                    return Err(too_large(limit));
                 }
                 body.extend_from_slice(&chunk);
             }

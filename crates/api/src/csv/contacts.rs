@@ -119,7 +119,7 @@ impl RowKind for Contacts {
 /// `is_primary`, or their Chinese names) onto customers the caller may change. Same
 /// rules as the customer import: a per-row report, `dry_run`, all or nothing unless
 /// `skip_invalid`.
-#[utoipa::path(tag = "contacts", operation_id = "import_contacts", params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
+#[utoipa::path(tag = "contacts", operation_id = "import_contacts", params(ImportQuery), request_body(description = "A CSV file with a header row: the body itself, or the `file` part of a form", content((String = "text/csv"), (crate::extract::CsvUpload = "multipart/form-data"))), responses(
     Authenticated,
     WithQuery,
     (status = 200, description = "What the import found and did", body = ImportReport),

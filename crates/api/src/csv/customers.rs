@@ -150,7 +150,7 @@ impl RowKind for Customers {
 /// validated and checked for duplicates in the file and against existing customers.
 /// `dry_run=true` writes nothing; otherwise the import is all or nothing (`422` listing
 /// every bad row) unless `skip_invalid=true`. The caller owns the imported customers.
-#[utoipa::path(tag = "customers", operation_id = "import_customers", params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
+#[utoipa::path(tag = "customers", operation_id = "import_customers", params(ImportQuery), request_body(description = "A CSV file with a header row: the body itself, or the `file` part of a form", content((String = "text/csv"), (crate::extract::CsvUpload = "multipart/form-data"))), responses(
     Authenticated,
     WithQuery,
     (status = 200, description = "What the import found and did", body = ImportReport),

@@ -119,7 +119,7 @@ impl RowKind for Products {
 /// Imports products from CSV (managers and admins; columns `sku`, `name`, `unit`,
 /// `list_price`, `tax_rate`, `cost`, `category`, `reorder_point`, `active`, or their
 /// Chinese names). Same rules as the customer import; SKUs must be new.
-#[utoipa::path(tag = "products", operation_id = "import_products", params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "CSV with a header row"), responses(
+#[utoipa::path(tag = "products", operation_id = "import_products", params(ImportQuery), request_body(description = "A CSV file with a header row: the body itself, or the `file` part of a form", content((String = "text/csv"), (crate::extract::CsvUpload = "multipart/form-data"))), responses(
     Authenticated,
     RoleGated,
     WithQuery,
