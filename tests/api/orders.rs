@@ -168,6 +168,27 @@ async fn totals_are_exact_with_fractional_quantities_discounts_and_several_tax_r
 }
 
 #[tokio::test]
+async fn the_order_list_carries_each_orders_lines() {
+    let s = shop().await;
+    let a = s.product("A", "2", "0", "10").await;
+    let b = s.product("B", "3", "0", "10").await;
+    let one = s.order(json!([{"product_id": a, "quantity": "1"}])).await;
+    let two = s
+        .order(json!([{"product_id": a, "quantity": "2"}, {"product_id": b, "quantity": "1"}]))
+        .await;
+    let list = s
+        .app
+        .get("/api/v1/orders?sort=created_at", &s.rep)
+        .await
+        .expect(200);
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["lines"], one["lines"]);
+    assert_eq!(items[1]["lines"], two["lines"]);
+    assert_eq!(items[1]["lines"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
 async fn the_whole_flow_keeps_stock_and_money_right() {
     let s = shop().await;
     let app = &s.app;

@@ -399,3 +399,51 @@ async fn products_import_from_csv() {
         ]
     );
 }
+
+#[tokio::test]
+async fn stock_levels_page_by_cursor_like_every_list() {
+    let app = spawn_app().await;
+    let (p, q) = (
+        product(&app, "S1", json!({})).await,
+        product(&app, "S2", json!({})).await,
+    );
+    for code in ["W1", "W2"] {
+        let w = warehouse(&app, code).await;
+        app.post(
+            "/api/v1/stock/receipts",
+            &app.admin,
+            json!({"warehouse_id": w, "lines": [{"product_id": p, "quantity": "1"}, {"product_id": q, "quantity": "2"}]}),
+        )
+        .await
+        .expect(201);
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/stock?per_page=3&include_total=true".to_owned();
+    loop {
+        let page = app.get(&path, &app.admin).await.expect(200);
+        for l in page.body["items"].as_array().unwrap() {
+            seen.push((
+                l["product_id"].as_str().unwrap().to_owned(),
+                l["warehouse_id"].as_str().unwrap().to_owned(),
+            ));
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => {
+                assert_eq!(page.body["has_more"], true);
+                path = format!("/api/v1/stock?per_page=3&after={c}");
+            }
+            None => {
+                assert!(page.body["page"].is_null(), "the last page came by cursor");
+                break;
+            }
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "by product, then warehouse");
+    sorted.dedup();
+    assert_eq!(sorted.len(), 4, "every level once");
+    app.get("/api/v1/stock?after=forged", &app.admin)
+        .await
+        .expect_problem(400, "invalid_parameter");
+}

@@ -81,6 +81,7 @@ pub enum SortValue<M> {
     Timestamp(fn(&M) -> DateTime<Utc>),
     Text(fn(&M) -> String),
     Integer(fn(&M) -> i64),
+    Id(fn(&M) -> Uuid),
 }
 
 impl<M> SortValue<M> {
@@ -89,6 +90,7 @@ impl<M> SortValue<M> {
             SortValue::Timestamp(f) => CursorValue::Timestamp(f(m)),
             SortValue::Text(f) => CursorValue::Text(f(m)),
             SortValue::Integer(f) => CursorValue::Integer(f(m)),
+            SortValue::Id(f) => CursorValue::Id(f(m)),
         }
     }
 }
@@ -128,6 +130,15 @@ impl<M, C> SortColumn<M, C> {
             value: SortValue::Integer(value),
         }
     }
+
+    /// A UUID column (the first half of a two-column key).
+    pub const fn id(field: &'static str, column: C, value: fn(&M) -> Uuid) -> Self {
+        Self {
+            field,
+            column,
+            value: SortValue::Id(value),
+        }
+    }
 }
 
 /// A table listed by pages: its `id` column, the last key of every order.
@@ -151,6 +162,17 @@ macro_rules! keyed {
     };
 }
 
+/// Stock levels are keyed by (product, warehouse): listed by product, the warehouse is
+/// the last key.
+impl Keyed for crate::entities::stock_levels::Entity {
+    fn id_column() -> Self::Column {
+        crate::entities::stock_levels::Column::WarehouseId
+    }
+    fn id_of(m: &Self::Model) -> Uuid {
+        m.warehouse_id
+    }
+}
+
 keyed!(
     audit_log,
     contacts,
@@ -172,11 +194,13 @@ pub enum CursorValue {
     Timestamp(DateTime<Utc>),
     Text(String),
     Integer(i64),
+    Id(Uuid),
 }
 
 impl CursorValue {
     fn to_json(&self) -> serde_json::Value {
         match self {
+            CursorValue::Id(id) => serde_json::Value::from(id.to_string()),
             CursorValue::Timestamp(t) => {
                 serde_json::Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
             }
@@ -205,6 +229,7 @@ enum Kind {
     Timestamp,
     Text,
     Integer,
+    Id,
 }
 
 impl<M> SortValue<M> {
@@ -213,6 +238,7 @@ impl<M> SortValue<M> {
             SortValue::Timestamp(_) => Kind::Timestamp,
             SortValue::Text(_) => Kind::Text,
             SortValue::Integer(_) => Kind::Integer,
+            SortValue::Id(_) => Kind::Id,
         }
     }
 }
@@ -237,6 +263,7 @@ fn decode_cursor(cursor: &str, kinds: &[Kind]) -> Result<(Vec<Value>, Uuid)> {
             }
             Kind::Text => Value::from(s.to_owned()),
             Kind::Integer => Value::from(s.parse::<i64>().map_err(|_| bad_cursor())?),
+            Kind::Id => Value::from(Uuid::parse_str(s).map_err(|_| bad_cursor())?),
         });
     }
     let id = arr

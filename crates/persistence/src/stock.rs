@@ -265,14 +265,17 @@ pub async fn adjust(
     db.write_once(key, work, render).await
 }
 
-/// Stock levels, optionally for one product and/or warehouse, by product then warehouse.
+/// Sortable fields of the stock list: by product (then warehouse), either way.
+pub const LEVEL_SORT_FIELDS: &[&str] = &["product_id"];
+
+/// A page of stock levels, optionally for one product and/or warehouse, by product then
+/// warehouse; `after` continues by keyset like every list.
 pub async fn levels<C: ConnectionTrait>(
     conn: &C,
     product_id: Option<Uuid>,
     warehouse_id: Option<Uuid>,
-    page: u32,
-    per_page: u32,
-) -> Result<(Vec<StockLevelRecord>, bool)> {
+    req: &ListRequest,
+) -> Result<Page<StockLevelRecord>> {
     let mut q = stock_levels::Entity::find();
     if let Some(p) = product_id {
         q = q.filter(stock_levels::Column::ProductId.eq(p));
@@ -280,16 +283,12 @@ pub async fn levels<C: ConnectionTrait>(
     if let Some(w) = warehouse_id {
         q = q.filter(stock_levels::Column::WarehouseId.eq(w));
     }
-    let mut rows = q
-        .order_by_asc(stock_levels::Column::ProductId)
-        .order_by_asc(stock_levels::Column::WarehouseId)
-        .offset(u64::from(page.saturating_sub(1)) * u64::from(per_page))
-        .limit(u64::from(per_page) + 1)
-        .all(conn)
-        .await?;
-    let more = rows.len() > per_page as usize;
-    rows.truncate(per_page as usize);
-    Ok((rows.into_iter().map(level_record).collect(), more))
+    let cols: [SortColumn<stock_levels::Model, _>; 1] = [SortColumn::id(
+        "product_id",
+        stock_levels::Column::ProductId,
+        |m| m.product_id,
+    )];
+    Ok(fetch_page(conn, q, req, &cols).await?.map(level_record))
 }
 
 /// Filters of the movement list.

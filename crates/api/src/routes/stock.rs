@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, post, web};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sims_domain::catalog::quantity_decimal;
-use sims_domain::listing::{SortKey, check_page};
+use sims_domain::listing::SortKey;
 use sims_domain::stock::{Adjustment, Inbound, MovementKind};
 use sims_domain::stock::{MovementRecord, StockLevelRecord};
 use sims_persistence::stock::{self, MovementFilter};
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::caller::Ctx;
-use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::extract::{KeyedJson, Query};
 use crate::idempotency::{answer, respond};
 use crate::listing::{PageOf, PageParams};
@@ -21,45 +21,37 @@ use crate::routes::Routes;
 use actix_web::http::StatusCode;
 use sims_domain::catalog::ProductRecord;
 
-/// A page of stock levels (offset pages: the list is one row per product and warehouse).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StockPage {
-    pub items: Vec<StockLevelRecord>,
-    pub page: u32,
-    pub per_page: u32,
-    pub has_more: bool,
-}
-
 /// Filters of the stock list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StockQuery {
     pub product_id: Option<Uuid>,
     pub warehouse_id: Option<Uuid>,
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
 }
 
-/// Stock levels by product and warehouse.
-#[utoipa::path(tag = "stock", operation_id = "list_stock", params(StockQuery), responses(
+/// Stock levels by product and warehouse, by product then warehouse (`sort=-product_id`
+/// reverses), paged like every list.
+#[utoipa::path(tag = "stock", operation_id = "list_stock", params(StockQuery, PageParams), responses(
     Authenticated,
     WithQuery,
-    (status = 200, description = "A page of stock levels", body = StockPage),
+    (status = 200, description = "A page of stock levels", body = PageOf<StockLevelRecord>),
 ))]
 #[get("/stock")]
-pub async fn list_stock(ctx: Ctx, query: Query<StockQuery>) -> ApiResult<web::Json<StockPage>> {
+pub async fn list_stock(
+    ctx: Ctx,
+    query: Query<StockQuery>,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<StockLevelRecord>>> {
     let q = query.0;
-    let (page, per_page) = check_page(q.page, q.per_page)
-        .map_err(|v| ApiError::fields(ErrorCode::InvalidParameter, vec![v]))?;
-    let (rows, has_more) =
-        stock::levels(ctx.db.conn(), q.product_id, q.warehouse_id, page, per_page).await?;
-    Ok(web::Json(StockPage {
-        items: rows.into_iter().collect(),
-        page,
-        per_page,
-        has_more,
-    }))
+    let req = paging.0.to_request(stock::LEVEL_SORT_FIELDS, BY_PRODUCT)?;
+    let page = stock::levels(ctx.db.conn(), q.product_id, q.warehouse_id, &req).await?;
+    Ok(web::Json(page.into()))
 }
+
+const BY_PRODUCT: &[SortKey] = &[SortKey {
+    field: "product_id",
+    descending: false,
+}];
 
 /// Filters of the ledger.
 #[derive(Debug, Deserialize, IntoParams)]
