@@ -21,6 +21,10 @@ pub struct Claims {
     pub role: String,
     /// The team when the token was issued.
     pub team: Option<Uuid>,
+    /// The API key the token was exchanged for (`POST /auth/token`): the token works
+    /// only while that key does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Uuid>,
     pub iat: i64,
     pub exp: i64,
 }
@@ -51,11 +55,23 @@ impl TokenKeys {
 
     /// A signed access token for the user.
     pub fn issue(&self, user_id: Uuid, role: &str, team: Option<Uuid>) -> ApiResult<String> {
+        self.issue_for(user_id, role, team, None)
+    }
+
+    /// A signed access token for the user, exchanged for API key `key` if given.
+    pub fn issue_for(
+        &self,
+        user_id: Uuid,
+        role: &str,
+        team: Option<Uuid>,
+        key: Option<Uuid>,
+    ) -> ApiResult<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
             role: role.to_owned(),
             team,
+            key,
             iat: now,
             exp: now + self.access_ttl,
         };

@@ -6,7 +6,12 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use sims_domain::Principal;
+use sims_domain::api_key::is_api_key;
+use sims_persistence::api_keys::{self, UsableKey};
 use sims_persistence::{Actor, users};
+use uuid::Uuid;
+
+use crate::auth::token_hash;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -53,16 +58,26 @@ impl FromRequest for Caller {
                         "send an access token as 'Authorization: Bearer <token>'",
                     )
                 })?;
-            let claims = state.keys.verify(token)?;
             // A database failure here is a 500, never a 401: the caller did nothing wrong.
-            let principal = users::principal(state.db.conn(), claims.sub)
+            let (user_id, key) = if is_api_key(token) {
+                let key = key_in_use(state, KeyIs::Secret(token)).await?;
+                (key.user_id, Some(key.id))
+            } else {
+                let claims = state.keys.verify(token)?;
+                if let Some(id) = claims.key {
+                    key_in_use(state, KeyIs::Exchanged(id)).await?;
+                }
+                (claims.sub, claims.key)
+            };
+            let principal = users::principal(state.db.conn(), user_id)
                 .await
                 .map_err(ApiError::from)?
                 .ok_or_else(|| {
                     ApiError::unauthorized("the account is deactivated or no longer exists")
                 })?;
             let now = chrono::Utc::now().timestamp();
-            if let Some(status) = state.budget.take(principal.user_id, now) {
+            // An API key has a budget of its own, apart from its user's.
+            if let Some(status) = state.budget.take(key.unwrap_or(principal.user_id), now) {
                 req.extensions_mut().insert(status);
                 if status.exceeded {
                     let mut e = ApiError::new(
@@ -80,6 +95,31 @@ impl FromRequest for Caller {
             })
         })
     }
+}
+
+/// How a request names an API key.
+pub enum KeyIs<'a> {
+    /// The secret itself, sent as the bearer credential.
+    Secret(&'a str),
+    /// An access token exchanged for the key.
+    Exchanged(Uuid),
+}
+
+/// The API key a request uses, if it may be used now: not revoked, not expired. Its use
+/// is written at most once a minute.
+pub async fn key_in_use(state: &AppState, key: KeyIs<'_>) -> Result<UsableKey, ApiError> {
+    let now = sims_persistence::now();
+    let conn = state.db.conn();
+    let found = match key {
+        KeyIs::Secret(secret) => api_keys::by_secret(conn, &token_hash(secret), now).await?,
+        KeyIs::Exchanged(id) => api_keys::usable_by_id(conn, id, now).await?,
+    };
+    let key = found
+        .ok_or_else(|| ApiError::unauthorized("the API key is unknown, revoked or expired"))?;
+    if state.key_uses.due(key.id, key.last_used_at, now) {
+        api_keys::record_use(conn, key.id, now).await?;
+    }
+    Ok(key)
 }
 
 /// What the handler of a signed-in request works with: the shared state (through

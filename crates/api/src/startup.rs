@@ -124,6 +124,7 @@ pub async fn build_state(db: Database, settings: Settings) -> Result<AppState, S
         address_budget: Arc::new(RequestBudget::new(
             settings.auth.requests_per_minute_per_address,
         )),
+        key_uses: Arc::default(),
         settings: Arc::new(settings),
         metrics,
     })

@@ -6,6 +6,7 @@ use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
 use sims_persistence::Database;
 use uuid::Uuid;
 
@@ -24,6 +25,30 @@ pub struct AppState {
     pub budget: Arc<RequestBudget<Uuid>>,
     /// Requests per minute per client address, for requests without credentials.
     pub address_budget: Arc<RequestBudget<IpAddr>>,
+    /// When this instance last recorded each API key's use.
+    pub key_uses: Arc<KeyUses>,
+}
+
+/// When each API key's use was last written, so that a key in use costs one write a
+/// minute per instance, not one per request.
+#[derive(Debug, Default)]
+pub struct KeyUses(Mutex<HashMap<Uuid, DateTime<Utc>>>);
+
+impl KeyUses {
+    /// Whether the use of `key` at `now` should be written (and notes it as written).
+    /// `stored` is what the database last holds.
+    pub fn due(&self, key: Uuid, stored: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        let last = map.get(&key).copied().max(stored);
+        let due = sims_domain::api_key::use_is_due(last, now);
+        if due {
+            map.insert(key, now);
+        }
+        due
+    }
 }
 
 /// The client's address: the socket's peer.

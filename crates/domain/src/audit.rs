@@ -16,6 +16,7 @@ crate::stored_enum! {
         User => "user",
         Team => "team",
         PoolSettings => "pool_settings",
+        ApiKey => "api_key",
     }
 }
 
@@ -41,5 +42,6 @@ crate::stored_enum! {
         Receipt => "receipt",
         Return => "return",
         Adjustment => "adjustment",
+        Revoke => "revoke",
     }
 }

@@ -5,6 +5,7 @@
 //! unit-tested without either.
 
 pub mod access;
+pub mod api_key;
 pub mod audit;
 pub mod catalog;
 pub mod customer;

@@ -26,6 +26,25 @@ macro_rules! table {
 }
 
 table! {
+    /// `api_keys`: integration credentials, each acting as `user_id`; the secret is kept
+    /// only as its SHA-256.
+    api_keys: "api_keys" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub name: String,
+        /// The secret's first 12 characters, to tell keys apart.
+        pub prefix: String,
+        pub secret_hash: String,
+        pub expires_at: Option<DateTimeUtc>,
+        pub created_by: Uuid,
+        pub created_at: DateTimeUtc,
+        pub last_used_at: Option<DateTimeUtc>,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+}
+
+table! {
     /// `audit_log`: who changed what, written in the same transaction as the change.
     audit_log: "audit_log" {
         #[sea_orm(primary_key, auto_increment = false)]

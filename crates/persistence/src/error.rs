@@ -203,6 +203,7 @@ const FOREIGN_KEYS: &[(&str, &str)] = &[
     ("fk_orders_owner", "owner_id"),
     ("fk_orders_warehouse", "warehouse_id"),
     ("fk_order_lines_product", "lines"),
+    ("fk_api_keys_user", "user_id"),
 ];
 
 /// The table and columns of a SQLite `UNIQUE constraint failed: t.a, t.b` message:

@@ -7,6 +7,7 @@
 //! configuration (`.spectral.yaml`) fails on it: a new field cannot ship without its limit.
 
 use serde_json::{Map, Value, json};
+use sims_domain::api_key::PREFIX_LEN;
 use sims_domain::catalog::{SKU_MAX, UNIT_MAX};
 use sims_domain::customer::{MAX_MATCHES, MAX_TAGS};
 use sims_domain::import::MAX_REPORTED;
@@ -130,6 +131,9 @@ const STRINGS: &[(&str, Text)] = &[
         },
     ),
     ("refresh_token", text(TOKEN_MAX)),
+    ("api_key", required(TOKEN_MAX)),
+    ("secret", text(TOKEN_MAX)),
+    ("prefix", text(PREFIX_LEN)),
     ("access_token", text(JWT_MAX)),
     ("next_cursor", text(CURSOR_MAX)),
     ("number", text(ORDER_NUMBER_MAX)),

@@ -24,6 +24,7 @@ use crate::error::{Problem, ProblemField};
     security(("bearer" = [])),
     tags(
         (name = "auth", description = "Sign-in, token refresh, logout and the caller (`/me`)"),
+        (name = "api_keys", description = "API keys for integrations: each acts as one user, with that user's role and scope (admins)"),
         (name = "users", description = "Users and their roles: the directory every role reads; admins change it"),
         (name = "teams", description = "The team tree; a manager's scope is their team and every team below it"),
         (name = "customers", description = "Customers (客户): search, filters, duplicate checks (查重), tags, CSV"),
@@ -56,8 +57,10 @@ impl Modify for BearerScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "An access token from `POST /auth/login`: a JWT (JWS) checked as \
-                         RFC8725 recommends (one algorithm, HS256, never `none`; an expiry).",
+                        "An access token from `POST /auth/login` or `POST /auth/token`: a \
+                         JWT (JWS) checked as RFC8725 recommends (one algorithm, HS256, \
+                         never `none`; an expiry). An API key (`sims_…`) is accepted here \
+                         too, as its user.",
                     ))
                     .build(),
             ),

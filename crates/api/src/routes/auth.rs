@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{DUMMY_HASH, random_token, token_hash, verify_password};
-use crate::caller::Ctx;
+use crate::caller::{Ctx, KeyIs, key_in_use};
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::Json;
 use crate::reply::Tagged;
@@ -16,6 +16,7 @@ use crate::responses::{Always, Authenticated, WithBody};
 use crate::routes::Routes;
 use crate::state::{AppState, client_ip};
 use sims_domain::Violations;
+use sims_domain::api_key::is_api_key;
 use sims_domain::team::UserRecord;
 use sims_domain::values::{EMAIL_MAX, check_length, check_password_length};
 
@@ -234,5 +235,57 @@ pub fn configure(cfg: &mut Routes) {
     cfg.service(login)
         .service(refresh)
         .service(logout)
+        .service(exchange_api_key)
         .service(me);
+}
+
+/// An API key to exchange for an access token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"api_key": "sims_2Nf0bW3kQe7Zr9xYtUvA1sD4gH6jK8lM0pO2qR5t"}))]
+pub struct TokenRequest {
+    pub api_key: String,
+}
+
+/// An access token for an API key (no refresh token: exchange the key again).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyToken {
+    /// Short-lived JWT for `Authorization: Bearer`; it works while the key does.
+    pub access_token: String,
+    pub token_type: TokenType,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// Exchanges an API key for a short-lived access token acting as the key's user. A
+/// revoked or expired key, or one whose user is deactivated, answers `401`.
+#[utoipa::path(tag = "auth", operation_id = "exchange_api_key", security(()), request_body = TokenRequest, responses(
+    Always,
+    WithBody,
+    (status = 200, description = "An access token", body = KeyToken),
+    (status = 401, description = "Unknown, revoked or expired key, or a deactivated user", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/auth/token")]
+pub async fn exchange_api_key(
+    state: web::Data<AppState>,
+    body: Json<TokenRequest>,
+) -> ApiResult<web::Json<KeyToken>> {
+    let secret = body.0.api_key;
+    let unknown = || ApiError::unauthorized("the API key is unknown, revoked or expired");
+    if !is_api_key(&secret) || secret.len() > 256 {
+        return Err(unknown());
+    }
+    let key = key_in_use(&state, KeyIs::Secret(&secret)).await?;
+    let user = users::principal(state.db.conn(), key.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the key's user is deactivated"))?;
+    let access_token =
+        state
+            .keys
+            .issue_for(user.user_id, user.role.as_str(), user.team_id, Some(key.id))?;
+    Ok(web::Json(KeyToken {
+        access_token,
+        token_type: TokenType::Bearer,
+        expires_in: state.keys.access_ttl,
+    }))
 }

@@ -4,6 +4,7 @@ use actix_web::dev::HttpServiceFactory;
 use utoipa_actix_web::OpenApiFactory;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod contacts;
@@ -72,6 +73,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     let mut routes = Routes::default();
     for configure in [
         auth::configure,
+        api_keys::configure,
         users::configure,
         teams::configure,
         customers::configure,
