@@ -6,6 +6,17 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+/// Exchanges `secret` at `POST /auth/token`.
+async fn exchange(app: &TestApp, secret: &str) -> Reply {
+    app.request(
+        Method::POST,
+        "/api/v1/auth/token",
+        None,
+        Some(json!({"api_key": secret})),
+    )
+    .await
+}
+
 /// Issues a key acting as `user_id` and returns (id, secret).
 async fn issue(app: &TestApp, user_id: &str) -> (String, String) {
     let r = app
@@ -76,15 +87,7 @@ async fn a_key_exchanges_for_an_access_token() {
     let app = spawn_app().await;
     let (rep, _) = app.user("sales", None).await;
     let (_, secret) = issue(&app, &rep).await;
-    let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"api_key": secret})),
-        )
-        .await
-        .expect(200);
+    let r = exchange(&app, &secret).await.expect(200);
     assert_eq!(r.body["token_type"], "Bearer");
     assert!(r.body.get("refresh_token").is_none());
     assert!(r.body["expires_in"].as_i64().unwrap_or(0) > 0);
@@ -92,14 +95,9 @@ async fn a_key_exchanges_for_an_access_token() {
     let me = app.get("/api/v1/me", &token).await.expect(200);
     assert_eq!(me.body["id"], rep);
     for bad in ["sims_not-a-key", "not-even-the-form"] {
-        app.request(
-            Method::POST,
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"api_key": bad})),
-        )
-        .await
-        .expect_problem(401, "unauthorized");
+        exchange(&app, bad)
+            .await
+            .expect_problem(401, "unauthorized");
     }
 }
 
@@ -108,16 +106,7 @@ async fn revocation_and_deactivation_take_effect_at_once() {
     let app = spawn_app().await;
     let (rep, _) = app.user("sales", None).await;
     let (id, secret) = issue(&app, &rep).await;
-    let exchanged = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/token",
-            None,
-            Some(json!({"api_key": secret})),
-        )
-        .await
-        .expect(200)
-        .body["access_token"]
+    let exchanged = exchange(&app, &secret).await.expect(200).body["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -154,14 +143,9 @@ async fn revocation_and_deactivation_take_effect_at_once() {
     app.get("/api/v1/me", &second)
         .await
         .expect_problem(401, "unauthorized");
-    app.request(
-        Method::POST,
-        "/api/v1/auth/token",
-        None,
-        Some(json!({"api_key": second})),
-    )
-    .await
-    .expect_problem(401, "unauthorized");
+    exchange(&app, &second)
+        .await
+        .expect_problem(401, "unauthorized");
 }
 
 #[tokio::test]

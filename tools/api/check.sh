@@ -13,7 +13,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-bin="${1:-$root/target/debug/sims}"
+bin="$(realpath "${1:-$root/target/debug/sims}")"
 spec="$root/openapi/openapi.json"
 out="$here/out"
 cd "$here"

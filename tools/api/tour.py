@@ -69,20 +69,24 @@ def sign_in(email, password):
     return AuthenticatedClient(BASE, token=pair.access_token)
 
 
+def new_rep(admin, email, name):
+    """A sales rep created by the admin, and a client signed in as them."""
+    user = ok(
+        create_user.sync_detailed(
+            client=admin,
+            body=CreateUser(email=email, name=name, password="a long passphrase", role=Role.SALES),
+        ),
+        201,
+    )
+    return user, sign_in(email, "a long passphrase")
+
+
 def main():
     step("sign in as the admin")
     admin = sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
 
     step("a sales rep, signed in")
-    email = f"rep-{RUN}@example.com"
-    rep_user = ok(
-        create_user.sync_detailed(
-            client=admin,
-            body=CreateUser(email=email, name="李雷", password="a long passphrase", role=Role.SALES),
-        ),
-        201,
-    )
-    rep = sign_in(email, "a long passphrase")
+    rep_user, rep = new_rep(admin, f"rep-{RUN}@example.com", "李雷")
 
     step("the rep creates customers")
     names = [f"杭州西湖科技 {RUN} {i}" for i in range(5)]
@@ -115,15 +119,7 @@ def main():
     step("release one to the pool; another rep claims it")
     pooled = ok(list_customers.sync_detailed(client=rep, q=names[0]), 200).items[0]
     ok(release_customer.sync_detailed(pooled.id, client=rep), 200)
-    other_email = f"rep2-{RUN}@example.com"
-    other_user = ok(
-        create_user.sync_detailed(
-            client=admin,
-            body=CreateUser(email=other_email, name="韩梅梅", password="a long passphrase", role=Role.SALES),
-        ),
-        201,
-    )
-    other = sign_in(other_email, "a long passphrase")
+    other_user, other = new_rep(admin, f"rep2-{RUN}@example.com", "韩梅梅")
     claimed = ok(claim_customer.sync_detailed(pooled.id, client=other), 200)
     assert claimed.owner_id == other_user.id
 

@@ -178,6 +178,16 @@ impl ApiError {
     }
 
     /// The problem document of this error.
+    /// `405` for a path that serves other methods, listed in `Allow`.
+    pub fn method_not_allowed(req: &actix_web::HttpRequest, allow: String) -> Self {
+        let mut e = Self::new(
+            ErrorCode::MethodNotAllowed,
+            format!("{} {} is not served; use {allow}", req.method(), req.path()),
+        );
+        e.allow = Some(allow);
+        e
+    }
+
     /// The problem document, clipped to the limits the API description states (a
     /// message may quote what the client sent, which can be long).
     pub fn problem(&self) -> Problem {

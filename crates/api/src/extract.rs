@@ -448,12 +448,7 @@ impl FromRequest for Id {
         if parsed.is_none()
             && let Some(allow) = literal()
         {
-            let mut e = ApiError::new(
-                ErrorCode::MethodNotAllowed,
-                format!("{} {} is not served; use {allow}", req.method(), req.path()),
-            );
-            e.allow = Some(allow);
-            return std::future::ready(Err(e));
+            return std::future::ready(Err(ApiError::method_not_allowed(req, allow)));
         }
         std::future::ready(parsed.map(Id).ok_or_else(|| {
             ApiError::fields(

@@ -163,14 +163,7 @@ async fn unmatched(
     known: web::Data<crate::methods::KnownPaths>,
 ) -> Result<HttpResponse, ApiError> {
     match known.allowed(req.path()) {
-        Some(allow) => {
-            let mut e = ApiError::new(
-                ErrorCode::MethodNotAllowed,
-                format!("{} {} is not served; use {allow}", req.method(), req.path()),
-            );
-            e.allow = Some(allow);
-            Err(e)
-        }
+        Some(allow) => Err(ApiError::method_not_allowed(&req, allow)),
         None => Err(ApiError::new(ErrorCode::NotFound, "no such route")),
     }
 }
