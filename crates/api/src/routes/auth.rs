@@ -32,6 +32,7 @@ pub struct LoginRequest {
 /// A refresh token presented to rotate or revoke it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "b6m3K0Zc1XvQy8s2Lr5TfWn9Hj4Dg7Ep0Ua1Ic6Ob3M"}))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }

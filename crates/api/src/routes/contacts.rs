@@ -32,6 +32,7 @@ pub struct CreateContact {
 /// A change to a contact; `null` clears a field.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "采购总监", "phone": null}))]
 pub struct UpdateContact {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]

@@ -40,6 +40,7 @@ pub struct CreateFollowUp {
 /// A change to a follow-up by its author.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"content": "已确认报价", "next_follow_up_at": "2026-12-08T02:00:00Z"}))]
 pub struct UpdateFollowUp {
     pub kind: Option<FollowUpKind>,
     pub content: Option<String>,

@@ -36,6 +36,7 @@ pub struct CreateLead {
 /// or `owner_id` (managers and admins).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "qualified", "company": "宁波五金有限公司"}))]
 pub struct UpdateLead {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
@@ -69,6 +70,7 @@ pub struct LeadQuery {
 /// How to convert a lead.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": null, "opportunity": {"name": "首单 2027", "amount": "50000.00"}}))]
 pub struct ConvertLead {
     /// Link this existing customer instead of creating one.
     pub customer_id: Option<Uuid>,

@@ -68,6 +68,7 @@ fn line_fields(lines: &[OrderLineInput]) -> Vec<LineFields> {
 /// A new draft order.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e", "warehouse_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8f", "lines": [{"product_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d90", "quantity": "2.5", "discount_percent": "5"}]}))]
 pub struct CreateOrder {
     pub customer_id: Uuid,
     pub warehouse_id: Uuid,
@@ -80,6 +81,7 @@ pub struct CreateOrder {
 /// New lines for a draft order.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"lines": [{"product_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d90", "quantity": "3", "unit_price": "11.80"}]}))]
 pub struct UpdateOrder {
     pub lines: Vec<OrderLineInput>,
 }
@@ -262,6 +264,7 @@ pub struct ShipmentLine {
 /// What ships now.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"lines": [{"line_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e", "quantity": "2.5"}]}))]
 pub struct CreateShipment {
     pub lines: Vec<ShipmentLine>,
 }

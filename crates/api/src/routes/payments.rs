@@ -128,6 +128,7 @@ pub struct PaymentPlan {
 /// New instalments.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"instalments": [{"due_date": "2026-12-31", "amount": "500.00"}, {"due_date": "2027-01-31", "amount": "500.00"}]}))]
 pub struct SetPaymentPlan {
     pub instalments: Vec<Instalment>,
 }

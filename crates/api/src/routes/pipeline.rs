@@ -43,6 +43,7 @@ pub struct CreateStage {
 /// A change to a stage: rename, reorder, re-weight.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "方案报价 Proposal", "probability": 60}))]
 pub struct UpdateStage {
     pub name: Option<String>,
     pub position: Option<i32>,
@@ -156,6 +157,7 @@ pub struct CreateOpportunity {
 /// A change to an opportunity (stage moves go through `POST /opportunities/{id}/stage`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "99000.50", "expected_close_date": "2027-04-30"}))]
 pub struct UpdateOpportunity {
     pub name: Option<String>,
     #[schema(value_type = Option<String>, example = "99000.50")]

@@ -22,6 +22,7 @@ use sims_domain::customer::CustomerRecord;
 /// Who gets the customer.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"owner_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e"}))]
 pub struct TransferCustomer {
     pub owner_id: Uuid,
 }
@@ -164,6 +165,7 @@ pub async fn get_pool_settings(ctx: Ctx) -> ApiResult<HttpResponse> {
 /// A change to the pool rules; only the fields sent change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"return_after_days": 45, "reclaim_cooldown_days": 7}))]
 pub struct UpdatePoolRules {
     pub max_owned_per_rep: Option<u32>,
     pub return_after_days: Option<u32>,

@@ -46,6 +46,7 @@ pub struct CreateProduct {
 /// A change to a product.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"list_price": "13.20", "reorder_point": "30"}))]
 pub struct UpdateProduct {
     pub sku: Option<String>,
     pub name: Option<String>,

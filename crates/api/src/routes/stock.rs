@@ -123,6 +123,7 @@ fn movements_answer(
 /// Goods received into a warehouse.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"warehouse_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8f", "reference": "PO-2026-001", "lines": [{"product_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d90", "quantity": "100"}]}))]
 pub struct CreateReceipt {
     pub warehouse_id: Uuid,
     pub reference: Option<String>,
@@ -166,6 +167,7 @@ pub async fn create_stock_receipt(
 /// Goods a customer sent back.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"warehouse_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8f", "order_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e", "reference": "RMA-0001", "lines": [{"product_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d90", "quantity": "1"}]}))]
 pub struct CreateReturn {
     pub warehouse_id: Uuid,
     /// The order the goods were shipped on, if known.

@@ -29,6 +29,7 @@ pub struct CreateTeam {
 /// A change to a team.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "华东销售一部", "manager_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e"}))]
 pub struct UpdateTeam {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]

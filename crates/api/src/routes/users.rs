@@ -34,6 +34,7 @@ pub struct CreateUser {
 /// A change to a user; `active: false` deactivates at once.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "manager", "team_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8f"}))]
 pub struct UpdateUser {
     pub name: Option<String>,
     pub role: Option<Role>,
