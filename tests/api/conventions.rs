@@ -157,6 +157,27 @@ async fn request_ids_are_echoed_or_generated() {
 }
 
 #[tokio::test]
+async fn responses_are_not_sniffed_and_api_answers_not_cached() {
+    let app = spawn_app().await;
+    let me = app.get("/api/v1/me", &app.admin).await.expect(200);
+    assert_eq!(
+        me.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(me.header("cache-control").as_deref(), Some("no-store"));
+    let err = app
+        .request(Method::GET, "/api/v1/me", None, None)
+        .await
+        .expect(401);
+    assert_eq!(err.header("cache-control").as_deref(), Some("no-store"));
+    let health = app.request(Method::GET, "/health", None, None).await;
+    assert_eq!(
+        health.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+}
+
+#[tokio::test]
 async fn health_ready_metrics_and_docs() {
     let app = spawn_app().await;
     assert_eq!(
@@ -174,6 +195,13 @@ async fn health_ready_metrics_and_docs() {
         json!({"status": "ok"})
     );
     app.get("/api/v1/customers", &app.admin).await.expect(200);
+    // Made-up methods and unknown paths count under one label each.
+    for i in 0..5 {
+        let method = Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        app.request(method, &format!("/random/{i}"), None, None)
+            .await
+            .expect_problem(404, "not_found");
+    }
     let metrics = app
         .request(Method::GET, "/metrics", None, None)
         .await
@@ -182,6 +210,13 @@ async fn health_ready_metrics_and_docs() {
     assert!(
         text.contains(
             "sims_http_requests_total{method=\"GET\",route=\"/api/v1/customers\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("MADEUP"), "{text}");
+    assert!(
+        text.contains(
+            "sims_http_requests_total{method=\"OTHER\",route=\"unmatched\",status=\"404\"} 5"
         ),
         "{text}"
     );

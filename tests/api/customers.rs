@@ -675,3 +675,63 @@ async fn concurrent_updates_of_different_fields_lose_nothing() {
     );
     assert_eq!(got.body["version"], 5);
 }
+
+#[tokio::test]
+async fn a_customer_with_opportunities_or_orders_is_not_deleted() {
+    let app = spawn_app().await;
+    let (_, rep) = app.user("sales", None).await;
+    let (_, other) = app.user("sales", None).await;
+    let c = app.customer(&app.admin, "Acme", json!({})).await;
+    // Another rep's opportunity on it (the customer was theirs once).
+    app.post(
+        &format!("/api/v1/customers/{c}/transfer"),
+        &app.admin,
+        json!({"owner_id": app.get("/api/v1/me", &other).await.body["id"]}),
+    )
+    .await
+    .expect(200);
+    let opp = app
+        .post(
+            "/api/v1/opportunities",
+            &other,
+            json!({"customer_id": c, "name": "2027 框架", "amount": "1000.00"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let r = app
+        .delete(&format!("/api/v1/customers/{c}"), &app.admin)
+        .await
+        .expect_problem(409, "customer_in_use");
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 opportunities")
+    );
+    app.get(&format!("/api/v1/opportunities/{opp}"), &other)
+        .await
+        .expect(200);
+    // Contacts and follow-ups go with a customer that has neither.
+    let free = app.customer(&rep, "Free", json!({})).await;
+    app.post(
+        &format!("/api/v1/customers/{free}/contacts"),
+        &rep,
+        json!({"name": "韩梅梅"}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/api/v1/customers/{free}/follow-ups"),
+        &rep,
+        json!({"kind": "call", "content": "hello"}),
+    )
+    .await
+    .expect(201);
+    app.delete(&format!("/api/v1/customers/{free}"), &rep)
+        .await
+        .expect(204);
+    app.get(&format!("/api/v1/customers/{free}"), &rep)
+        .await
+        .expect_problem(404, "not_found");
+}

@@ -283,6 +283,29 @@ async fn import_takes_the_file_part_of_a_form() {
 }
 
 #[tokio::test]
+async fn exported_cells_never_run_as_formulas() {
+    let app = spawn_app().await;
+    let evil = "=HYPERLINK(\"http://evil.example\",\"click\")";
+    app.customer(
+        &app.admin,
+        evil,
+        json!({"phone": "+86 138 0013 8000", "notes": "@SUM(A1:A9)"}),
+    )
+    .await;
+    let (_, rows) = app.export("/api/v1/customers/export", &app.admin).await;
+    let header = &rows[0];
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = &rows[1];
+    assert_eq!(row[col("name")], format!("'{evil}"));
+    assert_eq!(row[col("notes")], "'@SUM(A1:A9)");
+    assert_eq!(
+        row[col("phone")],
+        "+86 138 0013 8000",
+        "a phone stays as it is"
+    );
+}
+
+#[tokio::test]
 async fn export_streams_exactly_what_the_list_shows() {
     let app = spawn_app().await;
     let (_, rep) = app.user("sales", None).await;

@@ -45,6 +45,7 @@ error_codes! {
     NotOwned => (StatusCode::CONFLICT, "not_owned", "The customer is already in the pool"),
     ClaimCooldown => (StatusCode::CONFLICT, "claim_cooldown", "You may not claim this customer back yet"),
     StageInUse => (StatusCode::CONFLICT, "stage_in_use", "Opportunities are still in this stage"),
+    CustomerInUse => (StatusCode::CONFLICT, "customer_in_use", "The customer has orders or opportunities"),
     InsufficientStock => (StatusCode::CONFLICT, "insufficient_stock", "Not enough stock is available"),
     Overpayment => (StatusCode::CONFLICT, "overpayment", "The payment exceeds what is owed"),
     OwnedLimitReached => (StatusCode::CONFLICT, "owned_limit_reached", "You own as many customers as allowed"),
@@ -248,6 +249,7 @@ fn refusal_code(r: &Refusal) -> ErrorCode {
         Refusal::ClaimCooldown { .. } => ErrorCode::ClaimCooldown,
         Refusal::OwnedLimitReached { .. } => ErrorCode::OwnedLimitReached,
         Refusal::StageInUse { .. } => ErrorCode::StageInUse,
+        Refusal::CustomerInUse { .. } => ErrorCode::CustomerInUse,
         Refusal::SecondClosedStage { .. }
         | Refusal::TooManyStages { .. }
         | Refusal::ClosedStageFixed

@@ -103,6 +103,19 @@ impl Metrics {
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The method as a metric label: one of the standard methods, or `OTHER`, so that
+/// made-up methods cannot grow the metrics without bound.
+fn metric_method(m: &actix_web::http::Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == m.as_str())
+        .copied()
+        .unwrap_or("OTHER")
+}
+
 /// Gives every request an id (in its log span and its response), times it into the
 /// metrics, and publishes the caller's request budget: a signed-in caller's (counted by
 /// the `Caller` extractor), or for a request without working credentials its client
@@ -121,7 +134,7 @@ pub async fn observe(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let method = req.method().to_string();
+    let method = metric_method(req.method());
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let address = client_ip(req.peer_addr());
@@ -177,9 +190,18 @@ pub async fn observe(
         .get::<BudgetStatus>()
         .copied()
         .or_else(|| charge_address(&state));
+    let api = res.request().path().starts_with("/api/");
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(X_REQUEST_ID, v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // API answers hold tokens and personal data: no cache keeps them.
+    if api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if let Some(b) = budget {
         headers.insert(

@@ -82,6 +82,19 @@ type TextChange<'a> = (
     &'a mut Option<String>,
 );
 
+/// Whether a customer may be deleted: not while it has orders or opportunities (they are
+/// someone's records, often another rep's). Its contacts, follow-ups and tags go with it.
+pub fn check_removal(orders: u64, opportunities: u64) -> Result<(), DomainError> {
+    if orders > 0 || opportunities > 0 {
+        return Err(crate::error::Refusal::CustomerInUse {
+            orders,
+            opportunities,
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// Most matching customers a duplicate check (查重) names.
 pub const MAX_MATCHES: usize = 20;
 
@@ -443,6 +456,21 @@ impl Contact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customer_with_orders_or_opportunities_stays() {
+        assert!(check_removal(0, 0).is_ok());
+        for (orders, opportunities) in [(1, 0), (0, 1), (3, 2)] {
+            assert_eq!(
+                check_removal(orders, opportunities),
+                Err(crate::error::Refusal::CustomerInUse {
+                    orders,
+                    opportunities
+                }
+                .into())
+            );
+        }
+    }
 
     fn codes(e: DomainError) -> Vec<(String, String)> {
         match e {

@@ -106,6 +106,11 @@ pub enum Refusal {
     /// Admins keep their own admin role and account.
     #[error("admins cannot deactivate or demote themselves")]
     SelfDemotion,
+    /// A customer with orders or opportunities stays: they are someone's records.
+    #[error(
+        "the customer has {orders} orders and {opportunities} opportunities; they stay with it"
+    )]
+    CustomerInUse { orders: u64, opportunities: u64 },
     /// A team with members or sub-teams stays.
     #[error("the team still has members or sub-teams")]
     TeamNotEmpty,

@@ -155,9 +155,52 @@ impl SeenKeys {
     }
 }
 
+/// A cell as written to an exported CSV file: text a spreadsheet would run as a formula
+/// (it begins with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`;
+/// a number (`-12.50`) or a phone number (`+86 138 0013 8000`) stays as it is, so that an
+/// export imports back unchanged.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let number = crate::money::parse_decimal_text(cell).is_some();
+    let phone = cell.strip_prefix('+').is_some_and(|rest| {
+        rest.chars().any(|c| c.is_ascii_digit())
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'))
+    });
+    if risky && !number && !phone {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exported_cells_never_run_as_formulas() {
+        for (cell, written) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "'=HYPERLINK(\"http://x\",\"y\")",
+            ),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-1+2", "'-1+2"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("-12.50", "-12.50"),
+            ("+86 138 0013 8000", "+86 138 0013 8000"),
+            ("+1 (555) 010-9999", "+1 (555) 010-9999"),
+            ("杭州西湖科技", "杭州西湖科技"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), written, "{cell:?}");
+        }
+    }
 
     #[test]
     fn repeated_keys_point_at_the_first_line() {

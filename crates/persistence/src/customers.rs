@@ -3,20 +3,21 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    Set,
 };
 use serde_json::json;
 use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::customer::{
     Customer, CustomerKind, CustomerLevel, CustomerPatch, CustomerRecord, DuplicateKeys,
-    MAX_MATCHES,
+    MAX_MATCHES, check_removal,
 };
 use sims_domain::values::phone_digits;
 use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
 use crate::audit::Audited;
-use crate::entities::{customer_tags, customers};
+use crate::entities::{customer_tags, customers, opportunities, orders};
 use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page};
 use crate::records::{stored, stored_opt, stored_strings};
 use crate::scope::{Pool, owned_by};
@@ -500,6 +501,15 @@ async fn change(
 pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64>) -> Result<()> {
     db.write(async |tx| {
         let current = lock_writable(tx, actor, id, if_match).await?;
+        let orders = orders::Entity::find()
+            .filter(orders::Column::CustomerId.eq(id))
+            .count(tx)
+            .await?;
+        let opportunities = opportunities::Entity::find()
+            .filter(opportunities::Column::CustomerId.eq(id))
+            .count(tx)
+            .await?;
+        check_removal(orders, opportunities)?;
         uow::remove(tx, actor, current).await
     })
     .await

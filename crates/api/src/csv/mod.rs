@@ -7,7 +7,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use sims_domain::FieldViolation;
-use sims_domain::import::{ImportReport, RowError};
+use sims_domain::import::{ImportReport, RowError, spreadsheet_safe};
 use sims_domain::listing::SortKey;
 use sims_persistence::import::{self, ImportOptions, ImportTarget, ParsedRow};
 use sims_persistence::{ListRequest, Page, PersistenceError};
@@ -269,7 +269,9 @@ fn chunk(header: Option<&[&str]>, rows: Vec<Vec<String>>) -> Bytes {
         failed |= w.write_record(h).is_err();
     }
     for r in rows {
-        failed |= w.write_record(r).is_err();
+        failed |= w
+            .write_record(r.iter().map(|cell| spreadsheet_safe(cell).into_owned()))
+            .is_err();
     }
     if failed {
         tracing::error!("a CSV row could not be written");

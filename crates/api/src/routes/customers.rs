@@ -301,6 +301,7 @@ pub async fn update_customer(
     WithIfMatch,
     (status = 204, description = "Deleted"),
     (status = 403, description = "A rep deleting a pool customer", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "`customer_in_use`: it has orders or opportunities", body = Problem, content_type = "application/problem+json"),
 ))]
 #[delete("/customers/{id}")]
 pub async fn delete_customer(ctx: Ctx, id: Id, if_match: IfMatch) -> ApiResult<HttpResponse> {

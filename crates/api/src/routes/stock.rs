@@ -68,10 +68,12 @@ const NEWEST: &[SortKey] = &[SortKey {
     descending: true,
 }];
 
-/// The stock ledger, newest first.
+/// The stock ledger, newest first (managers and admins: it names orders and who made
+/// them).
 #[utoipa::path(tag = "stock", operation_id = "list_stock_movements", params(MovementQuery, PageParams), responses(
     Authenticated,
     WithQuery,
+    RoleGated,
     (status = 200, description = "A page of ledger entries", body = PageOf<MovementRecord>),
 ))]
 #[get("/stock/movements")]
@@ -80,6 +82,7 @@ pub async fn list_stock_movements(
     query: Query<MovementQuery>,
     paging: Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<MovementRecord>>> {
+    ctx.principal.require_manager()?;
     let req = paging.0.to_request(&["at"], NEWEST)?;
     let q = query.0;
     let filter = MovementFilter {
