@@ -181,7 +181,7 @@ pub async fn observe(
     if let Some(state) = &state {
         state
             .metrics
-            .observe(&method, &route, status, elapsed.as_secs_f64());
+            .observe(method, &route, status, elapsed.as_secs_f64());
     }
     // Credentials that did not work (a 401) count against the address, after the fact.
     let budget = res
