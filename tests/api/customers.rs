@@ -735,3 +735,44 @@ async fn a_customer_with_opportunities_or_orders_is_not_deleted() {
         .await
         .expect_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn tags_page_like_every_list() {
+    let app = spawn_app().await;
+    for (name, tags) in [
+        ("A", vec!["华东", "重点", "制造"]),
+        ("B", vec!["华东", "重点"]),
+        ("C", vec!["华东", "零售"]),
+    ] {
+        app.customer(&app.admin, name, json!({"tags": tags})).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/tags?per_page=2&include_total=true".to_owned();
+    loop {
+        let page = app.get(&path, &app.admin).await.expect(200);
+        if page.body["total"].is_number() {
+            assert_eq!(page.body["total"], 4);
+        }
+        for t in page.body["items"].as_array().unwrap() {
+            seen.push((
+                t["tag"].as_str().unwrap().to_owned(),
+                t["count"].as_i64().unwrap(),
+            ));
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/tags?per_page=2&after={c}"),
+            None => break,
+        }
+    }
+    let mut want = vec![
+        ("华东".to_owned(), 3),
+        ("重点".to_owned(), 2),
+        ("制造".to_owned(), 1),
+        ("零售".to_owned(), 1),
+    ];
+    want[2..].sort();
+    assert_eq!(seen, want, "most used first, then by name");
+    app.get("/api/v1/tags?after=forged", &app.admin)
+        .await
+        .expect_problem(400, "invalid_parameter");
+}

@@ -137,6 +137,17 @@ async fn big_requests_are_refused_before_they_cost_anything() {
         .expect_problem(422, "validation_failed");
     assert_eq!(code_of(&r, "lines"), "too_many");
     let r = app
+        .post(
+            "/api/v1/stock/receipts",
+            &app.admin,
+            json!({"warehouse_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e", "lines": [
+                {"product_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e", "quantity": "1000000000.001"}
+            ]}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(code_of(&r, "lines[0].quantity"), "out_of_range");
+    let r = app
         .request(
             Method::POST,
             "/api/v1/auth/login",

@@ -13,13 +13,25 @@ use crate::access::Principal;
 use crate::error::{DomainError, FieldViolation, Violations};
 use crate::values::{NAME_MAX, SHORT_TEXT_MAX, bounded_text, optional_text};
 
+/// Largest quantity (up to 1,000,000,000), so that stock levels and report sums stay far
+/// from overflow.
+pub const QUANTITY_MAX: i64 = 1_000_000_000;
+
 fn scaled(
     field: &str,
     value: Decimal,
     scale: u32,
     what: &str,
     allow_negative: bool,
+    max: i64,
 ) -> Result<i64, FieldViolation> {
+    if value.abs() > Decimal::from(max) {
+        return Err(FieldViolation::new(
+            field,
+            "out_of_range",
+            format!("{field} must be at most {max}"),
+        ));
+    }
     if !allow_negative && value.is_sign_negative() && !value.is_zero() {
         return Err(FieldViolation::new(
             field,
@@ -44,7 +56,7 @@ fn scaled(
 
 /// A quantity in thousandths, e.g. `2.5` kg → 2500. Must be positive.
 pub fn quantity(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
-    let q = scaled(field, value, 3, "quantities", false)?;
+    let q = scaled(field, value, 3, "quantities", false, QUANTITY_MAX)?;
     if q == 0 {
         return Err(FieldViolation::new(
             field,
@@ -57,7 +69,7 @@ pub fn quantity(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
 
 /// A signed quantity change in thousandths (stock adjustments); not zero.
 pub fn quantity_change(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
-    let q = scaled(field, value, 3, "quantities", true)?;
+    let q = scaled(field, value, 3, "quantities", true, QUANTITY_MAX)?;
     if q == 0 {
         return Err(FieldViolation::new(
             field,
@@ -70,25 +82,17 @@ pub fn quantity_change(field: &str, value: Decimal) -> Result<i64, FieldViolatio
 
 /// A quantity that may be zero (reorder points).
 pub fn quantity_or_zero(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
-    scaled(field, value, 3, "quantities", false)
+    scaled(field, value, 3, "quantities", false, QUANTITY_MAX)
 }
 
 /// A price in ten-thousandths, e.g. `12.3456` → 123456. Zero is allowed (free goods).
 pub fn price(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
-    scaled(field, value, 4, "prices", false)
+    scaled(field, value, 4, "prices", false, crate::money::AMOUNT_MAX)
 }
 
 /// A percentage 0..=100 with up to 2 decimals, in basis points (`"13"` → 1300).
 pub fn percent(field: &str, value: Decimal) -> Result<i64, FieldViolation> {
-    let bp = scaled(field, value, 2, "percentages", false)?;
-    if bp > 10_000 {
-        return Err(FieldViolation::new(
-            field,
-            "out_of_range",
-            format!("{field} must be between 0 and 100"),
-        ));
-    }
-    Ok(bp)
+    scaled(field, value, 2, "percentages", false, 100)
 }
 
 /// Thousandths back to a decimal, without trailing zeros (`2500` → `2.5`).

@@ -35,9 +35,20 @@ pub fn round_amount(value: Decimal) -> Decimal {
     v
 }
 
+/// Largest amount of money a client may send (10,000,000,000,000.00), so that report sums
+/// stay far from overflow.
+pub const AMOUNT_MAX: i64 = 10_000_000_000_000;
+
 /// An amount the client sent (a decimal string) in minor units: at most two decimals,
-/// not negative, within range; otherwise a violation on `field`.
+/// not negative, at most [`AMOUNT_MAX`]; otherwise a violation on `field`.
 pub fn amount_minor(field: &str, amount: Decimal) -> Result<i64, crate::error::FieldViolation> {
+    if amount > Decimal::from(AMOUNT_MAX) {
+        return Err(crate::error::FieldViolation::new(
+            field,
+            "out_of_range",
+            format!("{field} must be at most {AMOUNT_MAX}"),
+        ));
+    }
     if amount.is_sign_negative() && !amount.is_zero() {
         return Err(crate::error::FieldViolation::new(
             field,

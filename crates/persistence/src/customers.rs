@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::audit::Audited;
 use crate::entities::{customer_tags, customers, opportunities, orders};
-use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page, page_of_sorted};
 use crate::records::{stored, stored_opt, stored_strings};
 use crate::scope::{Pool, owned_by};
 use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
@@ -122,8 +122,12 @@ pub struct TagCount {
     pub count: i64,
 }
 
-/// Every tag on the customers `scope` may read, most used first.
-pub async fn tag_counts<C: ConnectionTrait>(conn: &C, scope: &Scope) -> Result<Vec<TagCount>> {
+/// A page of the tags on the customers `scope` may read, most used first, then by name.
+pub async fn tag_counts<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    req: &ListRequest,
+) -> Result<Page<TagCount>> {
     let rows: Vec<(String, i64)> = customer_tags::Entity::find()
         .select_only()
         .column(customer_tags::Column::Tag)
@@ -141,7 +145,10 @@ pub async fn tag_counts<C: ConnectionTrait>(conn: &C, scope: &Scope) -> Result<V
         .map(|(tag, count)| TagCount { tag, count })
         .collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.tag.cmp(&b.tag)));
-    Ok(out)
+    // Most used first: the key sorts by the count's complement, then by the tag.
+    page_of_sorted(out, req, |t| {
+        format!("{:019}\u{0}{}", i64::MAX - t.count, t.tag)
+    })
 }
 
 /// Filters of the customer list; every one is optional and they combine with AND.

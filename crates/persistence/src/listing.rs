@@ -387,6 +387,52 @@ where
     })
 }
 
+/// One page of a list computed whole (an aggregate such as tag counts), in the list
+/// conventions: numbered pages, or `after` continuing past the item whose `key` the
+/// cursor holds. `key` must sort exactly as `items` are sorted.
+pub(crate) fn page_of_sorted<T>(
+    items: Vec<T>,
+    req: &ListRequest,
+    key: impl Fn(&T) -> String,
+) -> Result<Page<T>> {
+    let total = req.include_total.then_some(items.len() as u64);
+    let (start, page) = match &req.after {
+        Some(after) => {
+            let bytes = URL_SAFE_NO_PAD
+                .decode(after.trim())
+                .map_err(|_| bad_cursor())?;
+            let last: Vec<String> = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
+            let [marker, last] = <[String; 2]>::try_from(last).map_err(|_| bad_cursor())?;
+            if marker != "sorted" {
+                return Err(bad_cursor());
+            }
+            (items.partition_point(|it| key(it) <= last), None)
+        }
+        None => (
+            (req.page.saturating_sub(1) as usize).saturating_mul(req.per_page as usize),
+            Some(req.page),
+        ),
+    };
+    let mut rest: Vec<T> = items.into_iter().skip(start).collect();
+    let has_more = rest.len() > req.per_page as usize;
+    rest.truncate(req.per_page as usize);
+    let next_cursor = if has_more {
+        rest.last().map(|last| {
+            URL_SAFE_NO_PAD.encode(serde_json::json!(["sorted", key(last)]).to_string())
+        })
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rest,
+        page,
+        per_page: req.per_page,
+        has_more,
+        next_cursor,
+        total,
+    })
+}
+
 /// Escapes `%`, `_` and `\` so that user text matches literally inside `LIKE`.
 pub(crate) fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -425,6 +471,34 @@ mod tests {
         );
         let forged = URL_SAFE_NO_PAD.encode(r#"["yesterday","x"]"#);
         assert!(decode_cursor(&forged, &[Kind::Timestamp]).is_err());
+    }
+
+    #[test]
+    fn computed_lists_page_by_key() {
+        let req = |after: Option<String>| ListRequest {
+            page: 1,
+            per_page: 2,
+            after,
+            sort: vec![],
+            include_total: true,
+        };
+        let items = vec!["a", "b", "c", "d", "e"];
+        let key = |s: &&str| (*s).to_owned();
+        let first =
+            page_of_sorted(items.clone(), &req(None), key).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (first.items.clone(), first.total),
+            (vec!["a", "b"], Some(5))
+        );
+        let second = page_of_sorted(items.clone(), &req(first.next_cursor), key)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((second.items.clone(), second.page), (vec!["c", "d"], None));
+        // The item the cursor names is gone: the next page starts after where it was.
+        let fewer = vec!["a", "c", "d", "e"];
+        let again = page_of_sorted(fewer, &req(second.next_cursor.clone()), key)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((again.items, again.next_cursor), (vec!["e"], None));
+        assert!(page_of_sorted(items, &req(Some("forged".into())), key).is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::audit::{self, Change};
 use crate::entities::{products, stock_levels, stock_movements};
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
-use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
+use crate::listing::{ListRequest, Page, SortColumn, fetch_page, page_of_sorted};
 use crate::records::stored;
 use crate::{Actor, Database, PersistenceError, Result, now, warehouses};
 
@@ -327,7 +327,10 @@ pub async fn movements<C: ConnectionTrait>(
 }
 
 /// Active products at or below their reorder point: `(product, available in all warehouses)`.
-pub async fn low_stock<C: ConnectionTrait>(conn: &C) -> Result<Vec<(ProductRecord, i64)>> {
+pub async fn low_stock<C: ConnectionTrait>(
+    conn: &C,
+    req: &ListRequest,
+) -> Result<Page<(ProductRecord, i64)>> {
     let candidates = products::Entity::find()
         .filter(products::Column::ReorderPointMilli.is_not_null())
         .filter(products::Column::Active.eq(true))
@@ -357,7 +360,9 @@ pub async fn low_stock<C: ConnectionTrait>(conn: &C) -> Result<Vec<(ProductRecor
             }
         }
     }
-    Ok(out)
+    // Sorted here, byte-wise, as the cursor compares (a database collation may differ).
+    out.sort_by(|a, b| a.0.sku.cmp(&b.0.sku));
+    page_of_sorted(out, req, |(p, _)| p.sku.clone())
 }
 
 /// Sum of a product's ledger in a warehouse: `(on_hand, reserved)` as the movements say.

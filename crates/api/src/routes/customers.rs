@@ -324,12 +324,6 @@ pub struct TagCount {
     pub count: i64,
 }
 
-/// Tags on visible customers.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TagList {
-    pub items: Vec<TagCount>,
-}
-
 /// Adds tags to a customer (ones it already has are kept once; at most 20 in all).
 #[utoipa::path(tag = "customers", operation_id = "add_customer_tags", params(("id" = Uuid, Path)), request_body = AddTags, responses(
     Authenticated,
@@ -367,23 +361,24 @@ pub async fn remove_customer_tag(
     Ok(Tagged(m))
 }
 
-/// Every tag on the customers the caller may see, with counts, most used first.
-#[utoipa::path(tag = "customers", operation_id = "list_tags", responses(
+/// The tags on the customers the caller may see, with counts, most used first (then by
+/// name), paged like every list.
+#[utoipa::path(tag = "customers", operation_id = "list_tags", params(PageParams), responses(
     Authenticated,
-    (status = 200, description = "The tags, most used first", body = TagList),
+    WithQuery,
+    (status = 200, description = "A page of tags, most used first", body = PageOf<TagCount>),
 ))]
 #[get("/tags")]
-pub async fn list_tags(ctx: Ctx) -> ApiResult<web::Json<TagList>> {
-    let items = customers::tag_counts(ctx.db.conn(), &ctx.scope()).await?;
-    Ok(web::Json(TagList {
-        items: items
-            .into_iter()
-            .map(|t| TagCount {
-                tag: t.tag,
-                count: t.count,
-            })
-            .collect(),
-    }))
+pub async fn list_tags(
+    ctx: Ctx,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<TagCount>>> {
+    let req = paging.0.to_request(&[], &[])?;
+    let page = customers::tag_counts(ctx.db.conn(), &ctx.scope(), &req).await?;
+    Ok(web::Json(PageOf::from_page(page, |t| TagCount {
+        tag: t.tag,
+        count: t.count,
+    })))
 }
 
 /// When the due list ends.

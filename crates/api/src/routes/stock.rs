@@ -261,28 +261,26 @@ pub struct LowStockItem {
     pub available: Decimal,
 }
 
-/// Low stock.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LowStockList {
-    pub items: Vec<LowStockItem>,
-}
-
-/// Active products whose available stock (all warehouses) is at or below their reorder point.
-#[utoipa::path(tag = "stock", operation_id = "list_low_stock", responses(
+/// Active products whose available stock (all warehouses) is at or below their reorder
+/// point, by SKU, paged like every list.
+#[utoipa::path(tag = "stock", operation_id = "list_low_stock", params(PageParams), responses(
     Authenticated,
-    (status = 200, description = "Products at or below their reorder point", body = LowStockList),
+    WithQuery,
+    (status = 200, description = "A page of products at or below their reorder point", body = PageOf<LowStockItem>),
 ))]
 #[get("/stock/low")]
-pub async fn list_low_stock(ctx: Ctx) -> ApiResult<web::Json<LowStockList>> {
-    let rows = stock::low_stock(ctx.db.conn()).await?;
-    let items = rows
-        .into_iter()
-        .map(|(p, available)| LowStockItem {
+pub async fn list_low_stock(
+    ctx: Ctx,
+    paging: Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<LowStockItem>>> {
+    let req = paging.0.to_request(&[], &[])?;
+    let page = stock::low_stock(ctx.db.conn(), &req).await?;
+    Ok(web::Json(PageOf::from_page(page, |(p, available)| {
+        LowStockItem {
             product: ProductRecord::for_viewer(p, &ctx.principal),
             available: quantity_decimal(available),
-        })
-        .collect();
-    Ok(web::Json(LowStockList { items }))
+        }
+    })))
 }
 
 /// Registers the stock routes.
