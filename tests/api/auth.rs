@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 use serde_json::json;
-use sims_api::auth::TokenKeys;
+use sims_api::auth::{TokenFor, TokenKeys};
 use uuid::Uuid;
 
 use crate::helpers::*;
@@ -62,9 +62,13 @@ async fn missing_expired_and_tampered_tokens_are_refused() {
         .await
         .expect_problem(401, "unauthorized");
     let admin_id = app.get("/api/v1/me", &app.admin).await.expect(200).id();
-    let expired = TokenKeys::new(JWT_SECRET, -60)
-        .issue(admin_id.parse().unwrap(), "admin", None)
-        .unwrap();
+    let whom = TokenFor {
+        user_id: admin_id.parse().unwrap(),
+        role: "admin".into(),
+        team: None,
+        epoch: 0,
+    };
+    let expired = TokenKeys::new(JWT_SECRET, -60).issue(&whom, None).unwrap();
     let r = app
         .get("/api/v1/me", &expired)
         .await
@@ -77,11 +81,26 @@ async fn missing_expired_and_tampered_tokens_are_refused() {
         .await
         .expect_problem(401, "unauthorized");
     let foreign = TokenKeys::new("some-other-secret-some-other-secret-xx", 900)
-        .issue(admin_id.parse().unwrap(), "admin", None)
+        .issue(&whom, None)
         .unwrap();
     app.get("/api/v1/me", &foreign)
         .await
         .expect_problem(401, "unauthorized");
+    // Signed with our secret but for a session epoch the admin is not in.
+    let stale = TokenKeys::new(JWT_SECRET, 900)
+        .issue(
+            &TokenFor {
+                epoch: 7,
+                ..whom.clone()
+            },
+            None,
+        )
+        .unwrap();
+    app.get("/api/v1/me", &stale)
+        .await
+        .expect_problem(401, "unauthorized");
+    let current = TokenKeys::new(JWT_SECRET, 900).issue(&whom, None).unwrap();
+    app.get("/api/v1/me", &current).await.expect(200);
     app.get("/api/v1/me", "not-a-jwt")
         .await
         .expect_problem(401, "unauthorized");
@@ -336,4 +355,99 @@ async fn many_failures_from_one_address_are_limited_across_accounts() {
     app.login_pair("guess-new@example.com", "wrong-password!")
         .await
         .expect_problem(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_session_at_once() {
+    let app = spawn_app().await;
+    let email = format!("s-{}@example.com", Uuid::now_v7().simple());
+    let id = app
+        .post(
+            "/api/v1/users",
+            &app.admin,
+            json!({"email": email, "name": "S", "password": PASSWORD, "role": "sales"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let first = app.login_pair(&email, PASSWORD).await.expect(200);
+    let second = app.login_pair(&email, PASSWORD).await.expect(200);
+    let token = first.body["access_token"].as_str().unwrap().to_owned();
+    let other_device = second.body["access_token"].as_str().unwrap().to_owned();
+    let refresh = second.body["refresh_token"].as_str().unwrap().to_owned();
+
+    let r = app
+        .post(
+            "/api/v1/me/password",
+            &token,
+            json!({"current_password": "not my password", "new_password": "a brand new passphrase"}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["current_password".to_owned()]);
+    let r = app
+        .post(
+            "/api/v1/me/password",
+            &token,
+            json!({"current_password": PASSWORD, "new_password": "short"}),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["new_password".to_owned()]);
+    app.get("/api/v1/me", &other_device).await.expect(200);
+
+    app.post(
+        "/api/v1/me/password",
+        &token,
+        json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}),
+    )
+    .await
+    .expect(204);
+    for t in [&token, &other_device] {
+        app.get("/api/v1/me", t)
+            .await
+            .expect_problem(401, "unauthorized");
+    }
+    app.request(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": refresh})),
+    )
+    .await
+    .expect_problem(401, "unauthorized");
+    app.login_pair(&email, PASSWORD).await.expect(401);
+    let fresh = app.login(&email, "a brand new passphrase").await;
+    app.get("/api/v1/me", &fresh).await.expect(200);
+
+    // An admin setting the password ends the sessions too.
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        &app.admin,
+        json!({"password": "set by the admin ok"}),
+    )
+    .await
+    .expect(200);
+    app.get("/api/v1/me", &fresh)
+        .await
+        .expect_problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn a_refresh_family_lives_at_most_its_maximum_age() {
+    let app = spawn_app_with(|s| s.auth.refresh_family_max_days = 0).await;
+    let pair = app
+        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect(200);
+    let r = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": pair.body["refresh_token"]})),
+        )
+        .await
+        .expect_problem(401, "unauthorized");
+    assert!(r.body["detail"].as_str().unwrap().contains("sign in again"));
 }

@@ -12,11 +12,21 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 
+/// Who issues access tokens (`iss`).
+pub const ISSUER: &str = "sims";
+/// Whom access tokens are for (`aud`).
+pub const AUDIENCE: &str = "sims-api";
+
 /// What an access token carries.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
+    pub iss: String,
+    pub aud: String,
     /// The user id.
     pub sub: Uuid,
+    /// The user's session epoch when the token was issued: the token works only while it
+    /// is the user's current one (a password change or deactivation moves it on).
+    pub epoch: i64,
     /// The role when the token was issued (the server re-reads the current one).
     pub role: String,
     /// The team when the token was issued.
@@ -27,6 +37,27 @@ pub struct Claims {
     pub key: Option<Uuid>,
     pub iat: i64,
     pub exp: i64,
+}
+
+/// Whom an access token is for: the user, their role and team, and their session epoch.
+#[derive(Debug, Clone)]
+pub struct TokenFor {
+    pub user_id: Uuid,
+    pub role: String,
+    pub team: Option<Uuid>,
+    pub epoch: i64,
+}
+
+impl TokenFor {
+    /// A token for an active user's principal in `epoch`.
+    pub fn principal(p: &sims_domain::Principal, epoch: i64) -> Self {
+        Self {
+            user_id: p.user_id,
+            role: p.role.as_str().to_owned(),
+            team: p.team_id,
+            epoch,
+        }
+    }
 }
 
 /// Signs and verifies access tokens.
@@ -44,7 +75,9 @@ impl TokenKeys {
     pub fn new(secret: &str, access_ttl: i64) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
         Self {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
@@ -53,23 +86,23 @@ impl TokenKeys {
         }
     }
 
-    /// A signed access token for the user.
-    pub fn issue(&self, user_id: Uuid, role: &str, team: Option<Uuid>) -> ApiResult<String> {
-        self.issue_for(user_id, role, team, None)
-    }
-
-    /// A signed access token for the user, exchanged for API key `key` if given.
-    pub fn issue_for(
-        &self,
-        user_id: Uuid,
-        role: &str,
-        team: Option<Uuid>,
-        key: Option<Uuid>,
-    ) -> ApiResult<String> {
+    /// A signed access token for the user in session `epoch`, exchanged for API key
+    /// `key` if given.
+    pub fn issue(&self, session: &TokenFor, key: Option<Uuid>) -> ApiResult<String> {
         let now = chrono::Utc::now().timestamp();
+        let TokenFor {
+            user_id,
+            role,
+            team,
+            epoch,
+        } = session;
+        let (user_id, team, epoch) = (*user_id, *team, *epoch);
         let claims = Claims {
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
             sub: user_id,
-            role: role.to_owned(),
+            epoch,
+            role: role.clone(),
             team,
             key,
             iat: now,
@@ -148,13 +181,47 @@ mod tests {
     fn tokens_verify_and_reject_tampering() {
         let keys = TokenKeys::new("0123456789abcdef0123456789abcdef", 60);
         let id = Uuid::now_v7();
-        let t = keys.issue(id, "sales", None).unwrap_or_default();
-        assert_eq!(keys.verify(&t).map(|c| c.sub).ok(), Some(id));
+        let whom = TokenFor {
+            user_id: id,
+            role: "sales".into(),
+            team: None,
+            epoch: 3,
+        };
+        let t = keys.issue(&whom, None).unwrap_or_default();
+        let claims = keys.verify(&t).ok();
+        assert_eq!(claims.as_ref().map(|c| (c.sub, c.epoch)), Some((id, 3)));
+        assert_eq!(
+            claims.map(|c| (c.iss, c.aud)),
+            Some((ISSUER.to_owned(), AUDIENCE.to_owned()))
+        );
         let other = TokenKeys::new("another-secret-another-secret-xx", 60);
         assert!(other.verify(&t).is_err());
         let expired = TokenKeys::new("0123456789abcdef0123456789abcdef", -10);
-        let old = expired.issue(id, "sales", None).unwrap_or_default();
+        let old = expired.issue(&whom, None).unwrap_or_default();
         assert!(keys.verify(&old).is_err());
+    }
+
+    #[test]
+    fn tokens_for_another_issuer_or_audience_are_refused() {
+        let keys = TokenKeys::new("0123456789abcdef0123456789abcdef", 60);
+        let now = chrono::Utc::now().timestamp();
+        for (iss, aud) in [("someone-else", AUDIENCE), (ISSUER, "another-api")] {
+            let claims = Claims {
+                iss: iss.into(),
+                aud: aud.into(),
+                sub: Uuid::now_v7(),
+                epoch: 0,
+                role: "admin".into(),
+                team: None,
+                key: None,
+                iat: now,
+                exp: now + 60,
+            };
+            let forged =
+                jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding)
+                    .unwrap_or_default();
+            assert!(keys.verify(&forged).is_err(), "{iss} {aud}");
+        }
     }
 
     #[test]

@@ -59,22 +59,29 @@ impl FromRequest for Caller {
                     )
                 })?;
             // A database failure here is a 500, never a 401: the caller did nothing wrong.
-            let (user_id, key) = if is_api_key(token) {
+            // An API key lives until it is revoked; an access token while its session does.
+            let (user_id, key, session_epoch) = if is_api_key(token) {
                 let key = key_in_use(state, KeyIs::Secret(token)).await?;
-                (key.user_id, Some(key.id))
+                (key.user_id, Some(key.id), None)
             } else {
                 let claims = state.keys.verify(token)?;
                 if let Some(id) = claims.key {
                     key_in_use(state, KeyIs::Exchanged(id)).await?;
                 }
-                (claims.sub, claims.key)
+                (claims.sub, claims.key, Some(claims.epoch))
             };
-            let principal = users::principal(state.db.conn(), user_id)
+            let (principal, epoch) = users::session(state.db.conn(), user_id)
                 .await
                 .map_err(ApiError::from)?
                 .ok_or_else(|| {
                     ApiError::unauthorized("the account is deactivated or no longer exists")
                 })?;
+            // A password change or deactivation ended every session issued before it.
+            if session_epoch.is_some_and(|e| e != epoch) {
+                return Err(ApiError::unauthorized(
+                    "this session has ended (the password changed); sign in again",
+                ));
+            }
             let now = chrono::Utc::now().timestamp();
             // An API key has a budget of its own, apart from its user's.
             if let Some(status) = state.budget.take(key.unwrap_or(principal.user_id), now) {

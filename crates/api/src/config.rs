@@ -67,6 +67,8 @@ pub struct AuthSettings {
     pub max_login_failures: u32,
     /// The window failures are counted in, in seconds.
     pub login_failure_window_secs: u64,
+    /// Most days a refresh family lives however often it rotates; then sign in again.
+    pub refresh_family_max_days: u32,
     /// Requests per minute per client address for everything sent without credentials
     /// (sign-in, refresh, logout, health); `0` turns this budget off.
     pub requests_per_minute_per_address: u32,
@@ -80,6 +82,7 @@ impl Default for AuthSettings {
             max_login_failures: 5,
             login_failure_window_secs: 15 * 60,
             requests_per_minute_per_address: 600,
+            refresh_family_max_days: 90,
         }
     }
 }
@@ -150,8 +153,9 @@ impl Default for ImportSettings {
     }
 }
 
-/// Everything the server is configured with.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Everything the server is configured with. Its `Debug` hides the database passwords
+/// (and `Secret`s hide themselves).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub mode: Mode,
@@ -176,6 +180,43 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub pool: PoolSettings,
     pub import: ImportSettings,
+}
+
+/// A database URL with its password replaced by `***`, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("mode", &self.mode)
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "database_read_url",
+                &self.database_read_url.as_deref().map(redact_url),
+            )
+            .field("database_max_connections", &self.database_max_connections)
+            .field("jwt_secret", &self.jwt_secret)
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &self.admin_password)
+            .field("cors_origins", &self.cors_origins)
+            .field("log_format", &self.log_format)
+            .field("workers", &self.workers)
+            .field("auth", &self.auth)
+            .field("rate_limit", &self.rate_limit)
+            .field("pool", &self.pool)
+            .field("import", &self.import)
+            .finish()
+    }
 }
 
 impl Default for Settings {
@@ -294,6 +335,24 @@ impl Settings {
 mod tests {
     use super::*;
     use figment::Jail;
+
+    #[test]
+    fn debug_output_hides_passwords() {
+        let s = Settings {
+            database_url: "postgres://sims:hunter2-db@db:5432/sims".into(),
+            database_read_url: Some("postgres://ro:hunter3-ro@replica/sims".into()),
+            ..Settings::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("hunter3"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://sims:***@db:5432/sims"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn file_then_environment_override_defaults() {

@@ -52,21 +52,12 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
         max_connections: settings.database_max_connections,
         acquire_timeout: Duration::from_secs(10),
     };
-    Database::connect(&options)
-        .await
-        .map_err(|e| StartupError::Database(format!("{} ({e})", redact(&settings.database_url))))
-}
-
-/// The database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
+    Database::connect(&options).await.map_err(|e| {
+        StartupError::Database(format!(
+            "{} ({e})",
+            crate::config::redact_url(&settings.database_url)
+        ))
+    })
 }
 
 /// Creates the first admin on an empty database, from the settings or with a random
@@ -304,11 +295,11 @@ mod tests {
     #[test]
     fn database_urls_are_redacted() {
         assert_eq!(
-            super::redact("postgres://sims:secret@db:5432/sims"),
+            crate::config::redact_url("postgres://sims:secret@db:5432/sims"),
             "postgres://sims:***@db:5432/sims"
         );
         assert_eq!(
-            super::redact("sqlite://./data/sims.db?mode=rwc"),
+            crate::config::redact_url("sqlite://./data/sims.db?mode=rwc"),
             "sqlite://./data/sims.db?mode=rwc"
         );
     }

@@ -11,23 +11,41 @@ use uuid::Uuid;
 use crate::entities::{login_failures, refresh_tokens};
 use crate::{Database, Result, now};
 
-/// Stores a new refresh token (by its hash) in `family_id`.
+/// A refresh family: its id and when its first token was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Family {
+    pub id: Uuid,
+    pub started_at: DateTime<Utc>,
+}
+
+impl Family {
+    /// A family begun now, at sign-in.
+    pub fn begin() -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            started_at: now(),
+        }
+    }
+}
+
+/// Stores a new refresh token (by its hash) in `family`.
 pub async fn store_refresh<C: ConnectionTrait>(
     conn: &C,
     user_id: Uuid,
-    family_id: Uuid,
+    family: Family,
     token_hash: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<()> {
     refresh_tokens::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
-        family_id: Set(family_id),
+        family_id: Set(family.id),
         token_hash: Set(token_hash.to_owned()),
         expires_at: Set(expires_at),
         created_at: Set(now()),
         used_at: Set(None),
         revoked_at: Set(None),
+        family_started_at: Set(Some(family.started_at)),
     }
     .insert(conn)
     .await?;
@@ -43,6 +61,8 @@ pub enum Rotation {
     Rejected,
     /// The token had already been rotated: its whole family is now revoked.
     ReuseDetected,
+    /// The family is older than it may live: it is now revoked; sign in again.
+    FamilyExpired,
 }
 
 async fn revoke_family<C: ConnectionTrait>(conn: &C, family_id: Uuid) -> Result<()> {
@@ -63,6 +83,7 @@ pub async fn rotate_refresh(
     token_hash: &str,
     new_hash: &str,
     expires_at: DateTime<Utc>,
+    family_max_age: Duration,
 ) -> Result<Rotation> {
     db.write(async |tx| {
         let Some(token) = find_refresh(tx, token_hash).await? else {
@@ -78,6 +99,14 @@ pub async fn rotate_refresh(
         if token.expires_at <= Utc::now() {
             return Ok(Rotation::Rejected);
         }
+        let family = Family {
+            id: token.family_id,
+            started_at: token.family_started_at.unwrap_or(token.created_at),
+        };
+        if family.started_at + family_max_age <= Utc::now() {
+            revoke_family(tx, family.id).await?;
+            return Ok(Rotation::FamilyExpired);
+        }
         let claimed = refresh_tokens::Entity::update_many()
             .col_expr(refresh_tokens::Column::UsedAt, Expr::val(now()))
             .filter(refresh_tokens::Column::Id.eq(token.id))
@@ -89,7 +118,7 @@ pub async fn rotate_refresh(
             revoke_family(tx, token.family_id).await?;
             return Ok(Rotation::ReuseDetected);
         }
-        store_refresh(tx, token.user_id, token.family_id, new_hash, expires_at).await?;
+        store_refresh(tx, token.user_id, family, new_hash, expires_at).await?;
         Ok(Rotation::Rotated {
             user_id: token.user_id,
         })

@@ -401,6 +401,9 @@ table! {
         pub created_at: DateTimeUtc,
         pub used_at: Option<DateTimeUtc>,
         pub revoked_at: Option<DateTimeUtc>,
+        /// When the family's first token was issued (sign-in); `null` for families older
+        /// than this column, whose own `created_at` stands in.
+        pub family_started_at: Option<DateTimeUtc>,
     }
 }
 
@@ -477,6 +480,9 @@ table! {
         pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// Moves on with each password change and deactivation; an access token carries the
+        /// epoch it was issued in and works only while it is current.
+        pub session_epoch: i64,
     }
 }
 

@@ -64,23 +64,54 @@ pub struct UserPatch {
 /// The active user with this id as a principal, with a manager's team subtree loaded.
 /// `None` for unknown or deactivated users, so that their tokens stop working at once.
 pub async fn principal<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<Option<Principal>> {
+    Ok(session(conn, user_id).await?.map(|(p, _)| p))
+}
+
+/// An active user's principal with their current session epoch (what every access token
+/// they hold must carry), or `None` for a deactivated or missing user.
+pub async fn session<C: ConnectionTrait>(
+    conn: &C,
+    user_id: Uuid,
+) -> Result<Option<(Principal, i64)>> {
     let Some(u) = users::Entity::find_by_id(user_id).one(conn).await? else {
         return Ok(None);
     };
     if !u.active {
         return Ok(None);
     }
+    let epoch = u.session_epoch;
     let role: Role = stored("users", "role", &u.role)?;
     let managed_teams = match (role, u.team_id) {
         (Role::Manager, Some(team)) => crate::teams::team_and_descendants(conn, team).await?,
         _ => vec![],
     };
-    Ok(Some(Principal {
-        user_id: u.id,
-        role,
-        team_id: u.team_id,
-        managed_teams,
-    }))
+    Ok(Some((
+        Principal {
+            user_id: u.id,
+            role,
+            team_id: u.team_id,
+            managed_teams,
+        },
+        epoch,
+    )))
+}
+
+/// What signing in checks a password against.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: UserRecord,
+    pub password_hash: String,
+    pub session_epoch: i64,
+}
+
+fn credentials_of(u: users::Model) -> Result<Credentials> {
+    let password_hash = u.password_hash.clone();
+    let session_epoch = u.session_epoch;
+    record(u).map(|user| Credentials {
+        user,
+        password_hash,
+        session_epoch,
+    })
 }
 
 /// The user signing in with this (normalised) email, active or not, with their
@@ -88,16 +119,50 @@ pub async fn principal<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<Op
 pub async fn credentials<C: ConnectionTrait>(
     conn: &C,
     email_norm: &str,
-) -> Result<Option<(UserRecord, String)>> {
+) -> Result<Option<Credentials>> {
     users::Entity::find()
         .filter(users::Column::EmailNorm.eq(email_norm))
         .one(conn)
         .await?
-        .map(|u| {
-            let hash = u.password_hash.clone();
-            record(u).map(|r| (r, hash))
-        })
+        .map(credentials_of)
         .transpose()
+}
+
+/// The credentials of user `id` (for a password change by its owner).
+pub async fn credentials_by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<Credentials> {
+    users::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(PersistenceError::NotFound)
+        .and_then(credentials_of)
+}
+
+/// Sets the caller's own password: every session of theirs ends (refresh tokens revoked,
+/// access tokens issued before answer `401`), audited without the password.
+pub async fn change_own_password(
+    db: &Database,
+    actor: &Actor,
+    password_hash: String,
+) -> Result<()> {
+    let id = actor.principal.user_id;
+    db.write(async |tx| {
+        let current = lock_for_change::<users::Entity, _>(tx, &Scope::All, id, None).await?;
+        let epoch = current.session_epoch;
+        let hash = password_hash.clone();
+        uow::save_noting(
+            tx,
+            Some(actor),
+            current,
+            |am| {
+                am.password_hash = Set(hash);
+                am.session_epoch = Set(epoch + 1);
+            },
+            |change| change.noting("password", json!("changed")),
+        )
+        .await?;
+        crate::auth::revoke_all_for_user(tx, id).await
+    })
+    .await
 }
 
 /// Whether any user exists (for first-start bootstrap).
@@ -144,6 +209,7 @@ pub async fn create(db: &Database, actor: Option<&Actor>, new: NewUser) -> Resul
             version: Set(1),
             created_at: Set(t),
             updated_at: Set(t),
+            session_epoch: Set(0),
         };
         uow::insert(tx, actor, row).await
     })
@@ -222,6 +288,7 @@ pub async fn update(
             .may_change_user(id, patch.active == Some(false), patch.role)?;
         let password_changed = patch.password_hash.is_some();
         let deactivated = patch.active == Some(false) && current.active;
+        let epoch = current.session_epoch + i64::from(password_changed || deactivated);
         let patch = patch.clone();
         let note = move |change: crate::audit::Change| match password_changed {
             true => change.noting("password", json!("changed")),
@@ -247,6 +314,7 @@ pub async fn update(
                 if let Some(h) = patch.password_hash {
                     am.password_hash = Set(h);
                 }
+                am.session_epoch = Set(epoch);
             },
             note,
         )

@@ -130,6 +130,15 @@ const STRINGS: &[(&str, Text)] = &[
             pattern: None,
         },
     ),
+    ("current_password", text(PASSWORD_MAX)),
+    (
+        "new_password",
+        Text {
+            max: PASSWORD_MAX,
+            min: Some(PASSWORD_MIN),
+            pattern: None,
+        },
+    ),
     ("refresh_token", text(TOKEN_MAX)),
     ("api_key", required(TOKEN_MAX)),
     ("secret", text(TOKEN_MAX)),

@@ -3,11 +3,11 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
+use sims_persistence::auth::Family;
 use sims_persistence::{auth as store, users};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
-use crate::auth::{DUMMY_HASH, random_token, token_hash, verify_password};
+use crate::auth::{DUMMY_HASH, TokenFor, hash_password, random_token, token_hash, verify_password};
 use crate::caller::{Ctx, KeyIs, key_in_use};
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::Json;
@@ -18,15 +18,23 @@ use crate::state::{AppState, client_ip};
 use sims_domain::Violations;
 use sims_domain::api_key::is_api_key;
 use sims_domain::team::UserRecord;
-use sims_domain::values::{EMAIL_MAX, check_length, check_password_length};
+use sims_domain::values::{EMAIL_MAX, check_length, check_password, check_password_length};
 
 /// Credentials.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "admin@example.com", "password": "correct horse battery"}))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A refresh token presented to rotate or revoke it.
@@ -55,27 +63,20 @@ pub enum TokenType {
     Bearer,
 }
 
-async fn issue_pair(
-    state: &AppState,
-    user_id: Uuid,
-    role: &str,
-    team: Option<Uuid>,
-    family: Option<Uuid>,
-) -> ApiResult<TokenPair> {
-    let access_token = state.keys.issue(user_id, role, team)?;
+/// A new pair for a sign-in: an access token for `whom` and the first refresh token of
+/// a new family.
+async fn begin_session(state: &AppState, whom: &TokenFor) -> ApiResult<TokenPair> {
     let refresh_token = random_token(32);
-    if let Some(family) = family {
-        store::store_refresh(
-            state.db.conn(),
-            user_id,
-            family,
-            &token_hash(&refresh_token),
-            refresh_expiry(state),
-        )
-        .await?;
-    }
+    store::store_refresh(
+        state.db.conn(),
+        whom.user_id,
+        Family::begin(),
+        &token_hash(&refresh_token),
+        refresh_expiry(state),
+    )
+    .await?;
     Ok(TokenPair {
-        access_token,
+        access_token: state.keys.issue(whom, None)?,
         refresh_token,
         token_type: TokenType::Bearer,
         expires_in: state.keys.access_ttl,
@@ -131,11 +132,11 @@ pub async fn login(
     let found = users::credentials(conn, &email).await?;
     let hash = found
         .as_ref()
-        .map(|(_, hash)| hash.clone())
+        .map(|c| c.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.to_owned());
     let password_ok = verify_password(body.password, hash).await;
-    let user = match found {
-        Some((u, _)) if password_ok && u.active => u,
+    let (user, epoch) = match found {
+        Some(c) if password_ok && c.user.active => (c.user, c.session_epoch),
         _ => {
             store::record_failure(&state.db, &account_key, window).await?;
             store::record_failure(&state.db, &address_key, window).await?;
@@ -143,14 +144,13 @@ pub async fn login(
         }
     };
     store::clear_failures(conn, &account_key).await?;
-    let pair = issue_pair(
-        &state,
-        user.id,
-        user.role.as_str(),
-        user.team_id,
-        Some(Uuid::now_v7()),
-    )
-    .await?;
+    let whom = TokenFor {
+        user_id: user.id,
+        role: user.role.as_str().to_owned(),
+        team: user.team_id,
+        epoch,
+    };
+    let pair = begin_session(&state, &whom).await?;
     tracing::info!(user_id = %user.id, "signed in");
     Ok(web::Json(pair))
 }
@@ -168,12 +168,13 @@ pub async fn refresh(
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenPair>> {
-    let mut pair = issue_pair(&state, Uuid::nil(), "", None, None).await?;
+    let refresh_token = random_token(32);
     let rotation = store::rotate_refresh(
         &state.db,
         &token_hash(&body.0.refresh_token),
-        &token_hash(&pair.refresh_token),
+        &token_hash(&refresh_token),
         refresh_expiry(&state),
+        Duration::days(i64::from(state.settings.auth.refresh_family_max_days)),
     )
     .await?;
     let user_id = match rotation {
@@ -189,13 +190,23 @@ pub async fn refresh(
                 "the refresh token was already used; sign in again",
             ));
         }
+        store::Rotation::FamilyExpired => {
+            return Err(ApiError::unauthorized(
+                "this session is older than it may live; sign in again",
+            ));
+        }
     };
-    let principal = users::principal(state.db.conn(), user_id)
+    let (principal, epoch) = users::session(state.db.conn(), user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the account is deactivated"))?;
-    pair.access_token = state
-        .keys
-        .issue(user_id, principal.role.as_str(), principal.team_id)?;
+    let pair = TokenPair {
+        access_token: state
+            .keys
+            .issue(&TokenFor::principal(&principal, epoch), None)?,
+        refresh_token,
+        token_type: TokenType::Bearer,
+        expires_in: state.keys.access_ttl,
+    };
     Ok(web::Json(pair))
 }
 
@@ -231,12 +242,62 @@ pub async fn me(ctx: Ctx) -> ApiResult<Tagged<UserRecord>> {
     Ok(Tagged(u))
 }
 
+/// A new password for the caller.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "correct horse battery", "new_password": "a longer passphrase now"}))]
+pub struct ChangePassword {
+    pub current_password: String,
+    /// At least 10 characters.
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePassword { .. }")
+    }
+}
+
+/// Changes the caller's own password. Every session of theirs ends at once: refresh
+/// tokens are revoked and access tokens issued before answer `401`; sign in again.
+#[utoipa::path(tag = "auth", operation_id = "change_password", request_body = ChangePassword, responses(
+    Authenticated,
+    WithBody,
+    (status = 204, description = "Changed; sign in again with the new password"),
+))]
+#[post("/me/password")]
+pub async fn change_password(ctx: Ctx, body: Json<ChangePassword>) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let mut v = Violations::new();
+    v.check(check_password_length(
+        "current_password",
+        &b.current_password,
+    ));
+    v.check(check_password("new_password", &b.new_password));
+    v.finish()?;
+    let creds = users::credentials_by_id(ctx.db.conn(), ctx.principal.user_id).await?;
+    if !verify_password(b.current_password, creds.password_hash).await {
+        return Err(ApiError::validation(vec![
+            sims_domain::FieldViolation::new(
+                "current_password",
+                "incorrect",
+                "current_password is not your password",
+            ),
+        ]));
+    }
+    let hash = hash_password(b.new_password).await?;
+    users::change_own_password(&ctx.db, &ctx.actor(), hash).await?;
+    tracing::info!(user_id = %ctx.principal.user_id, "changed their password");
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Registers the sign-in routes.
 pub fn configure(cfg: &mut Routes) {
     cfg.service(login)
         .service(refresh)
         .service(logout)
         .service(exchange_api_key)
+        .service(change_password)
         .service(me);
 }
 
@@ -277,13 +338,12 @@ pub async fn exchange_api_key(
         return Err(unknown());
     }
     let key = key_in_use(&state, KeyIs::Secret(&secret)).await?;
-    let user = users::principal(state.db.conn(), key.user_id)
+    let (user, epoch) = users::session(state.db.conn(), key.user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the key's user is deactivated"))?;
-    let access_token =
-        state
-            .keys
-            .issue_for(user.user_id, user.role.as_str(), user.team_id, Some(key.id))?;
+    let access_token = state
+        .keys
+        .issue(&TokenFor::principal(&user, epoch), Some(key.id))?;
     Ok(web::Json(KeyToken {
         access_token,
         token_type: TokenType::Bearer,

@@ -19,7 +19,7 @@ use crate::responses::{Authenticated, WithBody, WithId, WithIfMatch, WithQuery};
 use crate::routes::Routes;
 
 /// A new user.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "li.lei@example.com", "name": "李雷", "password": "a long passphrase", "role": "sales", "team_id": null}))]
 pub struct CreateUser {
@@ -31,8 +31,18 @@ pub struct CreateUser {
     pub team_id: Option<Uuid>,
 }
 
+/// Never prints the password.
+impl std::fmt::Debug for CreateUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateUser")
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A change to a user; `active: false` deactivates at once.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"role": "manager", "team_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8f"}))]
 pub struct UpdateUser {
@@ -44,6 +54,16 @@ pub struct UpdateUser {
     pub active: Option<bool>,
     /// A new password (at least 10 characters); revokes the user's refresh tokens.
     pub password: Option<String>,
+}
+
+/// Never prints the password.
+impl std::fmt::Debug for UpdateUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateUser")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Filters of the user list.
