@@ -451,3 +451,131 @@ async fn a_refresh_family_lives_at_most_its_maximum_age() {
         .expect_problem(401, "unauthorized");
     assert!(r.body["detail"].as_str().unwrap().contains("sign in again"));
 }
+
+#[tokio::test]
+async fn a_burst_of_guesses_cannot_outrun_the_limit() {
+    let app = spawn_app().await;
+    let wrong: Vec<String> = (0..50).map(|i| format!("wrong guess {i}")).collect();
+    let guesses = wrong.iter().map(|w| app.login_pair(ADMIN_EMAIL, w));
+    let replies = futures_util::future::join_all(guesses).await;
+    let checked = replies.iter().filter(|r| r.status.as_u16() == 401).count();
+    let refused = replies.iter().filter(|r| r.status.as_u16() == 429).count();
+    assert_eq!(
+        (checked, refused),
+        (5, 45),
+        "exactly max_login_failures guesses reach the hash"
+    );
+    // Locked: the right password answers 429 too, until the window passes.
+    app.login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect_problem(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    async fn from(app: &TestApp, xff: &str, i: usize) -> Reply {
+        let rb = app
+            .client
+            .post(format!("{}/api/v1/auth/login", app.address))
+            .header("x-forwarded-for", xff)
+            .json(
+                &json!({"email": format!("guess-{i}@example.com"), "password": "wrong-password!"}),
+            );
+        app.send(rb).await
+    }
+    // Behind a proxy on this machine: each forwarded client has its own budget.
+    let app = spawn_app_with(|s| s.server.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    for i in 0..20 {
+        from(&app, "198.51.100.1", i)
+            .await
+            .expect_problem(401, "unauthorized");
+    }
+    from(&app, "198.51.100.1", 99)
+        .await
+        .expect_problem(429, "rate_limited");
+    from(&app, "198.51.100.2", 99)
+        .await
+        .expect_problem(401, "unauthorized");
+    // No proxy configured: the header is the client's word and changes nothing.
+    let app = spawn_app().await;
+    for i in 0..20 {
+        from(&app, &format!("198.51.100.{i}"), i)
+            .await
+            .expect_problem(401, "unauthorized");
+    }
+    from(&app, "203.0.113.77", 99)
+        .await
+        .expect_problem(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn expired_counters_and_idempotency_keys_are_purged() {
+    use sea_orm::EntityTrait;
+    use sea_orm::sea_query::Expr;
+    use sims_persistence::entities::{idempotency_keys, login_failures};
+    let app = spawn_app().await;
+    app.login_pair("nobody@example.com", "wrong-password!")
+        .await
+        .expect(401);
+    let w = app
+        .post(
+            "/api/v1/warehouses",
+            &app.admin,
+            json!({"code": "W1", "name": "x"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let p = app
+        .post(
+            "/api/v1/products",
+            &app.admin,
+            json!({"sku": "P1", "name": "p", "unit": "个", "list_price": "1", "tax_rate": "0"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let rb = app
+        .client
+        .post(format!("{}/api/v1/stock/receipts", app.address))
+        .bearer_auth(&app.admin)
+        .header("idempotency-key", "po-1")
+        .json(&json!({"warehouse_id": w, "lines": [{"product_id": p, "quantity": "1"}]}));
+    app.send(rb).await.expect(201);
+    let conn = sea_orm::Database::connect(&app._db.url).await.unwrap();
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(2);
+    login_failures::Entity::update_many()
+        .col_expr(login_failures::Column::WindowStartedAt, Expr::val(long_ago))
+        .exec(&conn)
+        .await
+        .unwrap();
+    idempotency_keys::Entity::update_many()
+        .col_expr(idempotency_keys::Column::CreatedAt, Expr::val(long_ago))
+        .exec(&conn)
+        .await
+        .unwrap();
+    let window = chrono::Duration::minutes(15);
+    let failures = sims_persistence::auth::purge_failures(&conn, window)
+        .await
+        .unwrap();
+    assert_eq!(failures, 2, "the account's and the address's");
+    assert!(
+        login_failures::Entity::find()
+            .all(&conn)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let purged = sims_persistence::idempotency::purge_expired(&conn)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1, "the receipt's key");
+    assert!(
+        idempotency_keys::Entity::find()
+            .all(&conn)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    conn.close().await.ok();
+}

@@ -1,7 +1,7 @@
 //! Credentials: argon2id password hashes, HS256 access tokens, opaque refresh tokens.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm as Argon2Kind, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -138,39 +138,174 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Hashes a password with argon2id on a blocking thread.
-pub async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        rand::rng().fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(ApiError::internal)?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(ApiError::internal)
-    })
-    .await
-    .map_err(ApiError::internal)?
+/// The argon2id cost of new hashes: 12 MiB, 3 passes, one lane — one of the OWASP
+/// configurations of equal strength, chosen for its memory: `max_concurrent_hashes` of
+/// them fit beside the server in 100 MB. Hashes made with other parameters still verify,
+/// and are re-hashed with these at the next sign-in.
+pub const HASH_M_KIB: u32 = 12 * 1024;
+/// Passes of new hashes.
+pub const HASH_T: u32 = 3;
+
+fn params() -> ApiResult<Params> {
+    Params::new(HASH_M_KIB, HASH_T, 1, None).map_err(ApiError::internal)
 }
 
-/// An argon2id hash (same parameters as real ones) of a random password nobody kept.
-/// Sign-ins for unknown users are verified against it, so that they take as long as
-/// sign-ins for real accounts and the answer time does not reveal which emails exist.
-pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$BnofiPe+jQx9WwEPgy8Qwg$2RlOtOCPOPMmrtzF0AfIzdwSsMmhZNqPqj8hbUFRIxw";
+/// Hashes `password` with the current parameters, in `memory` (grown as needed, kept).
+fn hash_with(memory: &mut Vec<Block>, password: &str) -> ApiResult<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(ApiError::internal)?;
+    let params = params()?;
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_buf)
+        .map_err(ApiError::internal)?;
+    let mut out = [0u8; 32];
+    memory.resize(params.block_count(), Block::default());
+    Argon2::new(Argon2Kind::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, &mut memory[..])
+        .map_err(ApiError::internal)?;
+    let phc = PasswordHash {
+        algorithm: Argon2Kind::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(ApiError::internal)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(ApiError::internal)?),
+    };
+    Ok(phc.to_string())
+}
 
-/// Whether `password` matches `hash`, checked on a blocking thread.
-pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
+/// Whether `password` matches the argon2 `hash`, computed in `memory`.
+fn verify_with(memory: &mut Vec<Block>, password: &str, hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Argon2Kind::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let version = parsed
+        .version
+        .map_or(Ok(Version::V0x13), Version::try_from)
+        .unwrap_or(Version::V0x13);
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    memory.resize(params.block_count(), Block::default());
+    let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.as_bytes(),
+        salt_bytes,
+        &mut out,
+        &mut memory[..],
+    );
+    // `Output` compares in constant time.
+    computed.is_ok() && Output::new(&out).is_ok_and(|o| o == expected)
+}
+
+/// Whether `hash` was made with other parameters than new hashes get.
+pub fn needs_rehash(hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .ok()
+        .and_then(|h| Params::try_from(&h).ok())
+        .is_none_or(|p| p.m_cost() != HASH_M_KIB || p.t_cost() != HASH_T || p.p_cost() != 1)
+}
+
+/// Hashes a password on a blocking thread (start-up and the CLI; requests go through
+/// [`PasswordHasher`]).
+pub async fn hash_password(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || hash_with(&mut Vec::new(), &password))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+type HashJob = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// Runs password hashes on a fixed set of threads (`auth.max_concurrent_hashes`), so that
+/// a burst of sign-ins queues instead of running hundreds of argon2 checks at once. Each
+/// thread keeps its argon2 memory and reuses it: memory stays at threads × 12 MiB
+/// however many sign-ins come, with no allocator settings.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    jobs: std::sync::mpsc::SyncSender<HashJob>,
+    /// A hash (current parameters) of a password nobody has: sign-ins for unknown
+    /// emails are checked against it, so that they take as long as real ones and the
+    /// answer time does not reveal which emails exist.
+    dummy: std::sync::Arc<String>,
+}
+
+/// Most hash requests that may wait for a thread before a sign-in is turned away.
+const HASH_QUEUE: usize = 10_000;
+
+impl PasswordHasher {
+    /// A pool of `threads` hashing threads (at least one).
+    pub fn new(threads: usize) -> std::io::Result<Self> {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<HashJob>(HASH_QUEUE);
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("sims-hash-{i}"))
+                .spawn(move || {
+                    let mut memory = Vec::new();
+                    loop {
+                        let job = {
+                            let q = queue.lock().unwrap_or_else(|p| p.into_inner());
+                            q.recv()
+                        };
+                        match job {
+                            Ok(job) => job(&mut memory),
+                            Err(_) => return,
+                        }
+                    }
+                })?;
+        }
+        let dummy = hash_with(&mut Vec::new(), &random_token(24))
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(Self {
+            jobs,
+            dummy: std::sync::Arc::new(dummy),
+        })
+    }
+
+    /// The hash an unknown email is checked against.
+    pub fn dummy_hash(&self) -> String {
+        self.dummy.as_ref().clone()
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: HashJob = Box::new(move |memory| {
+            let _ = tx.send(work(memory));
+        });
+        self.jobs.try_send(job).map_err(|_| {
+            ApiError::new(
+                crate::error::ErrorCode::Unavailable,
+                "too many sign-ins at once; try again shortly",
+            )
+        })?;
+        rx.await.map_err(ApiError::internal)
+    }
+
+    /// Whether `password` matches `hash`.
+    pub async fn verify(&self, password: String, hash: String) -> ApiResult<bool> {
+        self.run(move |m| verify_with(m, &password, &hash)).await
+    }
+
+    /// A new argon2id hash of `password`.
+    pub async fn hash(&self, password: String) -> ApiResult<String> {
+        self.run(move |m| hash_with(m, &password)).await?
+    }
 }
 
 #[cfg(test)]
@@ -225,9 +360,21 @@ mod tests {
     }
 
     #[test]
-    fn the_dummy_hash_is_a_real_argon2id_hash() {
-        let parsed = PasswordHash::new(DUMMY_HASH);
-        assert!(parsed.is_ok_and(|h| h.algorithm.as_str() == "argon2id"));
+    fn hashes_verify_in_reused_memory_and_old_parameters_still_verify() {
+        let mut memory = Vec::new();
+        let hash = hash_with(&mut memory, "correct horse battery").unwrap_or_default();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=12288,t=3,p=1$"),
+            "{hash}"
+        );
+        assert!(verify_with(&mut memory, "correct horse battery", &hash));
+        assert!(!verify_with(&mut memory, "correct horse batterY", &hash));
+        assert!(!needs_rehash(&hash));
+        // A hash made with the crate's defaults (19 MiB, 2 passes) by an earlier version.
+        let old = "$argon2id$v=19$m=19456,t=2,p=1$BnofiPe+jQx9WwEPgy8Qwg$2RlOtOCPOPMmrtzF0AfIzdwSsMmhZNqPqj8hbUFRIxw";
+        assert!(needs_rehash(old));
+        assert!(!verify_with(&mut memory, "anything", old));
+        assert!(!verify_with(&mut memory, "x", "not a hash"));
     }
 
     #[test]

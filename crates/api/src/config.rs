@@ -67,6 +67,8 @@ pub struct AuthSettings {
     pub max_login_failures: u32,
     /// The window failures are counted in, in seconds.
     pub login_failure_window_secs: u64,
+    /// Most password hashes (argon2id, 19 MiB each) computed at once; more sign-ins queue.
+    pub max_concurrent_hashes: usize,
     /// Most days a refresh family lives however often it rotates; then sign in again.
     pub refresh_family_max_days: u32,
     /// Requests per minute per client address for everything sent without credentials
@@ -83,6 +85,7 @@ impl Default for AuthSettings {
             login_failure_window_secs: 15 * 60,
             requests_per_minute_per_address: 600,
             refresh_family_max_days: 90,
+            max_concurrent_hashes: 4,
         }
     }
 }
@@ -180,6 +183,19 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub pool: PoolSettings,
     pub import: ImportSettings,
+    pub server: ServerSettings,
+    /// Whether `jwt_secret` was made up at start-up (logged once logging runs).
+    #[serde(skip)]
+    pub jwt_secret_generated: bool,
+}
+
+/// How the server sees its clients.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed; none by default.
+    /// In the environment: `SIMS_SERVER__TRUSTED_PROXIES=10.0.0.0/8,192.168.1.5`.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// A database URL with its password replaced by `***`, for logs and errors.
@@ -215,6 +231,7 @@ impl fmt::Debug for Settings {
             .field("rate_limit", &self.rate_limit)
             .field("pool", &self.pool)
             .field("import", &self.import)
+            .field("server", &self.server)
             .finish()
     }
 }
@@ -237,6 +254,8 @@ impl Default for Settings {
             rate_limit: RateLimitSettings::default(),
             pool: PoolSettings::default(),
             import: ImportSettings::default(),
+            server: ServerSettings::default(),
+            jwt_secret_generated: false,
         }
     }
 }
@@ -257,20 +276,25 @@ impl Settings {
         let fig = fig
             .merge(
                 Env::prefixed("SIMS_")
-                    .ignore(&["config", "cors_origins"])
+                    .ignore(&["config", "cors_origins", "server__trusted_proxies"])
                     .split("__"),
             )
             .merge(Env::raw().only(&["database_url", "database_read_url"]));
         let mut s: Settings = fig
             .extract()
             .map_err(|e| ConfigError(e.to_string().replace('\n', "; ")))?;
-        if let Ok(origins) = std::env::var("SIMS_CORS_ORIGINS") {
-            s.cors_origins = origins
-                .split(',')
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
                 .map(str::trim)
                 .filter(|o| !o.is_empty())
                 .map(String::from)
-                .collect();
+                .collect()
+        };
+        if let Ok(origins) = std::env::var("SIMS_CORS_ORIGINS") {
+            s.cors_origins = list(origins);
+        }
+        if let Ok(proxies) = std::env::var("SIMS_SERVER__TRUSTED_PROXIES") {
+            s.server.trusted_proxies = list(proxies);
         }
         s.validate()?;
         Ok(s)
@@ -278,6 +302,11 @@ impl Settings {
 
     /// Checks values that the types cannot.
     pub fn validate(&mut self) -> Result<(), ConfigError> {
+        if let Err(bad) = crate::client::TrustedProxies::parse(&self.server.trusted_proxies) {
+            return Err(ConfigError(format!(
+                "server.trusted_proxies: {bad:?} is not an IP address or a CIDR"
+            )));
+        }
         // An empty variable (as docker compose passes an unset one) means "not set".
         if self
             .admin_password
@@ -299,10 +328,8 @@ impl Settings {
                     "SIMS_JWT_SECRET must be set in production mode".into(),
                 ));
             }
-            tracing::warn!(
-                "SIMS_JWT_SECRET is not set: using a random secret; tokens will not survive a restart"
-            );
             self.jwt_secret = Secret::new(crate::auth::random_token(48));
+            self.jwt_secret_generated = true;
         } else if self.jwt_secret.expose().len() < 32 {
             return Err(ConfigError(
                 "SIMS_JWT_SECRET must be at least 32 characters".into(),

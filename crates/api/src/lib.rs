@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod caller;
+pub mod client;
 pub mod config;
 pub mod csv;
 pub mod error;

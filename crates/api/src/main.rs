@@ -34,12 +34,11 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create an admin user.
+    /// Create an admin user. The password comes from `SIMS_ADMIN_PASSWORD`, or else the
+    /// first line of standard input — never the command line, which other users can read.
     Create {
         #[arg(long)]
         email: String,
-        #[arg(long)]
-        password: String,
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
@@ -59,6 +58,11 @@ fn main() -> ExitCode {
         }
     };
     sims_api::telemetry::init(settings.log_format, "info,sqlx=warn,sea_orm=warn");
+    if settings.jwt_secret_generated {
+        tracing::warn!(
+            "SIMS_JWT_SECRET is not set: using a random secret; tokens will not survive a restart"
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,20 +101,25 @@ async fn run(command: Command, settings: Settings) -> Result<(), StartupError> {
             Ok(())
         }
         Command::Admin {
-            command:
-                AdminCommand::Create {
-                    email,
-                    password,
-                    name,
-                },
+            command: AdminCommand::Create { email, name },
         } => {
+            let password = match &settings.admin_password {
+                Some(p) => p.expose().to_owned(),
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| {
+                        StartupError::Other(format!("cannot read the password: {e}"))
+                    })?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
             let db = open_database(&settings).await?;
             db.migrate()
                 .await
                 .map_err(|e| StartupError::Migrate(e.to_string()))?;
             let parsed = sims_domain::values::Email::parse("--email", &email)
                 .map_err(|v| StartupError::Other(v.message))?;
-            sims_domain::values::check_password("--password", &password)
+            sims_domain::values::check_password("the password", &password)
                 .map_err(|v| StartupError::Other(v.message))?;
             let password_hash = sims_api::auth::hash_password(password)
                 .await

@@ -13,7 +13,7 @@ use sims_persistence::{Database, DbOptions, users};
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::{TokenKeys, hash_password, random_token};
+use crate::auth::{PasswordHasher, TokenKeys, hash_password, random_token};
 use crate::config::Settings;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, RequestBudget};
@@ -116,6 +116,12 @@ pub async fn build_state(db: Database, settings: Settings) -> Result<AppState, S
             settings.auth.requests_per_minute_per_address,
         )),
         key_uses: Arc::default(),
+        trusted_proxies: Arc::new(
+            crate::client::TrustedProxies::parse(&settings.server.trusted_proxies)
+                .map_err(|bad| StartupError::Other(format!("bad trusted proxy {bad:?}")))?,
+        ),
+        hasher: PasswordHasher::new(settings.auth.max_concurrent_hashes)
+            .map_err(|e| StartupError::Other(format!("cannot start the hashing threads: {e}")))?,
         settings: Arc::new(settings),
         metrics,
     })
@@ -156,6 +162,36 @@ async fn unmatched(
     match known.allowed(req.path()) {
         Some(allow) => Err(ApiError::method_not_allowed(&req, allow)),
         None => Err(ApiError::new(ErrorCode::NotFound, "no such route")),
+    }
+}
+
+/// Every ten minutes, deletes what has expired: login-failure counters whose window has
+/// passed and idempotency keys older than a day. Safe on many instances at once.
+async fn run_housekeeping(state: AppState) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(600));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let window = chrono::Duration::seconds(state.settings.auth.login_failure_window_secs as i64);
+    loop {
+        ticks.tick().await;
+        let conn = state.db.conn();
+        match (
+            sims_persistence::auth::purge_failures(conn, window).await,
+            sims_persistence::idempotency::purge_expired(conn).await,
+        ) {
+            (Ok(failures), Ok(keys)) if failures + keys > 0 => {
+                tracing::info!(
+                    failures,
+                    keys,
+                    "purged expired sign-in counters and idempotency keys"
+                )
+            }
+            (Ok(_), Ok(_)) => {}
+            (a, b) => {
+                for e in [a.err(), b.err()].into_iter().flatten() {
+                    tracing::warn!(error = %e, "housekeeping failed");
+                }
+            }
+        }
     }
 }
 
@@ -241,6 +277,8 @@ impl Application {
             .port();
         let workers = settings.workers;
         let state = build_state(db, settings).await?;
+        let housekeeping = state.clone();
+        spawn_job("housekeeping", move || run_housekeeping(housekeeping));
         if state.settings.pool.return_interval_secs > 0 {
             let job_state = state.clone();
             spawn_job("pool-return", move || run_pool_return_job(job_state));

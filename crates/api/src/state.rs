@@ -3,14 +3,15 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use sims_persistence::Database;
 use uuid::Uuid;
 
-use crate::auth::TokenKeys;
+use crate::auth::{PasswordHasher, TokenKeys};
+use crate::client::TrustedProxies;
 use crate::config::Settings;
 use crate::telemetry::Metrics;
 
@@ -27,6 +28,17 @@ pub struct AppState {
     pub address_budget: Arc<RequestBudget<IpAddr>>,
     /// When this instance last recorded each API key's use.
     pub key_uses: Arc<KeyUses>,
+    /// The bounded pool password hashes run on.
+    pub hasher: PasswordHasher,
+    /// The proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<TrustedProxies>,
+}
+
+impl AppState {
+    /// The client's address (see [`TrustedProxies::client`]).
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> IpAddr {
+        self.trusted_proxies.client(req.peer_addr(), req.headers())
+    }
 }
 
 /// When each API key's use was last written, so that a key in use costs one write a
@@ -49,11 +61,6 @@ impl KeyUses {
         }
         due
     }
-}
-
-/// The client's address: the socket's peer.
-pub fn client_ip(peer: Option<SocketAddr>) -> IpAddr {
-    peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip())
 }
 
 /// One caller's standing in the current budget window, sent as `RateLimit-*` headers.

@@ -15,7 +15,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 use crate::error::{ApiError, ErrorCode};
-use crate::state::{AppState, BudgetStatus, client_ip};
+use crate::state::{AppState, BudgetStatus};
 
 /// Installs the global log subscriber once. `RUST_LOG` filters; `TEST_LOG` unset in
 /// tests keeps them quiet.
@@ -137,7 +137,10 @@ pub async fn observe(
     let method = metric_method(req.method());
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let address = client_ip(req.peer_addr());
+    let address = state
+        .as_ref()
+        .map(|s| s.trusted_proxies.client(req.peer_addr(), req.headers()))
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let charge_address = |state: &Option<web::Data<AppState>>| {
         state.as_ref().and_then(|s| {
             s.address_budget

@@ -2,9 +2,10 @@
 //! families and login-failure counters.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -85,6 +86,10 @@ pub async fn rotate_refresh(
     expires_at: DateTime<Utc>,
     family_max_age: Duration,
 ) -> Result<Rotation> {
+    // An unknown token (a guess) is answered from a read, without the write lock.
+    if find_refresh(db.conn(), token_hash).await?.is_none() {
+        return Ok(Rotation::Rejected);
+    }
     db.write(async |tx| {
         let Some(token) = find_refresh(tx, token_hash).await? else {
             return Ok(Rotation::Rejected);
@@ -138,6 +143,9 @@ async fn find_refresh<C: ConnectionTrait>(
 
 /// Revokes the family of the token with `token_hash`. Returns whether the token was live.
 pub async fn revoke_by_token(db: &Database, token_hash: &str) -> Result<bool> {
+    if find_refresh(db.conn(), token_hash).await?.is_none() {
+        return Ok(false);
+    }
     db.write(async |tx| {
         let Some(token) = find_refresh(tx, token_hash).await? else {
             return Ok(false);
@@ -159,62 +167,95 @@ pub async fn revoke_all_for_user<C: ConnectionTrait>(conn: &C, user_id: Uuid) ->
     Ok(())
 }
 
-/// When a locked key may try again, if it has `limit` or more failures in its window.
-pub async fn locked_until<C: ConnectionTrait>(
-    conn: &C,
-    key: &str,
-    limit: i32,
-    window: Duration,
-) -> Result<Option<DateTime<Utc>>> {
-    let Some(row) = login_failures::Entity::find_by_id(key.to_owned())
-        .one(conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let until = row.window_started_at + window;
-    Ok((row.failures >= limit && until > Utc::now()).then_some(until))
+/// What a sign-in attempt may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// It was counted: check the password.
+    Allowed,
+    /// A key has used up its attempts until then.
+    Locked { until: DateTime<Utc> },
 }
 
-/// Counts one failed sign-in against `key`, opening a new window when the last has passed.
-pub async fn record_failure(db: &Database, key: &str, window: Duration) -> Result<()> {
+/// Counts a sign-in attempt against every key (an account, an address) *before* the
+/// password is checked, in one transaction: of any number of attempts at once, at most
+/// `limit` per key in a window get through to the hash. A key over its limit locks the
+/// attempt without counting it against the others. A successful sign-in gives its
+/// attempts back ([`clear_failures`], [`give_back`]).
+pub async fn take_attempt(
+    db: &Database,
+    keys: &[(String, i32)],
+    window: Duration,
+) -> Result<Attempt> {
     db.write(async |tx| {
         let t = now();
-        let current = login_failures::Entity::find_by_id(key.to_owned())
-            .one(tx)
-            .await?;
-        match current {
-            Some(row) if row.window_started_at + window > t => {
+        let mut live = Vec::with_capacity(keys.len());
+        for (key, limit) in keys {
+            let row = login_failures::Entity::find_by_id(key.clone())
+                .lock_exclusive()
+                .one(tx)
+                .await?
+                .filter(|r| r.window_started_at + window > t);
+            if let Some(r) = &row
+                && r.failures >= *limit
+            {
+                return Ok(Attempt::Locked {
+                    until: r.window_started_at + window,
+                });
+            }
+            live.push((key, row.is_some()));
+        }
+        for (key, in_window) in live {
+            if in_window {
                 login_failures::Entity::update_many()
                     .col_expr(
                         login_failures::Column::Failures,
                         Expr::col(login_failures::Column::Failures).add(1),
                     )
-                    .filter(login_failures::Column::Key.eq(key))
+                    .filter(login_failures::Column::Key.eq(key.as_str()))
                     .exec(tx)
                     .await?;
-            }
-            _ => {
-                login_failures::Entity::insert(login_failures::ActiveModel {
-                    key: Set(key.to_owned()),
+            } else {
+                // A new window. Two first attempts at once both insert; the loser's
+                // unique violation retries the whole transaction, which then counts.
+                login_failures::Entity::delete_many()
+                    .filter(login_failures::Column::Key.eq(key.as_str()))
+                    .exec(tx)
+                    .await?;
+                login_failures::ActiveModel {
+                    key: Set(key.clone()),
                     failures: Set(1),
                     window_started_at: Set(t),
-                })
-                .on_conflict(
-                    OnConflict::column(login_failures::Column::Key)
-                        .update_columns([
-                            login_failures::Column::Failures,
-                            login_failures::Column::WindowStartedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec(tx)
+                }
+                .insert(tx)
                 .await?;
             }
         }
-        Ok(())
+        Ok(Attempt::Allowed)
     })
     .await
+}
+
+/// Gives back one attempt counted against `key` (a successful sign-in from an address).
+pub async fn give_back<C: ConnectionTrait>(conn: &C, key: &str) -> Result<()> {
+    login_failures::Entity::update_many()
+        .col_expr(
+            login_failures::Column::Failures,
+            Expr::col(login_failures::Column::Failures).sub(1),
+        )
+        .filter(login_failures::Column::Key.eq(key))
+        .filter(login_failures::Column::Failures.gt(0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the failure counters whose window has passed, and returns how many.
+pub async fn purge_failures<C: ConnectionTrait>(conn: &C, window: Duration) -> Result<u64> {
+    Ok(login_failures::Entity::delete_many()
+        .filter(login_failures::Column::WindowStartedAt.lt(now() - window))
+        .exec(conn)
+        .await?
+        .rows_affected)
 }
 
 /// Forgets the failures of `key` (after a successful sign-in).

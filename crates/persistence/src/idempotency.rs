@@ -4,7 +4,10 @@
 //! both, and it is kept in the database, so it holds across restarts and instances.
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set,
+};
 use uuid::Uuid;
 
 use crate::entities::idempotency_keys;
@@ -43,6 +46,16 @@ enum Prior {
     None,
     /// The same request: its answer.
     Answered(Answer),
+}
+
+/// Deletes the keys older than [`TTL_HOURS`] (their requests may run again), and returns
+/// how many.
+pub async fn purge_expired<C: ConnectionTrait>(conn: &C) -> Result<u64> {
+    Ok(idempotency_keys::Entity::delete_many()
+        .filter(idempotency_keys::Column::CreatedAt.lt(now() - Duration::hours(TTL_HOURS)))
+        .exec(conn)
+        .await?
+        .rows_affected)
 }
 
 async fn prior<C: ConnectionTrait>(tx: &C, key: &IdempotencyKey) -> Result<Prior> {

@@ -1,5 +1,6 @@
 //! Users and the principal a request runs as.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use sims_domain::audit::AuditEntity;
@@ -135,6 +136,24 @@ pub async fn credentials_by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result
         .await?
         .ok_or(PersistenceError::NotFound)
         .and_then(credentials_of)
+}
+
+/// Replaces a password hash made with old parameters by `new_hash` of the same password
+/// (after a sign-in checked it). Not a change: no new session epoch, no audit entry; a
+/// hash changed meanwhile is left alone.
+pub async fn upgrade_hash<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<()> {
+    users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(new_hash))
+        .filter(users::Column::Id.eq(id))
+        .filter(users::Column::PasswordHash.eq(old_hash))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Sets the caller's own password: every session of theirs ends (refresh tokens revoked,

@@ -7,14 +7,14 @@ use sims_persistence::auth::Family;
 use sims_persistence::{auth as store, users};
 use utoipa::ToSchema;
 
-use crate::auth::{DUMMY_HASH, TokenFor, hash_password, random_token, token_hash, verify_password};
+use crate::auth::{TokenFor, needs_rehash, random_token, token_hash};
 use crate::caller::{Ctx, KeyIs, key_in_use};
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::extract::Json;
 use crate::reply::Tagged;
 use crate::responses::{Always, Authenticated, WithBody};
 use crate::routes::Routes;
-use crate::state::{AppState, client_ip};
+use crate::state::AppState;
 use sims_domain::Violations;
 use sims_domain::api_key::is_api_key;
 use sims_domain::team::UserRecord;
@@ -117,33 +117,35 @@ pub async fn login(
     v.finish()?;
     let email = body.email.trim().to_lowercase();
     let account_key = format!("account:{email}");
-    let address_key = format!("address:{}", client_ip(req.peer_addr()));
+    let address_key = format!("address:{}", state.client_ip(&req));
     let window = Duration::seconds(state.settings.auth.login_failure_window_secs as i64);
     let limit = state.settings.auth.max_login_failures as i32;
-    let conn = state.db.conn();
-    for (key, max) in [
-        (&account_key, limit),
-        (&address_key, limit.saturating_mul(4)),
-    ] {
-        if let Some(until) = store::locked_until(conn, key, max, window).await? {
-            return Err(locked(until));
-        }
+    // Counted before the hash, so that a burst of guesses cannot outrun the limit.
+    let keys = [
+        (account_key.clone(), limit),
+        (address_key.clone(), limit.saturating_mul(4)),
+    ];
+    if let store::Attempt::Locked { until } = store::take_attempt(&state.db, &keys, window).await? {
+        return Err(locked(until));
     }
+    let conn = state.db.conn();
     let found = users::credentials(conn, &email).await?;
     let hash = found
         .as_ref()
         .map(|c| c.password_hash.clone())
-        .unwrap_or_else(|| DUMMY_HASH.to_owned());
-    let password_ok = verify_password(body.password, hash).await;
-    let (user, epoch) = match found {
-        Some(c) if password_ok && c.user.active => (c.user, c.session_epoch),
-        _ => {
-            store::record_failure(&state.db, &account_key, window).await?;
-            store::record_failure(&state.db, &address_key, window).await?;
-            return Err(ApiError::unauthorized("wrong email or password"));
-        }
+        .unwrap_or_else(|| state.hasher.dummy_hash());
+    let upgrade = needs_rehash(&hash).then(|| body.password.clone());
+    let password_ok = state.hasher.verify(body.password, hash).await?;
+    let (user, epoch, old_hash) = match found {
+        Some(c) if password_ok && c.user.active => (c.user, c.session_epoch, c.password_hash),
+        _ => return Err(ApiError::unauthorized("wrong email or password")),
     };
     store::clear_failures(conn, &account_key).await?;
+    store::give_back(conn, &address_key).await?;
+    if let Some(password) = upgrade {
+        let new_hash = state.hasher.hash(password).await?;
+        users::upgrade_hash(conn, user.id, &old_hash, &new_hash).await?;
+    }
     let whom = TokenFor {
         user_id: user.id,
         role: user.role.as_str().to_owned(),
@@ -276,7 +278,11 @@ pub async fn change_password(ctx: Ctx, body: Json<ChangePassword>) -> ApiResult<
     v.check(check_password("new_password", &b.new_password));
     v.finish()?;
     let creds = users::credentials_by_id(ctx.db.conn(), ctx.principal.user_id).await?;
-    if !verify_password(b.current_password, creds.password_hash).await {
+    if !ctx
+        .hasher
+        .verify(b.current_password, creds.password_hash)
+        .await?
+    {
         return Err(ApiError::validation(vec![
             sims_domain::FieldViolation::new(
                 "current_password",
@@ -285,7 +291,7 @@ pub async fn change_password(ctx: Ctx, body: Json<ChangePassword>) -> ApiResult<
             ),
         ]));
     }
-    let hash = hash_password(b.new_password).await?;
+    let hash = ctx.hasher.hash(b.new_password).await?;
     users::change_own_password(&ctx.db, &ctx.actor(), hash).await?;
     tracing::info!(user_id = %ctx.principal.user_id, "changed their password");
     Ok(HttpResponse::NoContent().finish())

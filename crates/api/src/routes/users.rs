@@ -9,7 +9,6 @@ use sims_persistence::users::{self, NewUser, UserFilter, UserPatch};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::hash_password;
 use crate::caller::Ctx;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Id, IfMatch, Json, Query};
@@ -100,7 +99,7 @@ pub async fn create_user(ctx: Ctx, body: Json<CreateUser>) -> ApiResult<Created<
     let (Some(email), Some(name)) = (email, name) else {
         return Err(ApiError::validation(vec![]));
     };
-    let password_hash = hash_password(b.password).await?;
+    let password_hash = ctx.hasher.hash(b.password).await?;
     let u = users::create(
         &ctx.db,
         Some(&ctx.actor()),
@@ -181,7 +180,7 @@ pub async fn update_user(
     }
     v.finish()?;
     let password_hash = match b.password {
-        Some(p) => Some(hash_password(p).await?),
+        Some(p) => Some(ctx.hasher.hash(p).await?),
         None => None,
     };
     let patch = UserPatch {
