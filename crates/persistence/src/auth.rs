@@ -188,39 +188,49 @@ pub async fn take_attempt(
 ) -> Result<Attempt> {
     db.write(async |tx| {
         let t = now();
-        let mut live = Vec::with_capacity(keys.len());
+        let mut counted = Vec::with_capacity(keys.len());
         for (key, limit) in keys {
             let row = login_failures::Entity::find_by_id(key.clone())
                 .lock_exclusive()
                 .one(tx)
-                .await?
-                .filter(|r| r.window_started_at + window > t);
+                .await?;
+            let window_open = row
+                .as_ref()
+                .is_some_and(|r| r.window_started_at + window > t);
             if let Some(r) = &row
+                && window_open
                 && r.failures >= *limit
             {
                 return Ok(Attempt::Locked {
                     until: r.window_started_at + window,
                 });
             }
-            live.push((key, row.is_some()));
+            counted.push((key, row.is_some(), window_open));
         }
-        for (key, in_window) in live {
-            if in_window {
+        for (key, exists, window_open) in counted {
+            let by_key = login_failures::Column::Key.eq(key.as_str());
+            if window_open {
                 login_failures::Entity::update_many()
                     .col_expr(
                         login_failures::Column::Failures,
                         Expr::col(login_failures::Column::Failures).add(1),
                     )
-                    .filter(login_failures::Column::Key.eq(key.as_str()))
+                    .filter(by_key)
+                    .exec(tx)
+                    .await?;
+            } else if exists {
+                // The row is locked and its window has passed: this attempt opens a new one.
+                login_failures::Entity::update_many()
+                    .col_expr(login_failures::Column::Failures, Expr::val(1))
+                    .col_expr(login_failures::Column::WindowStartedAt, Expr::val(t))
+                    .filter(by_key)
                     .exec(tx)
                     .await?;
             } else {
-                // A new window. Two first attempts at once both insert; the loser's
-                // unique violation retries the whole transaction, which then counts.
-                login_failures::Entity::delete_many()
-                    .filter(login_failures::Column::Key.eq(key.as_str()))
-                    .exec(tx)
-                    .await?;
+                // The first attempt. Two at once both insert; the loser's unique violation
+                // runs its whole transaction again, which then finds the row and counts.
+                // (Never delete here: under READ COMMITTED a delete would see, and drop, a
+                // row another attempt has just committed.)
                 login_failures::ActiveModel {
                     key: Set(key.clone()),
                     failures: Set(1),
