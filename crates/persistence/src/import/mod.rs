@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use sims_domain::import::{ImportReport, RowError, SeenKeys};
 
-use crate::{Actor, Database, Result};
+use crate::{Actor, Database, PersistenceError, Result};
 
 mod contacts;
 mod customers;
@@ -82,19 +82,19 @@ where
     T: ImportTarget,
     I: Iterator<Item = ParsedRow<T::Row>>,
 {
+    // Parsing, validating and checking against the database run outside the write lock
+    // (on SQLite, the one writer's lock), so that other writers keep moving meanwhile.
+    let (mut report, rejected) =
+        check_pass(db.conn(), actor, target, source(), ignored_columns).await?;
     if options.dry_run {
-        let (report, _) = check_pass(db.conn(), actor, target, source(), ignored_columns).await?;
         return Ok(report);
     }
-    db.write(async |tx| {
-        let (mut report, rejected) =
-            check_pass(tx, actor, target, source(), ignored_columns.clone()).await?;
-        report.check_complete(options.skip_invalid)?;
-        report.created = write_pass(tx, actor, target, source(), &rejected).await?;
-        report.dry_run = false;
-        Ok(report)
-    })
-    .await
+    report.check_complete(options.skip_invalid)?;
+    report.created = db
+        .write(async |tx| write_pass(tx, actor, target, source(), &rejected).await)
+        .await?;
+    report.dry_run = false;
+    Ok(report)
 }
 
 /// Validates every row, checks repeats within the file and, batch by batch, against the
@@ -162,7 +162,9 @@ async fn check_batch<T: ImportTarget, C: ConnectionTrait>(
     Ok(())
 }
 
-/// Writes every row the check pass accepted, batch by batch.
+/// Writes every row the check pass accepted, batch by batch, checking each batch against
+/// the database again inside the transaction: a record that someone created meanwhile
+/// (a duplicate customer) makes the whole import a conflict, and nothing is written.
 async fn write_pass<T: ImportTarget>(
     tx: &DatabaseTransaction,
     actor: &Actor,
@@ -171,19 +173,36 @@ async fn write_pass<T: ImportTarget>(
     rejected: &HashSet<u64>,
 ) -> Result<u64> {
     let mut written = 0;
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut batch: Vec<(u64, T::Row)> = Vec::with_capacity(BATCH);
     for (line, parsed) in rows {
         if let Ok(row) = parsed
             && !rejected.contains(&line)
         {
-            batch.push(row);
+            batch.push((line, row));
         }
         if batch.len() >= BATCH {
-            written += target.insert(tx, actor, std::mem::take(&mut batch)).await?;
+            written += recheck_and_insert(tx, actor, target, std::mem::take(&mut batch)).await?;
         }
     }
     if !batch.is_empty() {
-        written += target.insert(tx, actor, batch).await?;
+        written += recheck_and_insert(tx, actor, target, batch).await?;
     }
     Ok(written)
+}
+
+async fn recheck_and_insert<T: ImportTarget>(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    target: &T,
+    batch: Vec<(u64, T::Row)>,
+) -> Result<u64> {
+    if let Some(p) = target.check(tx, actor, &batch).await?.first() {
+        return Err(PersistenceError::Conflict(format!(
+            "line {} changed meanwhile ({}); nothing was imported, try again",
+            p.line, p.message
+        )));
+    }
+    target
+        .insert(tx, actor, batch.into_iter().map(|(_, r)| r).collect())
+        .await
 }
