@@ -267,7 +267,15 @@ impl PasswordHasher {
                     }
                 })?;
         }
-        let dummy = hash_with(&mut Vec::new(), &random_token(24))
+        // Made on a hashing thread, in the memory that thread keeps anyway.
+        let (made, dummy) = std::sync::mpsc::channel();
+        jobs.send(Box::new(move |memory: &mut Vec<Block>| {
+            let _ = made.send(hash_with(memory, &random_token(24)));
+        }))
+        .map_err(|_| std::io::Error::other("the hashing threads stopped"))?;
+        let dummy = dummy
+            .recv()
+            .map_err(|_| std::io::Error::other("the hashing threads stopped"))?
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Self {
             jobs,
