@@ -186,7 +186,10 @@ async fn an_order_entered_late_carries_its_real_date() {
     assert_eq!(o.body["order_date"], back.to_string());
     let month = back.format("%Y%m").to_string();
     assert!(
-        o.body["number"].as_str().unwrap().starts_with(&format!("SO-{month}-")),
+        o.body["number"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("SO-{month}-")),
         "the number's month follows the order date: {}",
         o.body["number"]
     );
@@ -199,9 +202,14 @@ async fn an_order_entered_late_carries_its_real_date() {
         .expect(200);
     assert_eq!(listed.ids(), vec![o.id()]);
     // Without a date, today; a date after today or before 2000 is refused and creates nothing.
-    let plain = shop.order(json!([{"product_id": p, "quantity": "1"}])).await;
+    let plain = shop
+        .order(json!([{"product_id": p, "quantity": "1"}]))
+        .await;
     assert_eq!(plain["order_date"], today.to_string());
-    for bad in [(today + chrono::Duration::days(1)).to_string(), "1999-12-31".into()] {
+    for bad in [
+        (today + chrono::Duration::days(1)).to_string(),
+        "1999-12-31".into(),
+    ] {
         app.post(
             "/api/v1/orders",
             &shop.rep,
