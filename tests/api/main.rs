@@ -22,4 +22,5 @@ mod pipeline;
 mod pool;
 mod scope;
 mod stock;
+mod targets;
 mod users_teams;

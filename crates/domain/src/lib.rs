@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod pool;
 pub mod stock;
 mod stored;
+pub mod target;
 pub mod team;
 pub mod values;
 

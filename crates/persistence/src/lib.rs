@@ -27,6 +27,7 @@ mod records;
 mod scope;
 pub mod stages;
 pub mod stock;
+pub mod targets;
 pub mod teams;
 pub mod timeline;
 mod uow;

@@ -18,6 +18,7 @@ pub mod pool;
 pub mod products;
 pub mod stock;
 pub mod system;
+pub mod targets;
 pub mod teams;
 pub mod users;
 pub mod warehouses;
@@ -88,6 +89,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         stock::configure,
         orders::configure,
         payments::configure,
+        targets::configure,
         audit::configure,
     ] {
         configure(&mut routes);
