@@ -20,6 +20,7 @@ mod openapi;
 mod orders;
 mod pipeline;
 mod pool;
+mod reports;
 mod scope;
 mod stock;
 mod targets;

@@ -19,6 +19,7 @@ pub mod order;
 pub mod payment;
 pub mod pipeline;
 pub mod pool;
+pub mod report;
 pub mod stock;
 mod stored;
 pub mod target;

@@ -24,6 +24,7 @@ pub mod payments;
 pub mod pool;
 pub mod products;
 mod records;
+pub mod reports;
 mod scope;
 pub mod stages;
 pub mod stock;

@@ -16,6 +16,7 @@ pub mod payments;
 pub mod pipeline;
 pub mod pool;
 pub mod products;
+pub mod reports;
 pub mod stock;
 pub mod system;
 pub mod targets;
@@ -90,6 +91,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         orders::configure,
         payments::configure,
         targets::configure,
+        reports::configure,
         audit::configure,
     ] {
         configure(&mut routes);
