@@ -25,6 +25,7 @@ pub mod pool;
 pub mod products;
 mod records;
 mod scope;
+pub mod seed;
 pub mod stages;
 pub mod stock;
 pub mod teams;
