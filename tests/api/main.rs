@@ -21,5 +21,6 @@ mod orders;
 mod pipeline;
 mod pool;
 mod scope;
+mod seed;
 mod stock;
 mod users_teams;
