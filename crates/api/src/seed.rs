@@ -48,6 +48,14 @@ pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
+/// The moment seeded data ends: the start of the current hour (UTC), so that the same
+/// seed within one hour makes the same data.
+fn as_of(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::DurationRound;
+    now.duration_trunc(chrono::TimeDelta::hours(1))
+        .unwrap_or(now)
+}
+
 /// Migrates the database of `settings` and seeds it; returns what was written and how
 /// long it took. A database that holds data is refused unless `force`.
 pub async fn run(
@@ -67,7 +75,8 @@ pub async fn run(
         seed: request.seed,
         force: request.force,
         password_hash,
-        now: sims_persistence::now(),
+        now: as_of(sims_persistence::now()),
+        pool_defaults: settings.pool.rules(),
     };
     let outcome = if request.progress {
         let bar = ProgressBar::new(0).with_style(
@@ -134,6 +143,11 @@ pub fn summary(report: &SeedReport, elapsed: Duration) -> String {
         elapsed.as_secs_f64(),
         thousands(report.total_rows()),
     );
+    if let Some(limit) = report.raised_owned_limit {
+        out.push_str(&format!(
+            "the pool rules now allow {limit} customers per rep (max_owned_per_rep), so that the seeded ownership fits them\n"
+        ));
+    }
     out.push_str(&format!(
         "sign in with any seeded user and the password {DEMO_PASSWORD}, for example:\n"
     ));

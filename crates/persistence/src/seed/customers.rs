@@ -1,11 +1,11 @@
 //! Customers with their contacts, tags, ownership history and follow-ups, and (through
 //! [`super::pipeline`]) their opportunities and the leads they were converted from.
 //!
-//! Ownership follows the pool rules' defaults: an owned customer's last follow-up (or the
-//! moment its owner got it) is within the last 30 days, so the pool-return job finds
-//! nothing on its first run but starts taking customers back over the following days;
-//! pool customers either came in unowned (an import) or were returned by the job after 30
-//! days without a follow-up, more than a week ago.
+//! Ownership follows the pool rules in force (`return_after_days`, 30 by default): an
+//! owned customer's last follow-up (or the moment its owner got it) is more recent than
+//! that, so the pool-return job finds nothing on its first run but starts taking customers
+//! back over the following days; pool customers either came in unowned (an import) or
+//! were returned by the job, long enough ago that no reclaim cooldown is still running.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::Rng;
@@ -236,7 +236,7 @@ impl Gen<'_> {
             85..90 if age > days(10) => Ownership::Claimed,
             85..90 => Ownership::Owned,
             90..95 => Ownership::PoolNew,
-            _ if age > days(45) => Ownership::Returned,
+            _ if age > self.returned_before() + days(7) => Ownership::Returned,
             _ => Ownership::PoolNew,
         };
         let created_event = |to| (OwnershipChange::Created, None, to, None, created);
@@ -286,6 +286,17 @@ impl Gen<'_> {
         }
     }
 
+    /// How long an owned customer may go without a follow-up before the job returns it.
+    fn return_after(&self) -> Duration {
+        days(i64::from(self.plan.pool.return_after_days.max(1)))
+    }
+
+    /// How long ago the last follow-up of a customer the job returned may be at the latest:
+    /// the return, and the cooldown after it, are over.
+    fn returned_before(&self) -> Duration {
+        self.return_after() + days(i64::from(self.plan.pool.reclaim_cooldown_days) + 1)
+    }
+
     /// When the customer was followed up, oldest first, given who has had it.
     fn follow_up_times(
         &mut self,
@@ -293,6 +304,7 @@ impl Gen<'_> {
         owners: &Owners,
         extra: f64,
     ) -> Vec<DateTime<Utc>> {
+        let (window, returned_before) = (self.return_after(), self.returned_before());
         let rng = &mut self.rng;
         let now = self.now;
         let mut times = Vec::new();
@@ -300,15 +312,17 @@ impl Gen<'_> {
             Ownership::PoolNew => {}
             Ownership::Owned | Ownership::Claimed => {
                 let start = owners.since.unwrap_or(created);
-                if start > now - days(25) {
+                if start > now - window * 5 / 6 {
                     for _ in 0..poisson(rng, extra * 0.5) {
                         times.push(between(rng, start, now));
                     }
                 } else {
+                    // Most were followed up lately, a few are about to go back to the pool.
+                    let (half, most) = (window / 2, window * 9 / 10);
                     let age = match rng.random_range(0..100) {
-                        0..70 => between(rng, now - days(14), now),
-                        70..95 => between(rng, now - days(27), now - days(14)),
-                        _ => between(rng, now - days(29) - Duration::hours(12), now - days(27)),
+                        0..70 => between(rng, now - half, now),
+                        70..95 => between(rng, now - most, now - half),
+                        _ => between(rng, now - window + Duration::hours(12), now - most),
                     };
                     let last = age.max(start);
                     times.push(last);
@@ -318,7 +332,7 @@ impl Gen<'_> {
                 }
             }
             Ownership::Returned => {
-                let last = between(rng, created, now - days(38));
+                let last = between(rng, created, now - returned_before);
                 times.push(last);
                 for _ in 0..poisson(rng, extra) {
                     times.push(between(rng, created, last));
@@ -337,7 +351,8 @@ impl Gen<'_> {
         let times = self.follow_up_times(created, &owners, rates.extra_follow_ups);
         if owners.mode == Ownership::Returned {
             let last = times.last().copied().unwrap_or(created);
-            let at = last + days(30) + Duration::seconds(self.rng.random_range(0..3_600));
+            let at =
+                last + self.return_after() + Duration::seconds(self.rng.random_range(0..3_600));
             owners.events.push((
                 OwnershipChange::ReturnedToPool,
                 Some(owners.rep),
@@ -550,6 +565,7 @@ impl Gen<'_> {
         )],
         contacts: &[contacts::Model],
     ) -> Result<follow_ups::Model, SeedError> {
+        let recent = occurred > self.now - self.return_after();
         let rng = &mut self.rng;
         let notes = if drawn.english { EN_NOTES } else { CN_NOTES };
         let (kind, template) = *pick(rng, notes);
@@ -561,7 +577,6 @@ impl Gen<'_> {
             .replace("{cat}", category_words(rng, drawn.english))
             .replace("{who}", &who);
         let kind = FollowUpKind::parse(kind).unwrap_or(FollowUpKind::Note);
-        let recent = occurred > self.now - days(30);
         let next = chance(rng, if recent { 0.7 } else { 0.35 }).then(|| {
             occurred + days(rng.random_range(2..22)) + Duration::hours(rng.random_range(0..8))
         });

@@ -10,12 +10,13 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sims_domain::Role;
 use sims_domain::pipeline::StageKind;
+use sims_domain::pool::PoolRules;
 use uuid::Uuid;
 
 use super::clock::{Ids, days};
 use super::fake::{Person, chinese_person, english_person};
 use super::names::Region;
-use super::rows::{Out, Sink};
+use super::rows::{Flush, Out, Sink};
 use super::{DemoAccount, SeedError, Sizes};
 use crate::entities::{teams, users};
 
@@ -49,6 +50,8 @@ pub(crate) struct Plan {
     pub taken: Taken,
     /// The last order number used per month (`YYYYMM`).
     pub counters: HashMap<String, i64>,
+    /// The pool rules in force: owned customers are followed up often enough to stay.
+    pub pool: PoolRules,
 }
 
 /// What a generation produced besides its rows.
@@ -57,6 +60,8 @@ pub(crate) struct Outcome {
     pub accounts: Vec<DemoAccount>,
     /// The last order number now used per month.
     pub counters: Vec<(String, i64)>,
+    /// The most customers one rep owns.
+    pub most_owned: usize,
 }
 
 /// A generated user.
@@ -91,11 +96,8 @@ pub(crate) struct Gen<'a> {
     emails: HashSet<String>,
 }
 
-/// Rows per batch handed to the writer (all tables together).
-const BATCH_ROWS: usize = 20_000;
-
-/// Generates the whole data set of `plan`, handing rows to `sink` parents first.
-pub(crate) fn generate(plan: &Plan, sink: Sink<'_>) -> Result<Outcome, SeedError> {
+/// Generates the whole data set of `plan`, handing rows to `sink` as `flush` says.
+pub(crate) fn generate(plan: &Plan, flush: Flush, sink: Sink<'_>) -> Result<Outcome, SeedError> {
     let mut g = Gen {
         plan,
         rng: StdRng::seed_from_u64(plan.seed),
@@ -104,7 +106,7 @@ pub(crate) fn generate(plan: &Plan, sink: Sink<'_>) -> Result<Outcome, SeedError
         ids: Ids::new(StdRng::seed_from_u64(
             plan.seed ^ 0x05ee_d1d5_u64.wrapping_mul(u64::from(plan.run)),
         )),
-        out: Out::new(BATCH_ROWS, sink),
+        out: Out::new(flush, sink),
         now: plan.now,
         today: plan.now.date_naive(),
         users: Vec::new(),
@@ -120,9 +122,14 @@ pub(crate) fn generate(plan: &Plan, sink: Sink<'_>) -> Result<Outcome, SeedError
     g.leads()?;
     let counters = g.orders()?;
     g.out.flush()?;
+    let mut owned = vec![0usize; g.users.len()];
+    for c in &g.world.owned {
+        owned[c.owner] += 1;
+    }
     Ok(Outcome {
         accounts: g.accounts,
         counters,
+        most_owned: owned.into_iter().max().unwrap_or(0),
     })
 }
 

@@ -42,13 +42,15 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use sims_domain::Role;
 use sims_domain::pipeline::StageKind;
+use sims_domain::pool::{MAX_OWNED_RANGE, PoolRules};
 
 use crate::entities::pipeline_stages;
 use crate::entities::{customers as customer_rows, order_counters, orders as order_rows};
 use crate::entities::{products, users, warehouses};
 use crate::{Database, PersistenceError};
 use generate::{Plan, StageRef, Taken};
-use writer::{Payload, Writer};
+use rows::{Chunk, Flush};
+use writer::Writer;
 
 pub use generate::USER_DOMAIN;
 
@@ -187,6 +189,8 @@ pub struct SeedOptions {
     pub password_hash: String,
     /// The moment the data is generated as of: nothing happens after it.
     pub now: DateTime<Utc>,
+    /// The configured pool rules, in force unless admins stored others.
+    pub pool_defaults: PoolRules,
 }
 
 /// Told how the seed advances. Implemented by the CLI's progress bar.
@@ -225,6 +229,9 @@ pub struct SeedReport {
     pub rows: Vec<(&'static str, u64)>,
     /// The admin, a manager and two of their reps.
     pub accounts: Vec<DemoAccount>,
+    /// The new `max_owned_per_rep` of the pool rules, when the seeded reps own more
+    /// customers than the rules in force allowed.
+    pub raised_owned_limit: Option<u32>,
 }
 
 impl SeedReport {
@@ -318,6 +325,7 @@ async fn plan(db: &Database, options: &SeedOptions) -> Result<Plan, SeedError> {
         .into_tuple()
         .all(conn)
         .await?;
+    let (pool, _) = crate::pool::rules(conn, options.pool_defaults).await?;
     let counters: HashMap<String, i64> = order_counters::Entity::find()
         .all(conn)
         .await?
@@ -342,6 +350,7 @@ async fn plan(db: &Database, options: &SeedOptions) -> Result<Plan, SeedError> {
         stages,
         taken,
         counters,
+        pool,
     })
 }
 
@@ -361,49 +370,68 @@ pub async fn seed(
     options: &SeedOptions,
     progress: &dyn Progress,
 ) -> Result<SeedReport, SeedError> {
+    let holds = holdings(db).await?;
     if !options.force
-        && let Some(what) = holdings(db).await?
+        && let Some(what) = holds
     {
         return Err(SeedError::NotEmpty(what));
     }
+    // Into an empty database, indexes and keys are built once at the end.
+    let bulk = holds.is_none();
     crate::stages::seed_defaults(db).await?;
     let plan = plan(db, options).await?;
-    let run = plan.run;
+    let (run, pool) = (plan.run, plan.pool);
     progress.start(plan.sizes.expected_rows());
     let copy = Writer::wants_copy(db);
-    let (sender, mut batches) = tokio::sync::mpsc::channel::<Payload>(4);
+    // Few large COPY statements: every statement costs a round trip that the driver's
+    // socket (Nagle on) can stall. Without keys to check, each table goes on its own.
+    let flush = match (copy, bulk) {
+        (true, true) => Flush::PerTable { bytes: 16 << 20 },
+        (true, false) => Flush::Together { rows: 200_000 },
+        (false, _) => Flush::Together { rows: 20_000 },
+    };
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Chunk>(4);
     let generator = tokio::task::spawn_blocking(move || {
-        generate::generate(&plan, &mut |batch| {
-            let payload = if copy {
-                Payload::Copy {
-                    table: batch.table,
-                    rows: batch.rows.len(),
-                    data: batch.copy_text()?,
-                    columns: batch.columns,
-                }
+        generate::generate(&plan, flush, &mut |chunk| {
+            let chunk = if copy {
+                Chunk::Copy(chunk.into_copy()?)
             } else {
-                Payload::Rows(batch)
+                chunk
             };
             sender
-                .blocking_send(payload)
+                .blocking_send(chunk)
                 .map_err(|_| SeedError::Generator("the writer stopped".into()))
         })
     });
     let mut writer = Writer::begin(db).await?;
-    let mut rows: Vec<(&'static str, u64)> = Vec::new();
+    let restore = if bulk {
+        writer.set_aside_indexes(rows::TABLES).await?
+    } else {
+        Vec::new()
+    };
+    let mut rows: Vec<(&'static str, u64, std::time::Duration)> = Vec::new();
     let mut failed = None;
-    while let Some(payload) = batches.recv().await {
-        let (table, n) = payload.size();
-        if let Err(e) = writer.write(payload).await {
+    while let Some(chunk) = batches.recv().await {
+        let (table, n) = chunk.size();
+        let started = std::time::Instant::now();
+        if let Err(e) = writer.write(chunk).await {
             failed = Some(e);
             break;
         }
-        match rows.iter_mut().find(|(t, _)| *t == table) {
-            Some((_, count)) => *count += n as u64,
-            None => rows.push((table, n as u64)),
+        let took = started.elapsed();
+        match rows.iter_mut().find(|(t, ..)| *t == table) {
+            Some((_, count, time)) => {
+                *count += n as u64;
+                *time += took;
+            }
+            None => rows.push((table, n as u64, took)),
         }
         progress.wrote(table, n as u64);
     }
+    for (table, n, took) in &rows {
+        tracing::debug!(table, rows = n, seconds = took.as_secs_f64(), "seeded");
+    }
+    let rows: Vec<(&'static str, u64)> = rows.into_iter().map(|(t, n, _)| (t, n)).collect();
     // A writer that failed stops the generator at its next batch.
     drop(batches);
     let generated = generator
@@ -413,7 +441,27 @@ pub async fn seed(
         return Err(e);
     }
     let outcome = generated??;
+    let started = std::time::Instant::now();
+    writer.restore_indexes(&restore).await?;
+    tracing::debug!(
+        statements = restore.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "indexes and keys rebuilt"
+    );
     writer.raise_counters(&outcome.counters).await?;
+    // Reps own what the profile gives them; the rules must allow it, or every claim fails.
+    let most_owned = u32::try_from(outcome.most_owned).unwrap_or(u32::MAX);
+    let raised_owned_limit = (most_owned > pool.max_owned_per_rep)
+        .then(|| (most_owned.div_ceil(500) * 500).clamp(pool.max_owned_per_rep, MAX_OWNED_RANGE.1));
+    if let Some(limit) = raised_owned_limit {
+        let rules = PoolRules {
+            max_owned_per_rep: limit,
+            ..pool
+        };
+        let value = serde_json::to_string(&rules)
+            .map_err(|e| SeedError::Generator(format!("pool rules: {e}")))?;
+        writer.store_pool_rules(&value, options.now).await?;
+    }
     writer.commit().await?;
     Ok(SeedReport {
         profile: options.profile,
@@ -421,6 +469,7 @@ pub async fn seed(
         run,
         rows,
         accounts: outcome.accounts,
+        raised_owned_limit,
     })
 }
 

@@ -3,7 +3,7 @@
 //! is never paid past its total. About a fifth of the orders carry a plan of 2–4 monthly
 //! instalments due within 90 days, adding up to the total exactly; most customers pay each
 //! instalment around its due date, some stop paying part-way (overdue instalments), and a
-//! tenth of the orders without a plan are paid late or not yet, which fills every bucket
+//! twentieth of the orders without a plan are not paid (yet), which fills every bucket
 //! of the receivables report.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -86,11 +86,11 @@ impl Gen<'_> {
             }
         }
         if plan.is_empty() {
-            // Terms of 30 to 90 days (账期), a tenth not paid yet.
+            // Terms of 30 to 90 days (账期); one in twenty not paid (yet).
             let lag = match rng.random_range(0..100) {
-                0..25 => Some(rng.random_range(0..=30)),
-                25..65 => Some(rng.random_range(31..=60)),
-                65..90 => Some(rng.random_range(61..=90)),
+                0..27 => Some(rng.random_range(0..=30)),
+                27..67 => Some(rng.random_range(31..=60)),
+                67..95 => Some(rng.random_range(61..=90)),
                 _ => None,
             };
             let deposit = o.total * 30 / 100;

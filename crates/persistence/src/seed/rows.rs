@@ -20,36 +20,77 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// A batch of rows of `E`'s table, each made by [`values`].
-    fn of<E: EntityTrait>(rows: Vec<Vec<Value>>) -> Self {
-        Self {
-            table: E::default().table_name(),
-            columns: <E::Column as Iterable>::iter()
-                .map(|c| c.as_str())
-                .collect(),
-            rows,
-        }
-    }
-
     /// The rows in PostgreSQL's `COPY … FROM STDIN` text format.
     pub(crate) fn copy_text(&self) -> Result<Vec<u8>, SeedError> {
         let mut out = String::with_capacity(self.rows.len() * 16 * self.columns.len());
         for row in &self.rows {
-            for (i, v) in row.iter().enumerate() {
-                if i > 0 {
-                    out.push('\t');
-                }
-                copy_value(&mut out, v).map_err(|kind| {
-                    SeedError::Generator(format!(
-                        "{}.{} holds a {kind} value COPY cannot encode",
-                        self.table, self.columns[i]
-                    ))
-                })?;
-            }
-            out.push('\n');
+            encode_row(&mut out, self.table, &self.columns, row)?;
         }
         Ok(out.into_bytes())
     }
+}
+
+/// Rows of one table already in `COPY` text format.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Encoded {
+    pub table: &'static str,
+    pub columns: Vec<&'static str>,
+    pub data: Vec<u8>,
+    pub rows: usize,
+}
+
+/// What the generator hands over.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Chunk {
+    /// Rows as values (SQLite inserts them; tests read them).
+    Rows(Batch),
+    /// Rows as `COPY` text (PostgreSQL).
+    Copy(Encoded),
+}
+
+impl Chunk {
+    /// The table and how many rows.
+    pub(crate) fn size(&self) -> (&'static str, usize) {
+        match self {
+            Chunk::Rows(b) => (b.table, b.rows.len()),
+            Chunk::Copy(e) => (e.table, e.rows),
+        }
+    }
+
+    /// The chunk as `COPY` text.
+    pub(crate) fn into_copy(self) -> Result<Encoded, SeedError> {
+        match self {
+            Chunk::Copy(e) => Ok(e),
+            Chunk::Rows(b) => Ok(Encoded {
+                data: b.copy_text()?,
+                rows: b.rows.len(),
+                table: b.table,
+                columns: b.columns,
+            }),
+        }
+    }
+}
+
+/// One row in `COPY` text format, ending in a newline.
+fn encode_row(
+    out: &mut String,
+    table: &str,
+    columns: &[&str],
+    row: &[Value],
+) -> Result<(), SeedError> {
+    for (i, v) in row.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        copy_value(out, v).map_err(|kind| {
+            SeedError::Generator(format!(
+                "{table}.{} holds a {kind} value COPY cannot encode",
+                columns.get(i).copied().unwrap_or("?")
+            ))
+        })?;
+    }
+    out.push('\n');
+    Ok(())
 }
 
 /// One value in `COPY` text format: `\N` for null, backslash escapes in text.
@@ -104,29 +145,81 @@ fn values<M: ModelTrait>(m: &M) -> Vec<Value> {
         .collect()
 }
 
+/// The rows of one table waiting to be handed over.
+pub(crate) struct Buffer {
+    table: &'static str,
+    columns: Vec<&'static str>,
+    rows: Vec<Vec<Value>>,
+    text: String,
+    encoded: usize,
+}
+
+impl Buffer {
+    fn of<E: EntityTrait>() -> Self {
+        Self {
+            table: E::default().table_name(),
+            columns: <E::Column as Iterable>::iter()
+                .map(|c| c.as_str())
+                .collect(),
+            rows: Vec::new(),
+            text: String::new(),
+            encoded: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.encoded == 0
+    }
+
+    /// Everything waiting, as one chunk.
+    fn take(&mut self) -> Chunk {
+        if self.encoded > 0 {
+            let rows = std::mem::take(&mut self.encoded);
+            Chunk::Copy(Encoded {
+                table: self.table,
+                columns: self.columns.clone(),
+                data: std::mem::take(&mut self.text).into_bytes(),
+                rows,
+            })
+        } else {
+            Chunk::Rows(Batch {
+                table: self.table,
+                columns: self.columns.clone(),
+                rows: std::mem::take(&mut self.rows),
+            })
+        }
+    }
+}
+
 /// A model that has a buffer in [`Tables`].
 pub(crate) trait Row: ModelTrait {
     /// Its table's buffer.
-    fn slot(tables: &mut Tables) -> &mut Vec<Vec<Value>>;
+    fn slot(tables: &mut Tables) -> &mut Buffer;
 }
 
 macro_rules! tables {
     ($($name:ident),+ $(,)?) => {
         /// Rows waiting to be written, one buffer per table, declared parents first.
-        #[derive(Default)]
         pub(crate) struct Tables {
-            $($name: Vec<Vec<Value>>,)+
+            $($name: Buffer,)+
         }
 
+        /// The tables a seed writes, parents first.
+        pub(crate) const TABLES: &[&str] = &[$(stringify!($name)),+];
+
         impl Tables {
-            /// Every non-empty buffer as a batch, parents before children.
-            fn drain(&mut self) -> Vec<Batch> {
+            fn new() -> Self {
+                Self {
+                    $($name: Buffer::of::<entities::$name::Entity>(),)+
+                }
+            }
+
+            /// Every non-empty buffer as a chunk, parents before children.
+            fn drain(&mut self) -> Vec<Chunk> {
                 let mut out = Vec::new();
                 $(
                     if !self.$name.is_empty() {
-                        out.push(Batch::of::<entities::$name::Entity>(std::mem::take(
-                            &mut self.$name,
-                        )));
+                        out.push(self.$name.take());
                     }
                 )+
                 out
@@ -135,7 +228,7 @@ macro_rules! tables {
 
         $(
             impl Row for entities::$name::Model {
-                fn slot(tables: &mut Tables) -> &mut Vec<Vec<Value>> {
+                fn slot(tables: &mut Tables) -> &mut Buffer {
                     &mut tables.$name
                 }
             }
@@ -166,43 +259,67 @@ tables!(
     stock_levels,
 );
 
-/// Where generated batches go.
-pub(crate) type Sink<'a> = &'a mut dyn FnMut(Batch) -> Result<(), SeedError>;
+/// Where generated chunks go.
+pub(crate) type Sink<'a> = &'a mut dyn FnMut(Chunk) -> Result<(), SeedError>;
 
-/// Buffers generated rows and hands them to the sink in batches of about `limit` rows.
+/// When buffered rows are handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flush {
+    /// Every table at once, parents first, when `rows` rows wait: foreign keys are
+    /// checked as rows arrive.
+    Together { rows: usize },
+    /// Each table on its own, encoded as `COPY` text as rows come, once its text reaches
+    /// `bytes`: for loading with foreign keys set aside, in few large statements.
+    PerTable { bytes: usize },
+}
+
+/// Buffers generated rows and hands them to the sink as [`Flush`] says.
 pub(crate) struct Out<'a> {
     tables: Tables,
     pending: usize,
-    limit: usize,
+    flush: Flush,
     sink: Sink<'a>,
 }
 
 impl<'a> Out<'a> {
-    /// Batches of about `limit` rows (all tables together) for `sink`.
-    pub(crate) fn new(limit: usize, sink: Sink<'a>) -> Self {
+    /// Chunks for `sink`, flushed as `flush` says.
+    pub(crate) fn new(flush: Flush, sink: Sink<'a>) -> Self {
         Self {
-            tables: Tables::default(),
+            tables: Tables::new(),
             pending: 0,
-            limit: limit.max(1),
+            flush,
             sink,
         }
     }
 
-    /// Buffers a row, flushing every buffer once `limit` rows wait.
+    /// Buffers a row, handing over what the flush policy says is due.
     pub(crate) fn put<M: Row>(&mut self, m: M) -> Result<(), SeedError> {
         let row = values(&m);
-        M::slot(&mut self.tables).push(row);
-        self.pending += 1;
-        if self.pending >= self.limit {
-            self.flush()?;
+        let buffer = M::slot(&mut self.tables);
+        match self.flush {
+            Flush::Together { rows } => {
+                buffer.rows.push(row);
+                self.pending += 1;
+                if self.pending >= rows {
+                    self.flush()?;
+                }
+            }
+            Flush::PerTable { bytes } => {
+                encode_row(&mut buffer.text, buffer.table, &buffer.columns, &row)?;
+                buffer.encoded += 1;
+                if buffer.text.len() >= bytes {
+                    let chunk = buffer.take();
+                    (self.sink)(chunk)?;
+                }
+            }
         }
         Ok(())
     }
 
     /// Hands every buffered row to the sink, parents first.
     pub(crate) fn flush(&mut self) -> Result<(), SeedError> {
-        for batch in self.tables.drain() {
-            (self.sink)(batch)?;
+        for chunk in self.tables.drain() {
+            (self.sink)(chunk)?;
         }
         self.pending = 0;
         Ok(())

@@ -9,7 +9,7 @@ use sims_domain::pipeline::default_stages;
 use uuid::Uuid;
 
 use super::generate::{Outcome, Plan, StageRef, Taken, generate};
-use super::rows::Batch;
+use super::rows::{Batch, Chunk, Flush};
 use super::{Profile, SeedError};
 
 fn now() -> DateTime<Utc> {
@@ -36,13 +36,17 @@ fn plan(seed: u64) -> Plan {
         stages,
         taken: Taken::default(),
         counters: HashMap::from([("202611".to_owned(), 41)]),
+        pool: Default::default(),
     }
 }
 
 fn run(plan: &Plan) -> (Vec<Batch>, Outcome) {
     let mut batches = Vec::new();
-    let outcome = generate(plan, &mut |b| {
-        batches.push(b);
+    let outcome = generate(plan, Flush::Together { rows: 1_000 }, &mut |chunk| {
+        match chunk {
+            Chunk::Rows(b) => batches.push(b),
+            Chunk::Copy(e) => panic!("{}: encoded rows in a test", e.table),
+        }
         Ok::<(), SeedError>(())
     })
     .unwrap_or_else(|e| panic!("generation failed: {e}"));
@@ -457,4 +461,57 @@ fn customers_agree_with_their_follow_ups_contacts_and_the_pool_rules() {
         .filter(|e| text(&e[data.col("customer_events", "kind")]).as_deref() == Some("created"))
         .count();
     assert_eq!(created, 300, "one created event per customer");
+}
+
+#[test]
+fn tables_flushed_on_their_own_hold_the_same_rows_as_tables_flushed_together() {
+    let plan = plan(7);
+    let mut together: HashMap<&'static str, Vec<u8>> = HashMap::new();
+    let mut alone: HashMap<&'static str, Vec<u8>> = HashMap::new();
+    for (flush, texts) in [
+        (Flush::Together { rows: 500 }, &mut together),
+        (Flush::PerTable { bytes: 4_096 }, &mut alone),
+    ] {
+        generate(&plan, flush, &mut |chunk| {
+            let e = chunk.into_copy()?;
+            texts.entry(e.table).or_default().extend(e.data);
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("generation failed: {e}"));
+    }
+    assert_eq!(together.len(), 18);
+    assert!(together == alone, "the same COPY text per table");
+}
+
+#[test]
+fn owned_customers_follow_the_pool_rules_in_force() {
+    let mut plan = plan(8);
+    plan.pool.return_after_days = 10;
+    plan.pool.reclaim_cooldown_days = 3;
+    let (batches, _) = run(&plan);
+    let data = Data::of(batches);
+    let (owner, since, last) = (
+        data.col("customers", "owner_id"),
+        data.col("customers", "owner_since"),
+        data.col("customers", "last_follow_up_at"),
+    );
+    for c in data.rows("customers") {
+        if id(&c[owner]).is_some() {
+            let from = ts(&c[last]).into_iter().chain(ts(&c[since])).max();
+            assert!(from.is_some_and(|t| t > now() - Duration::days(10)));
+        }
+    }
+    // Returned customers went back more than the cooldown ago.
+    let (kind, at) = (
+        data.col("customer_events", "kind"),
+        data.col("customer_events", "at"),
+    );
+    let returns: Vec<DateTime<Utc>> = data
+        .rows("customer_events")
+        .iter()
+        .filter(|e| text(&e[kind]).as_deref() == Some("returned_to_pool"))
+        .filter_map(|e| ts(&e[at]))
+        .collect();
+    assert!(!returns.is_empty());
+    assert!(returns.iter().all(|t| *t < now() - Duration::days(3)));
 }
