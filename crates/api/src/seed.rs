@@ -41,6 +41,11 @@ impl Progress for Bar {
         self.0.inc(rows);
         self.0.set_message(table.to_owned());
     }
+
+    fn finishing(&self) {
+        self.0.set_position(self.0.length().unwrap_or(0));
+        self.0.set_message("building indexes and keys");
+    }
 }
 
 /// Whether standard error is a terminal (where a progress bar belongs).
@@ -81,7 +86,7 @@ pub async fn run(
     let outcome = if request.progress {
         let bar = ProgressBar::new(0).with_style(
             ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{bar:40}] {percent:>3}% {human_pos} rows ({per_sec}) {msg}",
+                "{spinner} {elapsed_precise} [{bar:40}] {percent:>3}% {human_pos} rows  {msg}",
             )
             .map_err(|e| StartupError::Other(e.to_string()))?
             .progress_chars("=> "),

@@ -3,6 +3,8 @@
 //! products in four, a few retired products, and a popularity curve that makes some
 //! products sell far more than others.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -55,6 +57,8 @@ pub(crate) struct Catalog {
     pub levels: Vec<(sims_domain::stock::Level, Option<DateTime<Utc>>)>,
     /// Purchase receipts written so far (their references count up).
     pub receipts: u64,
+    /// The SKUs made in this run.
+    pub skus: HashSet<String>,
 }
 
 impl Catalog {
@@ -76,15 +80,16 @@ fn quantities(price_yuan: i64) -> ((i64, i64), (i64, i64)) {
 }
 
 impl Gen<'_> {
-    /// A code that is free, tagged with the run after the first.
-    fn free_code(&self, base: &str, taken: &std::collections::HashSet<String>) -> String {
+    /// `base`, or `base-2`, `base-3`, … : the first that is neither stored (`stored`) nor
+    /// made earlier in this run (`made`, which it joins).
+    fn free_code(base: &str, stored: &HashSet<String>, made: &mut HashSet<String>) -> String {
         let mut n = 1;
         loop {
             let code = match n {
                 1 => base.to_owned(),
                 n => format!("{base}-{n}"),
             };
-            if !taken.contains(&code) {
+            if !stored.contains(&code) && made.insert(code.clone()) {
                 return code;
             }
             n += 1;
@@ -94,13 +99,14 @@ impl Gen<'_> {
     /// Warehouses, then products.
     pub(super) fn catalog(&mut self) -> Result<(), SeedError> {
         let start = self.now - days(1_160);
+        let mut codes = HashSet::new();
         for w in 0..self.plan.sizes.warehouses {
             let (code, name, region) = WAREHOUSES[w % WAREHOUSES.len()];
             let base = match self.plan.run {
                 0 | 1 => code.to_owned(),
                 n => format!("{code}-R{n}"),
             };
-            let code = self.free_code(&base, &self.plan.taken.warehouse_codes);
+            let code = Self::free_code(&base, &self.plan.taken.warehouse_codes, &mut codes);
             let wh = Warehouse::new(&code, name)
                 .map_err(|e| SeedError::Generator(format!("warehouse {code}: {e}")))?;
             let at = start + Duration::hours(w as i64);
@@ -160,7 +166,7 @@ impl Gen<'_> {
         let active = chance(rng, 0.96);
         let at = self.now - days(1_150) + Duration::minutes(i as i64);
         let retired_at = (!active).then(|| self.now - days(rng.random_range(20..180)));
-        let sku = self.free_code(&base, &self.plan.taken.skus);
+        let sku = Self::free_code(&base, &self.plan.taken.skus, &mut self.catalog.skus);
         let product = Product::create(ProductInput {
             sku: Some(sku.clone()),
             name: Some(name),

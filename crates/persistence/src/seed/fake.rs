@@ -6,11 +6,9 @@ use rand::rngs::StdRng;
 
 use super::names::*;
 
-/// One item of a non-empty slice, uniformly (the first of an empty one is a bug the
-/// tables rule out; it answers the fallback instead of panicking).
+/// One item of a slice, uniformly. The slices are the constant tables, never empty.
 pub(crate) fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
-    let i = rng.random_range(0..items.len().max(1));
-    &items[i.min(items.len().saturating_sub(1))]
+    &items[rng.random_range(0..items.len())]
 }
 
 /// One item by weight.

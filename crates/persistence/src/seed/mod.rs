@@ -199,6 +199,8 @@ pub trait Progress: Sync {
     fn start(&self, rows: u64);
     /// `rows` more rows of `table` are written.
     fn wrote(&self, table: &str, rows: u64);
+    /// Every row is written; indexes and keys are being built.
+    fn finishing(&self) {}
 }
 
 /// A progress that shows nothing.
@@ -441,6 +443,7 @@ pub async fn seed(
         return Err(e);
     }
     let outcome = generated??;
+    progress.finishing();
     let started = std::time::Instant::now();
     writer.restore_indexes(&restore).await?;
     tracing::debug!(
