@@ -97,6 +97,21 @@ pub(crate) fn between(rng: &mut StdRng, a: DateTime<Utc>, b: DateTime<Utc>) -> D
     a + Duration::seconds(rng.random_range(0..=span))
 }
 
+/// An instant in `[a, b]` at an office time (08:30–18:30 Beijing) of a uniformly drawn
+/// day, moved into the range when the range cuts that day short; `a` when it is empty.
+pub(crate) fn office_between(
+    rng: &mut StdRng,
+    a: DateTime<Utc>,
+    b: DateTime<Utc>,
+) -> DateTime<Utc> {
+    if b <= a {
+        return a;
+    }
+    let day = between(rng, a, b).date_naive();
+    let t = day_start(day) + Duration::seconds(rng.random_range(1_800..37_800));
+    t.clamp(a, b)
+}
+
 /// A time on `d` within Chinese office hours (08:30–18:30 Beijing time, 00:30–10:30
 /// UTC), never after `now`.
 pub(crate) fn office_time(rng: &mut StdRng, d: NaiveDate, now: DateTime<Utc>) -> DateTime<Utc> {

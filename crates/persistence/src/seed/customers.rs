@@ -16,7 +16,7 @@ use sims_domain::pool::OwnershipChange;
 use uuid::Uuid;
 
 use super::SeedError;
-use super::clock::{DayPicker, between, business_weight, days, office_time};
+use super::clock::{DayPicker, business_weight, days, office_between, office_time};
 use super::fake::*;
 use super::generate::Gen;
 use super::names::{
@@ -250,7 +250,7 @@ impl Gen<'_> {
                 events: vec![created_event(Some(rep))],
             },
             Ownership::Claimed => {
-                let at = between(&mut self.rng, created + days(1), self.now - days(1));
+                let at = office_between(&mut self.rng, created + days(1), self.now - days(1));
                 Owners {
                     mode,
                     owner: Some(rep),
@@ -314,28 +314,28 @@ impl Gen<'_> {
                 let start = owners.since.unwrap_or(created);
                 if start > now - window * 5 / 6 {
                     for _ in 0..poisson(rng, extra * 0.5) {
-                        times.push(between(rng, start, now));
+                        times.push(office_between(rng, start, now));
                     }
                 } else {
                     // Most were followed up lately, a few are about to go back to the pool.
                     let (half, most) = (window / 2, window * 9 / 10);
                     let age = match rng.random_range(0..100) {
-                        0..70 => between(rng, now - half, now),
-                        70..95 => between(rng, now - most, now - half),
-                        _ => between(rng, now - window + Duration::hours(12), now - most),
+                        0..70 => office_between(rng, now - half, now),
+                        70..95 => office_between(rng, now - most, now - half),
+                        _ => office_between(rng, now - window + Duration::hours(12), now - most),
                     };
                     let last = age.max(start);
                     times.push(last);
                     for _ in 0..poisson(rng, extra) {
-                        times.push(between(rng, start, last));
+                        times.push(office_between(rng, start, last));
                     }
                 }
             }
             Ownership::Returned => {
-                let last = between(rng, created, now - returned_before);
+                let last = office_between(rng, created, now - returned_before);
                 times.push(last);
                 for _ in 0..poisson(rng, extra) {
-                    times.push(between(rng, created, last));
+                    times.push(office_between(rng, created, last));
                 }
             }
         }
@@ -496,7 +496,7 @@ impl Gen<'_> {
             let at = if i == 0 {
                 created
             } else {
-                between(rng, created, self.now)
+                office_between(rng, created, self.now)
             };
             let input = if company {
                 let person = if drawn.english {

@@ -14,7 +14,7 @@ use rand::Rng;
 use sims_domain::order::{LineRequest, OrderStatus, PricedLine, ProductTerms, order_totals};
 
 use super::SeedError;
-use super::clock::{DayPicker, between, business_weight, days, office_time};
+use super::clock::{DayPicker, business_weight, days, office_between, office_time};
 use super::fake::*;
 use super::generate::Gen;
 use super::payments::Payable;
@@ -31,7 +31,7 @@ struct Steps {
     cancelled: Option<DateTime<Utc>>,
 }
 
-/// An instant `within` after `from`, never after `now`.
+/// An office-hours instant `within` after `from`, never after `now`.
 fn after(
     rng: &mut rand::rngs::StdRng,
     from: DateTime<Utc>,
@@ -40,7 +40,7 @@ fn after(
 ) -> DateTime<Utc> {
     let lo = (from + within.0).min(now);
     let hi = (from + within.1).min(now);
-    between(rng, lo, hi)
+    office_between(rng, lo, hi)
 }
 
 impl Gen<'_> {

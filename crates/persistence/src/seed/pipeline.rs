@@ -16,7 +16,7 @@ use sims_domain::values::normalize_name;
 use uuid::Uuid;
 
 use super::SeedError;
-use super::clock::{DayPicker, between, business_weight, days, office_time};
+use super::clock::{DayPicker, between, business_weight, days, office_between, office_time};
 use super::customers::category_words;
 use super::fake::*;
 use super::generate::Gen;
@@ -93,9 +93,9 @@ impl Gen<'_> {
                 plan.since
             } else if chance(&mut self.rng, 0.4) {
                 let recent = window.max(self.now - days(90));
-                between(&mut self.rng, recent, self.now - Duration::hours(1))
+                office_between(&mut self.rng, recent, self.now - Duration::hours(1))
             } else {
-                between(&mut self.rng, window, self.now - Duration::hours(1))
+                office_between(&mut self.rng, window, self.now - Duration::hours(1))
             };
             if let Some(o) = self.opportunity(plan, created)? {
                 out.push(o);
@@ -118,7 +118,7 @@ impl Gen<'_> {
         let mut moves: Vec<(Option<Uuid>, Uuid, DateTime<Utc>)> = vec![(None, first, created)];
         let (mut at, mut stage, mut kind) = (created, 0usize, StageKind::Open);
         loop {
-            let next = at + Duration::hours(rng.random_range(48..35 * 24));
+            let next = office_between(rng, at + Duration::days(2), at + Duration::days(35));
             if next > self.now {
                 break;
             }
