@@ -143,15 +143,25 @@ impl FromStr for Profile {
 /// The sizes of a profile. Users are one admin, one manager per team and `reps` reps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sizes {
+    /// Teams, each with a manager (a national team over regional ones from three on).
     pub teams: usize,
+    /// Sales reps, spread over the regional teams.
     pub reps: usize,
+    /// Customers, exactly; about a tenth in the pool.
     pub customers: usize,
+    /// Contacts aimed at (about two per customer).
     pub contacts: usize,
+    /// Follow-ups aimed at.
     pub follow_ups: usize,
+    /// Leads, exactly; some converted into the customers.
     pub leads: usize,
+    /// Opportunities aimed at.
     pub opportunities: usize,
+    /// Products, exactly, each stocked in every warehouse.
     pub products: usize,
+    /// Warehouses, exactly.
     pub warehouses: usize,
+    /// Orders, exactly (unless the first days have no customer yet).
     pub orders: usize,
     /// The order lines aimed at (about three per order).
     pub order_lines: usize,
@@ -262,10 +272,13 @@ pub enum SeedError {
     /// The generator made a record the domain refuses: a bug in the generator.
     #[error("the generator made invalid data: {0}")]
     Generator(String),
+    /// The database refused a statement; nothing was written.
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
+    /// The driver failed (the `COPY` path on PostgreSQL); nothing was written.
     #[error("database error: {0}")]
     Driver(#[from] sea_orm::sqlx::Error),
+    /// A repository call failed (reading stages or pool rules, seeding default stages).
     #[error(transparent)]
     Persistence(#[from] PersistenceError),
 }
