@@ -168,6 +168,8 @@ impl Gen<'_> {
         if kind == StageKind::Open && expected < self.today && chance(rng, 0.85) {
             expected = self.today + days(rng.random_range(7..150));
         }
+        // Some open deals have no date yet (the forecast's `undated`).
+        let undated = kind == StageKind::Open && chance(rng, 0.08);
         let lost_reason = (kind == StageKind::Lost).then(|| (*pick(rng, LOST_REASONS)).to_owned());
         let (_, current, last_at) = moves.last().copied().unwrap_or((None, first, created));
         let id = self.ids.at(created);
@@ -193,7 +195,7 @@ impl Gen<'_> {
             currency: "CNY".into(),
             stage_id: current,
             status: kind.as_str().to_owned(),
-            expected_close_date: Some(expected),
+            expected_close_date: (!undated).then_some(expected),
             owner_id: owner,
             lost_reason,
             closed_at: (kind != StageKind::Open).then_some(last_at),
