@@ -79,7 +79,7 @@ async fn the_demo_seed_signs_in_and_reads_back_consistent() {
         .await
         .expect("a forced second seed");
     assert_eq!((report.run, second.run), (1, 2));
-    assert_eq!(second.accounts[0].email, "admin+run2@demo.example.com");
+    assert_eq!(second.accounts[0].email, "admin+run2@demo.sims");
 
     let app = Application::build(settings).await.expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -158,7 +158,7 @@ pub fn summary(report: &SeedReport, elapsed: Duration) -> String {
     ));
     for a in &report.accounts {
         out.push_str(&format!(
-            "  {:<8} {:<34} {}\n",
+            "  {:<8} {:<28} {}\n",
             a.role.as_str(),
             a.email,
             a.name

@@ -133,11 +133,12 @@ pub(crate) fn generate(plan: &Plan, flush: Flush, sink: Sink<'_>) -> Result<Outc
     })
 }
 
-/// The mailbox domain of seeded users.
-pub const USER_DOMAIN: &str = "demo.example.com";
+/// The mailbox domain of seeded users: no such top-level domain exists, so no seeded
+/// user's address belongs to anybody (the reports benchmark signs in with these).
+pub const USER_DOMAIN: &str = "demo.sims";
 
 impl Gen<'_> {
-    /// `local@demo.example.com`, tagged with the run after the first (`local+run2@…`), and
+    /// `local@demo.sims`, tagged with the run after the first (`local+run2@…`), and
     /// made unique against stored and generated users.
     fn user_email(&mut self, local: &str) -> String {
         let tag = match self.plan.run {

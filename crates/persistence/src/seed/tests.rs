@@ -183,7 +183,7 @@ fn the_demo_profile_comes_out_near_its_sizes() {
     let roles: Vec<_> = outcome.accounts.iter().map(|a| a.role).collect();
     use sims_domain::Role::*;
     assert_eq!(roles, vec![Admin, Manager, Sales, Sales]);
-    assert_eq!(outcome.accounts[0].email, "admin@demo.example.com");
+    assert_eq!(outcome.accounts[0].email, "admin@demo.sims");
 }
 
 #[test]
