@@ -14,6 +14,7 @@ mod m20261125_000006_idempotency;
 mod m20261125_000007_payment_plans;
 mod m20261201_000008_api_keys;
 mod m20261201_000009_sessions;
+mod m20261201_000010_targets_and_reports;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_payment_plans::Migration),
             Box::new(m20261201_000008_api_keys::Migration),
             Box::new(m20261201_000009_sessions::Migration),
+            Box::new(m20261201_000010_targets_and_reports::Migration),
         ]
     }
 }

@@ -168,6 +168,74 @@ async fn totals_are_exact_with_fractional_quantities_discounts_and_several_tax_r
 }
 
 #[tokio::test]
+async fn an_order_entered_late_carries_its_real_date() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let p = shop.product("LATE-1", "10", "0", "0").await;
+    let today = chrono::Utc::now().date_naive();
+    let back = today - chrono::Duration::days(75);
+    let o = app
+        .post(
+            "/api/v1/orders",
+            &shop.rep,
+            json!({"customer_id": shop.customer, "warehouse_id": shop.warehouse,
+                   "order_date": back.to_string(), "lines": [{"product_id": p, "quantity": "1"}]}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(o.body["order_date"], back.to_string());
+    let month = back.format("%Y%m").to_string();
+    assert!(
+        o.body["number"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("SO-{month}-")),
+        "the number's month follows the order date: {}",
+        o.body["number"]
+    );
+    let listed = app
+        .get(
+            &format!("/api/v1/orders?date_from={back}&date_to={back}"),
+            &shop.rep,
+        )
+        .await
+        .expect(200);
+    assert_eq!(listed.ids(), vec![o.id()]);
+    // Without a date, today; a date after today or before 2000 is refused and creates nothing.
+    let plain = shop
+        .order(json!([{"product_id": p, "quantity": "1"}]))
+        .await;
+    assert_eq!(plain["order_date"], today.to_string());
+    for bad in [
+        (today + chrono::Duration::days(1)).to_string(),
+        "1999-12-31".into(),
+    ] {
+        app.post(
+            "/api/v1/orders",
+            &shop.rep,
+            json!({"customer_id": shop.customer, "warehouse_id": shop.warehouse,
+                   "order_date": bad, "lines": [{"product_id": p, "quantity": "1"}]}),
+        )
+        .await
+        .expect_problem(422, "validation_failed")
+        .fields()
+        .contains(&"order_date".to_owned())
+        .then_some(())
+        .expect("the problem names order_date");
+    }
+    app.post(
+        "/api/v1/orders",
+        &shop.rep,
+        json!({"customer_id": shop.customer, "warehouse_id": shop.warehouse,
+               "order_date": "2026-13-01", "lines": [{"product_id": p, "quantity": "1"}]}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    let all = app.get("/api/v1/orders", &shop.rep).await.expect(200);
+    assert_eq!(all.ids().len(), 2);
+}
+
+#[tokio::test]
 async fn the_order_list_carries_each_orders_lines() {
     let s = shop().await;
     let a = s.product("A", "2", "0", "10").await;

@@ -220,4 +220,38 @@ async fn the_demo_seed_signs_in_and_reads_back_consistent() {
     }
     assert_eq!(checked_payments, 25);
     assert!(checked_plans > 0, "some orders carry a payment plan");
+
+    // The reports have something to show for the last twelve months.
+    let today = chrono::Utc::now().date_naive();
+    let range = format!("from={}&to={today}", today - chrono::Duration::days(364));
+    let report = |path: String| {
+        let app = &app;
+        async move { app.get(&path, &app.admin).await.expect(200).body }
+    };
+    let sales = report(format!("/api/v1/reports/sales?{range}")).await;
+    assert!(
+        scaled(&field(&sales["totals"], "revenue"), 2) > 0,
+        "{sales}"
+    );
+    let funnel = report(format!("/api/v1/reports/funnel?{range}")).await;
+    assert!(funnel["open"]["count"].as_i64() > Some(0), "{funnel}");
+    assert!(funnel["won"].as_i64() > Some(0) && funnel["lost"].as_i64() > Some(0));
+    let receivables = report("/api/v1/reports/receivables".into()).await;
+    assert!(scaled(&field(&receivables, "total_outstanding"), 2) > 0);
+    let overdue = ["days_1_30", "days_31_60", "days_61_90", "days_over_90"]
+        .iter()
+        .map(|b| scaled(&field(&receivables["buckets"], b), 2))
+        .sum::<i64>();
+    assert!(
+        overdue > 0,
+        "some receivables are overdue: {}",
+        receivables["buckets"]
+    );
+    let inventory = report(format!("/api/v1/reports/inventory?{range}")).await;
+    let rows = inventory["rows"].as_array().cloned().unwrap_or_default();
+    assert!(rows.iter().any(|r| r["low"] == true), "some stock is low");
+    assert!(
+        rows.iter()
+            .any(|r| scaled(&field(r, "units_shipped"), 3) > 0)
+    );
 }

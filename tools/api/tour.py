@@ -20,7 +20,9 @@ from sims_client.api.orders import confirm_order, create_order
 from sims_client.api.payments import create_payment
 from sims_client.api.pool import claim_customer, release_customer
 from sims_client.api.products import create_product
+from sims_client.api.reports import get_receivables_report, get_sales_report, get_targets_report
 from sims_client.api.stock import create_stock_receipt, list_stock
+from sims_client.api.targets import create_target
 from sims_client.api.users import create_user
 from sims_client.api.warehouses import create_warehouse
 from sims_client.models import (
@@ -30,6 +32,7 @@ from sims_client.models import (
     CreatePayment,
     CreateProduct,
     CreateReceipt,
+    CreateTarget,
     CreateUser,
     CreateWarehouse,
     CsvUpload,
@@ -167,6 +170,20 @@ def main():
         201,
     )
     assert paid.payment_status == PaymentStatus.PAID, paid.payment_status
+
+    step("a target for the rep, and the reports a manager reads")
+    month = order.order_date.strftime("%Y-%m")
+    ok(create_target.sync_detailed(client=admin, body=CreateTarget(month=month, user_id=rep_user.id, amount="100")), 201)
+    sales = ok(get_sales_report.sync_detailed(client=rep, group_by=UNSET), 200)
+    assert (sales.totals.revenue, sales.totals.orders) == ("29.69", 1), sales.totals
+    assert sales.rows[-1].key == month and sales.rows[-1].revenue == "29.69", sales.rows
+    others = ok(get_sales_report.sync_detailed(client=other), 200)
+    assert others.totals.revenue == "0.00", "a rep never sees another rep's figures"
+    targets = ok(get_targets_report.sync_detailed(client=admin, month=month), 200)
+    mine = [r for r in targets.rows if r.user_id == rep_user.id]
+    assert [(r.target, r.actual, r.attainment) for r in mine] == [("100.00", "29.69", "0.2969")], mine
+    receivables = ok(get_receivables_report.sync_detailed(client=rep), 200)
+    assert receivables.total_outstanding == "0.00", "paid in full"
 
     step("import customers from a CSV file (multipart upload)")
     csv = f"客户名称,电话,级别\n苏州精工 {RUN},0512-6666 {DIGITS},B\n".encode()

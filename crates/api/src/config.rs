@@ -156,6 +156,22 @@ impl Default for ImportSettings {
     }
 }
 
+/// How receivables are dated.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceivablesSettings {
+    /// Days after its order date that an order without a payment plan is due.
+    pub default_terms_days: u32,
+}
+
+impl Default for ReceivablesSettings {
+    fn default() -> Self {
+        Self {
+            default_terms_days: 30,
+        }
+    }
+}
+
 /// Everything the server is configured with. Its `Debug` hides the database passwords
 /// (and `Secret`s hide themselves).
 #[derive(Clone, Serialize, Deserialize)]
@@ -183,6 +199,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub pool: PoolSettings,
     pub import: ImportSettings,
+    pub receivables: ReceivablesSettings,
     pub server: ServerSettings,
     /// Whether `jwt_secret` was made up at start-up (logged once logging runs).
     #[serde(skip)]
@@ -231,6 +248,7 @@ impl fmt::Debug for Settings {
             .field("rate_limit", &self.rate_limit)
             .field("pool", &self.pool)
             .field("import", &self.import)
+            .field("receivables", &self.receivables)
             .field("server", &self.server)
             .finish()
     }
@@ -253,6 +271,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
             pool: PoolSettings::default(),
+            receivables: ReceivablesSettings::default(),
             import: ImportSettings::default(),
             server: ServerSettings::default(),
             jwt_secret_generated: false,

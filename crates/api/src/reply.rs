@@ -32,6 +32,7 @@ versioned!(
     sims_domain::pipeline::OpportunityRecord,
     sims_domain::catalog::ProductRecord,
     sims_domain::catalog::WarehouseRecord,
+    sims_domain::target::TargetRecord,
     sims_domain::order::OrderRecord,
     sims_domain::team::UserRecord,
     sims_domain::team::TeamRecord,

@@ -102,11 +102,31 @@ pub async fn bootstrap_admin(db: &Database, settings: &Settings) -> Result<(), S
     Ok(())
 }
 
+/// The connection reports read from: the replica `DATABASE_READ_URL` names, else `db`.
+pub async fn open_reports_database(
+    db: &Database,
+    settings: &Settings,
+) -> Result<Database, StartupError> {
+    let Some(url) = &settings.database_read_url else {
+        return Ok(db.clone());
+    };
+    let options = DbOptions {
+        url: url.clone(),
+        max_connections: settings.database_max_connections,
+        acquire_timeout: Duration::from_secs(10),
+    };
+    Database::connect(&options)
+        .await
+        .map_err(|e| StartupError::Database(format!("{} ({e})", crate::config::redact_url(url))))
+}
+
 /// The shared state for a database and settings.
 pub async fn build_state(db: Database, settings: Settings) -> Result<AppState, StartupError> {
     let metrics = Metrics::new().map_err(|e| StartupError::Other(e.to_string()))?;
+    let reports = open_reports_database(&db, &settings).await?;
     Ok(AppState {
         db,
+        reports,
         keys: TokenKeys::new(
             settings.jwt_secret.expose(),
             settings.auth.access_ttl_secs as i64,

@@ -19,6 +19,8 @@ use crate::telemetry::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
+    /// Where reports read: a replica when `DATABASE_READ_URL` is set, else `db`.
+    pub reports: Database,
     pub keys: TokenKeys,
     pub settings: Arc<Settings>,
     pub metrics: Metrics,

@@ -8,6 +8,8 @@
 //! The memory this measures is the hashing pool's, not the database driver's, so the
 //! server runs on a fresh SQLite file whatever `DATABASE_URL` says.
 
+#![allow(clippy::expect_used)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -55,7 +57,9 @@ fn rss_kib(pid: u32) -> u64 {
 /// One HTTP/1.1 request on its own connection; the status code of the answer.
 fn send(port: u16, method: &str, path: &str, body: &str) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .ok()?;
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -111,7 +115,10 @@ fn a_burst_of_sign_ins_leaves_memory_bounded() {
     let server = start();
     let body = format!(r#"{{"email":"admin@example.com","password":"{PASSWORD}"}}"#);
     // Warm up: one sign-in, so that the idle figure is that of a server that has hashed.
-    assert_eq!(send(server.port, "POST", "/api/v1/auth/login", &body), Some(200));
+    assert_eq!(
+        send(server.port, "POST", "/api/v1/auth/login", &body),
+        Some(200)
+    );
     std::thread::sleep(Duration::from_millis(300));
     let pid = server.child.id();
     let idle = rss_kib(pid);

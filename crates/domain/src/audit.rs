@@ -17,6 +17,7 @@ crate::stored_enum! {
         Team => "team",
         PoolSettings => "pool_settings",
         ApiKey => "api_key",
+        Target => "target",
     }
 }
 

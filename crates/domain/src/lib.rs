@@ -19,8 +19,10 @@ pub mod order;
 pub mod payment;
 pub mod pipeline;
 pub mod pool;
+pub mod report;
 pub mod stock;
 mod stored;
+pub mod target;
 pub mod team;
 pub mod values;
 

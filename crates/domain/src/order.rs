@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::catalog::{self, Percent, Price, Quantity};
-use crate::error::{DomainError, Violations};
+use crate::error::{DomainError, FieldViolation, Violations};
 use crate::money::Money;
 use crate::money::round_amount;
 use crate::values::check_items;
@@ -150,12 +150,42 @@ pub fn order_lines(lines: &[LineFields]) -> Result<Vec<LineRequest>, DomainError
     Ok(out)
 }
 
-/// A new order's currency (default `CNY`) and lines, naming every broken field.
+/// The earliest order date accepted: older records belong to an archive, not the pipeline.
+pub const EARLIEST_ORDER_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// An order's date: `today` (UTC) when none is sent; an order entered late carries its real
+/// date, but never one after `today` nor before [`EARLIEST_ORDER_DATE`].
+pub fn order_date(sent: Option<NaiveDate>, today: NaiveDate) -> Result<NaiveDate, FieldViolation> {
+    let date = sent.unwrap_or(today);
+    if date > today {
+        return Err(FieldViolation::new(
+            "order_date",
+            "out_of_range",
+            format!("an order cannot be dated after today ({today})"),
+        ));
+    }
+    if date < EARLIEST_ORDER_DATE {
+        return Err(FieldViolation::new(
+            "order_date",
+            "out_of_range",
+            format!("an order cannot be dated before {EARLIEST_ORDER_DATE}"),
+        ));
+    }
+    Ok(date)
+}
+
+/// A new order's date, currency (default `CNY`) and lines, naming every broken field.
 pub fn order_draft(
+    order_date_sent: Option<NaiveDate>,
+    today: NaiveDate,
     currency: Option<&str>,
     lines: &[LineFields],
-) -> Result<(String, Vec<LineRequest>), DomainError> {
+) -> Result<(NaiveDate, String, Vec<LineRequest>), DomainError> {
     let mut v = Violations::new();
+    let date = v.check(order_date(order_date_sent, today));
     let currency = v.check(crate::pipeline::parse_currency(
         "currency",
         currency.unwrap_or("CNY"),
@@ -169,7 +199,11 @@ pub fn order_draft(
         Err(other) => return Err(other),
     };
     v.finish()?;
-    Ok((currency.unwrap_or_default(), lines.unwrap_or_default()))
+    Ok((
+        date.unwrap_or(today),
+        currency.unwrap_or_default(),
+        lines.unwrap_or_default(),
+    ))
 }
 
 /// What the catalogue says of a product an order line names.
@@ -527,14 +561,26 @@ mod tests {
         );
     }
 
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap_or_default()
+    }
+
     #[test]
-    fn drafts_name_currency_and_lines_together() {
+    fn drafts_name_date_currency_and_lines_together() {
+        let today = day("2026-12-01");
         assert_eq!(
-            fields_of(order_draft(Some("yuan"), &[])),
-            vec!["currency", "lines"]
+            fields_of(order_draft(
+                Some(day("2026-12-02")),
+                today,
+                Some("yuan"),
+                &[]
+            )),
+            vec!["order_date", "currency", "lines"]
         );
         assert_eq!(
             order_draft(
+                None,
+                today,
                 None,
                 &[LineFields {
                     product_id: Uuid::nil(),
@@ -544,8 +590,25 @@ mod tests {
                     tax_rate: None,
                 }]
             )
-            .map(|(c, l)| (c, l.len())),
-            Ok(("CNY".to_owned(), 1))
+            .map(|(date, c, l)| (date, c, l.len())),
+            Ok((today, "CNY".to_owned(), 1))
+        );
+    }
+
+    #[test]
+    fn an_order_entered_late_keeps_its_date_but_none_is_in_the_future() {
+        let today = day("2026-12-01");
+        assert_eq!(order_date(None, today), Ok(today));
+        assert_eq!(
+            order_date(Some(day("2026-09-30")), today),
+            Ok(day("2026-09-30"))
+        );
+        assert_eq!(order_date(Some(today), today), Ok(today));
+        assert!(order_date(Some(day("2026-12-02")), today).is_err());
+        assert!(order_date(Some(day("1999-12-31")), today).is_err());
+        assert_eq!(
+            order_date(Some(EARLIEST_ORDER_DATE), today),
+            Ok(EARLIEST_ORDER_DATE)
         );
     }
 

@@ -452,6 +452,24 @@ table! {
 }
 
 table! {
+    /// `targets` (销售目标): a monthly revenue target for one user or one team.
+    targets: "targets" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// `YYYY-MM`.
+        pub month: String,
+        pub user_id: Option<Uuid>,
+        pub team_id: Option<Uuid>,
+        pub amount_minor: i64,
+        pub currency: String,
+        pub created_by: Uuid,
+        pub version: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+}
+
+table! {
     /// `teams`: a tree of sales teams.
     teams: "teams" {
         #[sea_orm(primary_key, auto_increment = false)]

@@ -146,6 +146,24 @@ const UNIQUES: &[Unique] = &[
         },
     },
     Unique {
+        name: "uq_targets_user_month",
+        table: "targets",
+        columns: &["user_id", "month"],
+        on_violation: OnViolation::Taken {
+            field: "month",
+            message: "this user already has a target for the month",
+        },
+    },
+    Unique {
+        name: "uq_targets_team_month",
+        table: "targets",
+        columns: &["team_id", "month"],
+        on_violation: OnViolation::Taken {
+            field: "month",
+            message: "this team already has a target for the month",
+        },
+    },
+    Unique {
         name: "uq_contacts_primary",
         table: "contacts",
         columns: &["customer_id"],
@@ -204,6 +222,8 @@ const FOREIGN_KEYS: &[(&str, &str)] = &[
     ("fk_orders_warehouse", "warehouse_id"),
     ("fk_order_lines_product", "lines"),
     ("fk_api_keys_user", "user_id"),
+    ("fk_targets_user", "user_id"),
+    ("fk_targets_team", "team_id"),
 ];
 
 /// The table and columns of a SQLite `UNIQUE constraint failed: t.a, t.b` message:

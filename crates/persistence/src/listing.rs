@@ -174,6 +174,7 @@ impl Keyed for crate::entities::stock_levels::Entity {
 }
 
 keyed!(
+    targets,
     api_keys,
     audit_log,
     contacts,

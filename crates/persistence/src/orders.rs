@@ -101,6 +101,8 @@ impl Scoped for orders::Entity {
 /// A new order.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
+    /// The day the order was taken; its number's month follows it.
+    pub order_date: NaiveDate,
     pub customer_id: Uuid,
     pub warehouse_id: Uuid,
     pub currency: String,
@@ -227,7 +229,7 @@ pub async fn create(
             Some(actor),
             orders::ActiveModel {
                 id: Set(id),
-                number: Set(next_number(tx, at.date_naive()).await?),
+                number: Set(next_number(tx, new.order_date).await?),
                 customer_id: Set(new.customer_id),
                 opportunity_id: Set(new.opportunity_id),
                 owner_id: Set(actor.principal.user_id),
@@ -239,7 +241,7 @@ pub async fn create(
                 tax_minor: Set(t.tax_total),
                 total_minor: Set(t.total),
                 paid_minor: Set(0),
-                order_date: Set(at.date_naive()),
+                order_date: Set(new.order_date),
                 confirmed_at: Set(None),
                 created_by: Set(actor.principal.user_id),
                 version: Set(1),

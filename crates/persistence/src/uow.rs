@@ -125,6 +125,7 @@ versioned!(
     warehouses,
     users,
     teams,
+    targets,
 );
 
 macro_rules! unscoped {

@@ -284,6 +284,21 @@ fn chunk(header: Option<&[&str]>, rows: Vec<Vec<String>>) -> Bytes {
     Bytes::from(out)
 }
 
+/// A whole CSV answer (UTF-8 with BOM) of rows already in memory (a report's rows).
+pub(crate) fn csv_response(
+    filename: &str,
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(chunk(Some(header), rows))
+}
+
 /// Streams a whole list as CSV (UTF-8 with BOM): walks it by keyset, one page at a
 /// time, so that memory stays flat however long the list.
 fn stream<T, F, Fut>(

@@ -23,7 +23,7 @@ use sims_domain::values::{
     ADDRESS_MAX, EMAIL_MAX, NAME_MAX, NOTES_MAX, PASSWORD_MAX, PASSWORD_MIN, PHONE_MAX,
     SHORT_TEXT_MAX, TAG_MAX,
 };
-use sims_domain::{payment, stock};
+use sims_domain::{payment, report, stock};
 
 use crate::csv::{COLUMN_NAME_MAX, MAX_COLUMNS};
 use crate::error::{DETAIL_MAX, ERRORS_MAX, FIELD_NAME_MAX};
@@ -167,6 +167,16 @@ const STRINGS: &[(&str, Text)] = &[
     ("discount_percent", DECIMAL),
     ("unit_price", DECIMAL),
     ("total", DECIMAL),
+    // Reports: keys are periods (`2026-11-03`, `2026-W45`, `2026-11`) or ids; rates and
+    // day averages are short decimals.
+    ("SalesRow.key", text(36)),
+    ("SalesRow.label", text(NAME_MAX)),
+    ("NewCustomersRow.key", text(10)),
+    ("customer_name", text(NAME_MAX)),
+    ("month", text(7)),
+    ("win_rate", text(8)),
+    ("attainment", text(DECIMAL_TEXT_MAX)),
+    ("average_days_to_win", text(DECIMAL_TEXT_MAX)),
 ];
 
 /// Query parameters: by name, else [`QUERY_VALUE_MAX`] (the extractor's rule).
@@ -241,6 +251,7 @@ fn integer_range(owner: &str, prop: &str) -> Option<(i64, i64)> {
         ("Problem.status", _) => (400, 599),
         (_, "version") => (1, SAFE),
         (_, "page") => (1, i64::from(MAX_OFFSET_ITEMS)),
+        (op, "per_page") if op.ends_with("_report.per_page") => (1, i64::from(report::ROWS_MAX)),
         (_, "per_page") => (1, i64::from(MAX_PER_PAGE)),
         (_, "total" | "count" | "rows" | "valid" | "invalid" | "created" | "returned") => (0, SAFE),
         (_, "line" | "duplicate_of_line") => (1, SAFE),
@@ -251,6 +262,10 @@ fn integer_range(owner: &str, prop: &str) -> Option<(i64, i64)> {
         (_, "return_after_days") => range(RETURN_AFTER_RANGE),
         (_, "reclaim_cooldown_days") => range(COOLDOWN_RANGE),
         (_, "within_days") => (0, i64::from(RETURNING_WITHIN_MAX)),
+        (_, "orders" | "won" | "lost" | "new_customers" | "total_new" | "days_past_due") => {
+            (0, SAFE)
+        }
+        ("IdleCustomers.days", _) => (1, 3650),
         (_, "RateLimit-Limit" | "RateLimit-Remaining") => (0, i64::from(u32::MAX)),
         (_, "RateLimit-Reset") => (0, 60),
         (_, "Retry-After") => (0, I64),
@@ -271,6 +286,11 @@ fn array_max(owner: &str, prop: &str) -> Option<usize> {
         (_, "instalments") => MAX_INSTALMENTS,
         (_, "matches") => MAX_MATCHES,
         (_, "ignored_columns") => MAX_COLUMNS,
+        ("FunnelReport.stages", _) => MAX_STAGES,
+        // Report rows come in pages of at most ROWS_MAX; a forecast covers at most five
+        // years of months.
+        ("ForecastReport.months", _) => 61,
+        (_, "rows") if owner.ends_with("Report") => report::ROWS_MAX as usize,
         (_, "items") if owner.starts_with("PageOf_") || owner.ends_with("Page") => {
             MAX_PER_PAGE as usize
         }

@@ -39,6 +39,8 @@ use crate::error::{Problem, ProblemField};
         (name = "stock", description = "The stock ledger: levels, receipts, returns, adjustments, low stock"),
         (name = "orders", description = "Sales orders (订单): priced drafts, confirmation, shipments, completion"),
         (name = "payments", description = "Payments received on orders (回款) and payment plans"),
+        (name = "targets", description = "Monthly revenue targets (销售目标) per user and per team"),
+        (name = "reports", description = "Reports within the caller's scope, computed by the database: sales, funnel, forecast, targets, receivables, inventory, customers"),
         (name = "audit", description = "The audit log: who changed what, for admins"),
         (name = "system", description = "Health, readiness and metrics (no sign-in)"),
     )

@@ -16,8 +16,10 @@ pub mod payments;
 pub mod pipeline;
 pub mod pool;
 pub mod products;
+pub mod reports;
 pub mod stock;
 pub mod system;
+pub mod targets;
 pub mod teams;
 pub mod users;
 pub mod warehouses;
@@ -88,6 +90,8 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
         stock::configure,
         orders::configure,
         payments::configure,
+        targets::configure,
+        reports::configure,
         audit::configure,
     ] {
         configure(&mut routes);

@@ -68,13 +68,16 @@ fn line_fields(lines: &[OrderLineInput]) -> Vec<LineFields> {
 /// A new draft order.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"customer_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e", "warehouse_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8f", "lines": [{"product_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d90", "quantity": "2.5", "discount_percent": "5"}]}))]
+#[schema(example = json!({"customer_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e", "warehouse_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8f", "order_date": "2026-11-28", "lines": [{"product_id": "01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d90", "quantity": "2.5", "discount_percent": "5"}]}))]
 pub struct CreateOrder {
     pub customer_id: Uuid,
     pub warehouse_id: Uuid,
     /// ISO 4217, default `CNY`.
     pub currency: Option<String>,
     pub opportunity_id: Option<Uuid>,
+    /// The day the order was taken (`YYYY-MM-DD`, default today, UTC): an order entered
+    /// late carries its real date, and reports date it by this. Not after today.
+    pub order_date: Option<NaiveDate>,
     pub lines: Vec<OrderLineInput>,
 }
 
@@ -99,8 +102,14 @@ pub struct UpdateOrder {
 #[post("/orders")]
 pub async fn create_order(ctx: Ctx, body: KeyedJson<CreateOrder>) -> ApiResult<HttpResponse> {
     let b = &body.value;
-    let (currency, lines) = order_draft(b.currency.as_deref(), &line_fields(&b.lines))?;
+    let (order_date, currency, lines) = order_draft(
+        b.order_date,
+        Utc::now().date_naive(),
+        b.currency.as_deref(),
+        &line_fields(&b.lines),
+    )?;
     let new = NewOrder {
+        order_date,
         customer_id: b.customer_id,
         warehouse_id: b.warehouse_id,
         currency,

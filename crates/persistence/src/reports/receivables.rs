@@ -1,0 +1,127 @@
+//! `GET /reports/receivables`: counted orders not paid in full as of a day, each with its
+//! due date (the first payment-plan instalment the payments do not cover, filled in date
+//! order; else the order date plus the default terms), days past due and aging bucket.
+
+use sea_orm::ConnectionTrait;
+use sims_domain::report::{AgingBucket, AgingBuckets, Receivable, ReceivablesReport};
+use sims_domain::{Money, Scope};
+
+use super::{RowWindow, Sql, end_of, get, get_day};
+use crate::Result;
+use crate::records::stored;
+
+/// What the caller asked for.
+#[derive(Debug, Clone)]
+pub struct ReceivablesQuery {
+    pub as_of: chrono::NaiveDate,
+    pub currency: String,
+    /// Days after the order date that an order without a payment plan is due.
+    pub default_terms_days: i64,
+}
+
+/// The common table expressions `open_orders` (outstanding as of the day) and `aged`
+/// (with due date, days past due and bucket).
+fn aged(sql: &mut Sql, scope: &Scope, q: &ReceivablesQuery) {
+    let pg = sql.pg();
+    sql.push("WITH paid AS (SELECT p.order_id AS order_id, CAST(SUM(p.amount_minor) AS BIGINT) AS paid FROM payments p WHERE p.received_at < ")
+        .bind(end_of(q.as_of))
+        .push(" GROUP BY p.order_id), open_orders AS (SELECT o.id AS id, o.number AS number, o.customer_id AS customer_id, o.total_minor AS total, COALESCE(paid.paid, 0) AS paid, o.order_date AS order_date FROM orders o LEFT JOIN paid ON paid.order_id = o.id WHERE ")
+        .counted_orders("o.status")
+        .push(" AND o.currency = ")
+        .bind(q.currency.clone())
+        .push(" AND o.order_date <= ")
+        .bind(q.as_of)
+        .push(" AND ")
+        .owned_by(scope, "o.owner_id", false)
+        .push(" AND o.total_minor > COALESCE(paid.paid, 0)), \
+               covered AS (SELECT i.order_id AS order_id, i.due_date AS due_date, \
+               SUM(i.amount_minor) OVER (PARTITION BY i.order_id ORDER BY i.due_date, i.position ROWS UNBOUNDED PRECEDING) AS upto \
+               FROM payment_plan_instalments i JOIN open_orders oo ON oo.id = i.order_id), \
+               due AS (SELECT c.order_id AS order_id, MIN(c.due_date) AS due_date FROM covered c \
+               JOIN open_orders oo ON oo.id = c.order_id WHERE c.upto > oo.paid GROUP BY c.order_id), \
+               dated AS (SELECT oo.*, ");
+    if pg {
+        sql.push("COALESCE(due.due_date, oo.order_date + CAST(")
+            .bind(q.default_terms_days)
+            .push(" AS INTEGER)) AS due_date");
+    } else {
+        sql.push("COALESCE(due.due_date, date(oo.order_date, '+' || ")
+            .bind(q.default_terms_days)
+            .push(" || ' days')) AS due_date");
+    }
+    sql.push(" FROM open_orders oo LEFT JOIN due ON due.order_id = oo.id), aged AS (SELECT d.*, ");
+    if pg {
+        sql.push("GREATEST(0, CAST(")
+            .bind(q.as_of)
+            .push(" AS DATE) - d.due_date) AS days_past_due");
+    } else {
+        sql.push("MAX(0, CAST(julianday(")
+            .bind(q.as_of.to_string())
+            .push(") - julianday(d.due_date) AS INTEGER)) AS days_past_due");
+    }
+    sql.push(" FROM dated d) ");
+}
+
+/// `CASE` naming the bucket of `days_past_due`.
+const BUCKET: &str = "CASE WHEN a.days_past_due <= 0 THEN 'current' \
+    WHEN a.days_past_due <= 30 THEN 'days_1_30' WHEN a.days_past_due <= 60 THEN 'days_31_60' \
+    WHEN a.days_past_due <= 90 THEN 'days_61_90' ELSE 'days_over_90' END";
+
+/// The receivables report; whether rows continue past `window`.
+pub async fn receivables<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    q: &ReceivablesQuery,
+    window: RowWindow,
+) -> Result<(ReceivablesReport, bool)> {
+    let backend = conn.get_database_backend();
+    let mut sql = Sql::new(backend);
+    aged(&mut sql, scope, q);
+    sql.push("SELECT ").push(BUCKET).push(
+        " AS bucket, CAST(SUM(a.total - a.paid) AS BIGINT) AS outstanding FROM aged a GROUP BY 1",
+    );
+    let mut buckets = AgingBuckets::default();
+    let mut total = 0i64;
+    for r in sql.all(conn).await? {
+        let bucket: AgingBucket = stored("report", "bucket", &get::<String>(&r, "bucket")?)?;
+        let amount: i64 = get(&r, "outstanding")?;
+        total = total.saturating_add(amount);
+        buckets.add(bucket, Money::from_minor(amount));
+    }
+
+    let mut sql = Sql::new(backend);
+    aged(&mut sql, scope, q);
+    sql.push("SELECT a.id AS order_id, a.number AS number, a.customer_id AS customer_id, c.name AS customer_name, a.total AS total, CAST(a.paid AS BIGINT) AS paid, ")
+        .date_text("a.due_date")
+        .push(" AS due_date, CAST(a.days_past_due AS BIGINT) AS days_past_due FROM aged a JOIN customers c ON c.id = a.customer_id ORDER BY a.days_past_due DESC, a.number, a.id");
+    window.sql(&mut sql);
+    let mut rows = vec![];
+    for r in sql.all(conn).await? {
+        let (total, paid): (i64, i64) = (get(&r, "total")?, get(&r, "paid")?);
+        let days: i64 = get(&r, "days_past_due")?;
+        rows.push(Receivable {
+            order_id: get(&r, "order_id")?,
+            number: get(&r, "number")?,
+            customer_id: get(&r, "customer_id")?,
+            customer_name: get(&r, "customer_name")?,
+            total: Money::from_minor(total),
+            paid: Money::from_minor(paid),
+            outstanding: Money::from_minor(total - paid),
+            due_date: get_day(&r, "due_date")?,
+            days_past_due: days,
+            bucket: AgingBucket::of(days),
+        });
+    }
+    let (rows, more) = window.trim(rows);
+    Ok((
+        ReceivablesReport {
+            as_of: q.as_of,
+            currency: q.currency.clone(),
+            total_outstanding: Money::from_minor(total),
+            buckets,
+            rows,
+            next_cursor: None,
+        },
+        more,
+    ))
+}
