@@ -247,6 +247,13 @@ async fn the_demo_seed_signs_in_and_reads_back_consistent() {
         "some receivables are overdue: {}",
         receivables["buckets"]
     );
+    let targets = report("/api/v1/reports/targets".into()).await;
+    let rows = targets["rows"].as_array().cloned().unwrap_or_default();
+    assert!(
+        rows.iter().any(|r| r["user_id"].is_string())
+            && rows.iter().any(|r| r["team_id"].is_string()),
+        "targets for reps and teams this month: {targets}"
+    );
     let inventory = report(format!("/api/v1/reports/inventory?{range}")).await;
     let rows = inventory["rows"].as_array().cloned().unwrap_or_default();
     assert!(rows.iter().any(|r| r["low"] == true), "some stock is low");

@@ -46,6 +46,8 @@ pub(crate) struct World {
     pub owned: Vec<CustomerRef>,
     /// Leads generated as converted into a customer.
     pub converted_leads: usize,
+    /// Per user: the revenue (subtotals) of their counted orders.
+    pub revenue: Vec<i64>,
 }
 
 /// How a customer came to its owner (or to the pool).

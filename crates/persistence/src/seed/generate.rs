@@ -75,6 +75,8 @@ pub(crate) struct UserRef {
 /// A generated team.
 #[derive(Debug, Clone)]
 pub(crate) struct TeamRef {
+    pub id: Uuid,
+    pub parent: Option<usize>,
     pub region: Option<Region>,
     pub manager: usize,
     pub reps: Vec<usize>,
@@ -121,6 +123,8 @@ pub(crate) fn generate(plan: &Plan, flush: Flush, sink: Sink<'_>) -> Result<Outc
     g.customers()?;
     g.leads()?;
     let counters = g.orders()?;
+    let revenue = std::mem::take(&mut g.world.revenue);
+    g.targets(&revenue)?;
     g.out.flush()?;
     let mut owned = vec![0usize; g.users.len()];
     for c in &g.world.owned {
@@ -279,6 +283,8 @@ impl Gen<'_> {
                 });
             }
             self.teams.push(TeamRef {
+                id: team_ids[i].0,
+                parent: team_ids[i].3,
                 region: *region,
                 manager: user,
                 reps: Vec::new(),

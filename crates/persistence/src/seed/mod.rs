@@ -33,6 +33,7 @@ mod payments;
 mod pipeline;
 mod rows;
 mod stock;
+mod targets;
 mod writer;
 
 use std::collections::HashMap;

@@ -338,6 +338,12 @@ impl Gen<'_> {
             _ => (Vec::new(), Vec::new()),
         };
         let paid: i64 = payments.iter().map(|p| p.amount_minor).sum();
+        if !matches!(status, OrderStatus::Draft | OrderStatus::Cancelled) {
+            if self.world.revenue.len() < self.users.len() {
+                self.world.revenue.resize(self.users.len(), 0);
+            }
+            self.world.revenue[customer.owner] += totals.subtotal;
+        }
         let mut updated = created;
         let mut moves = 0;
         for at in steps

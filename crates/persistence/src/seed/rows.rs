@@ -241,6 +241,7 @@ macro_rules! tables {
 tables!(
     teams,
     users,
+    targets,
     warehouses,
     products,
     customers,

@@ -180,6 +180,8 @@ fn the_demo_profile_comes_out_near_its_sizes() {
     near("order_lines", 1_800, 0.15);
     near("payments", 450, 0.35);
     assert!(n("payment_plan_instalments") > 0);
+    // Twelve months back, this month and the next, for 6 reps and 2 teams.
+    assert_eq!(n("targets"), 14 * (6 + 2));
     let roles: Vec<_> = outcome.accounts.iter().map(|a| a.role).collect();
     use sims_domain::Role::*;
     assert_eq!(roles, vec![Admin, Manager, Sales, Sales]);
@@ -479,7 +481,7 @@ fn tables_flushed_on_their_own_hold_the_same_rows_as_tables_flushed_together() {
         })
         .unwrap_or_else(|e| panic!("generation failed: {e}"));
     }
-    assert_eq!(together.len(), 18);
+    assert_eq!(together.len(), 19);
     assert!(together == alone, "the same COPY text per table");
 }
 
