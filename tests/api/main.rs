@@ -22,6 +22,7 @@ mod pipeline;
 mod pool;
 mod reports;
 mod scope;
+mod seed;
 mod stock;
 mod targets;
 mod users_teams;

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod reply;
 pub mod responses;
 pub mod routes;
+pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -30,6 +30,26 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Fill the database with realistic synthetic data: teams and users, customers,
+    /// contacts, follow-ups, leads, opportunities, products and stock, orders and
+    /// payments. Prints the accounts to sign in with. Refuses a database that already
+    /// holds data unless --force.
+    Seed {
+        /// demo (seconds, for trying the API), standard (the benchmark profile: 100,000
+        /// customers, 200,000 orders) or large (ten times standard).
+        #[arg(long, default_value = "demo", value_parser = parse_profile)]
+        profile: sims_persistence::seed::Profile,
+        /// The random seed: the same seed makes the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Add to a database that already holds data.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn parse_profile(s: &str) -> Result<sims_persistence::seed::Profile, String> {
+    s.parse()
 }
 
 #[derive(Subcommand)]
@@ -58,7 +78,8 @@ fn main() -> ExitCode {
         }
     };
     sims_api::telemetry::init(settings.log_format, "info,sqlx=warn,sea_orm=warn");
-    if settings.jwt_secret_generated {
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    if settings.jwt_secret_generated && serving {
         tracing::warn!(
             "SIMS_JWT_SECRET is not set: using a random secret; tokens will not survive a restart"
         );
@@ -91,6 +112,21 @@ async fn run(command: Command, settings: Settings) -> Result<(), StartupError> {
             app.run_until_stopped()
                 .await
                 .map_err(|e| StartupError::Other(e.to_string()))
+        }
+        Command::Seed {
+            profile,
+            seed,
+            force,
+        } => {
+            let request = sims_api::seed::SeedRequest {
+                profile,
+                seed,
+                force,
+                progress: sims_api::seed::stderr_is_terminal(),
+            };
+            let (report, elapsed) = sims_api::seed::run(&settings, request).await?;
+            print!("{}", sims_api::seed::summary(&report, elapsed));
+            Ok(())
         }
         Command::Migrate => {
             let db = open_database(&settings).await?;

@@ -82,7 +82,9 @@ fn to_domain(m: &contacts::Model) -> Contact {
     }
 }
 
-fn apply_fields(am: &mut contacts::ActiveModel, c: &Contact) {
+/// Sets the stored fields of a contact, with the normalised name, phone digits and email
+/// it is searched by.
+pub(crate) fn apply_fields(am: &mut contacts::ActiveModel, c: &Contact) {
     am.name = Set(c.name.clone());
     am.name_norm = Set(normalize_name(&c.name));
     am.title = Set(c.title.clone());

@@ -88,7 +88,9 @@ fn to_domain(m: &leads::Model) -> Lead {
     }
 }
 
-fn apply_fields(am: &mut leads::ActiveModel, l: &Lead) {
+/// Sets the stored fields of a lead, with the normalised name, phone digits and email it
+/// is searched by.
+pub(crate) fn apply_fields(am: &mut leads::ActiveModel, l: &Lead) {
     am.name = Set(l.name.clone());
     am.name_norm = Set(normalize_name(&l.name));
     am.company = Set(l.company.clone());

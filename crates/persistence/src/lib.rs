@@ -26,6 +26,7 @@ pub mod products;
 mod records;
 pub mod reports;
 mod scope;
+pub mod seed;
 pub mod stages;
 pub mod stock;
 pub mod targets;
