@@ -623,6 +623,25 @@ async fn receivables_age_by_instalments_and_ignore_later_payments() {
         .await;
     assert_eq!(mine["rows"].as_array().unwrap().len(), 1);
     assert_eq!(mine["total_outstanding"], "100.00");
+    // Paid in full on the 29th: still owed as of the 28th, no longer as of the 30th.
+    pay(&o[1], "33.33", "2026-11-29T03:00:00Z").await;
+    let owed = |r: &Value| {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["order_id"] == o[1].as_str())
+            .map(|x| x["outstanding"].as_str().unwrap().to_owned())
+    };
+    let before = s
+        .report("/api/v1/reports/receivables?as_of=2026-11-28", admin)
+        .await;
+    assert_eq!(owed(&before).as_deref(), Some("33.33"));
+    let after = s
+        .report("/api/v1/reports/receivables?as_of=2026-11-30", admin)
+        .await;
+    assert_eq!(owed(&after), None);
+    assert_eq!(after["total_outstanding"], "431.10");
 }
 
 #[tokio::test]

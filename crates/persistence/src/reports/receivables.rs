@@ -19,13 +19,17 @@ pub struct ReceivablesQuery {
     pub default_terms_days: i64,
 }
 
-/// The common table expressions `open_orders` (outstanding as of the day) and `aged`
-/// (with due date, days past due and bucket).
+/// The common table expressions up to `aged`: the orders outstanding as of the day, each
+/// with its due date, days past due and outstanding amount. Candidates are found from the
+/// stored paid amount (an order paid in full now was paid in full as of the day unless a
+/// payment came later), so payments are summed for those orders only; each set is read
+/// once, never joined to itself.
 fn aged(sql: &mut Sql, scope: &Scope, q: &ReceivablesQuery) {
     let pg = sql.pg();
-    sql.push("WITH paid AS (SELECT p.order_id AS order_id, CAST(SUM(p.amount_minor) AS BIGINT) AS paid FROM payments p WHERE p.received_at < ")
-        .bind(end_of(q.as_of))
-        .push(" GROUP BY p.order_id), open_orders AS (SELECT o.id AS id, o.number AS number, o.customer_id AS customer_id, o.total_minor AS total, COALESCE(paid.paid, 0) AS paid, o.order_date AS order_date FROM orders o LEFT JOIN paid ON paid.order_id = o.id WHERE ")
+    let end = end_of(q.as_of);
+    sql.push("WITH later AS (SELECT DISTINCT p.order_id AS id FROM payments p WHERE p.received_at >= ")
+        .bind(end)
+        .push("), candidates AS (SELECT o.id AS id, o.number AS number, o.customer_id AS customer_id, o.total_minor AS total, o.order_date AS order_date FROM orders o WHERE ")
         .counted_orders("o.status")
         .push(" AND o.currency = ")
         .bind(q.currency.clone())
@@ -33,13 +37,21 @@ fn aged(sql: &mut Sql, scope: &Scope, q: &ReceivablesQuery) {
         .bind(q.as_of)
         .push(" AND ")
         .owned_by(scope, "o.owner_id", false)
-        .push(" AND o.total_minor > COALESCE(paid.paid, 0)), \
-               covered AS (SELECT i.order_id AS order_id, i.due_date AS due_date, \
+        .push(" AND (o.total_minor > o.paid_minor OR o.id IN (SELECT id FROM later))), \
+               paid AS (SELECT p.order_id AS order_id, SUM(p.amount_minor) AS paid FROM payments p \
+               WHERE p.order_id IN (SELECT id FROM candidates) AND p.received_at < ")
+        .bind(end)
+        .push(" GROUP BY p.order_id), \
+               open_orders AS (SELECT c.id AS id, c.number AS number, c.customer_id AS customer_id, \
+               c.total AS total, CAST(COALESCE(paid.paid, 0) AS BIGINT) AS paid, c.order_date AS order_date \
+               FROM candidates c LEFT JOIN paid ON paid.order_id = c.id WHERE c.total > COALESCE(paid.paid, 0)), \
+               covered AS (SELECT i.order_id AS order_id, i.due_date AS due_date, oo.paid AS paid, \
                SUM(i.amount_minor) OVER (PARTITION BY i.order_id ORDER BY i.due_date, i.position ROWS UNBOUNDED PRECEDING) AS upto \
                FROM payment_plan_instalments i JOIN open_orders oo ON oo.id = i.order_id), \
                due AS (SELECT c.order_id AS order_id, MIN(c.due_date) AS due_date FROM covered c \
-               JOIN open_orders oo ON oo.id = c.order_id WHERE c.upto > oo.paid GROUP BY c.order_id), \
-               dated AS (SELECT oo.*, ");
+               WHERE c.upto > c.paid GROUP BY c.order_id), \
+               dated AS (SELECT oo.id AS id, oo.number AS number, oo.customer_id AS customer_id, \
+               oo.total AS total, oo.paid AS paid, ");
     if pg {
         sql.push("COALESCE(due.due_date, oo.order_date + CAST(")
             .bind(q.default_terms_days)
@@ -59,7 +71,7 @@ fn aged(sql: &mut Sql, scope: &Scope, q: &ReceivablesQuery) {
             .bind(q.as_of.to_string())
             .push(") - julianday(d.due_date) AS INTEGER)) AS days_past_due");
     }
-    sql.push(" FROM dated d) ");
+    sql.push(" FROM dated d)");
 }
 
 /// `CASE` naming the bucket of `days_past_due`.
@@ -74,44 +86,49 @@ pub async fn receivables<C: ConnectionTrait>(
     q: &ReceivablesQuery,
     window: RowWindow,
 ) -> Result<(ReceivablesReport, bool)> {
-    let backend = conn.get_database_backend();
-    let mut sql = Sql::new(backend);
+    // One statement: the page of rows and the bucket sums over everything.
+    let mut sql = Sql::new(conn.get_database_backend());
     aged(&mut sql, scope, q);
-    sql.push("SELECT ").push(BUCKET).push(
-        " AS bucket, CAST(SUM(a.total - a.paid) AS BIGINT) AS outstanding FROM aged a GROUP BY 1",
-    );
+    sql.push(", page AS (SELECT ROW_NUMBER() OVER (ORDER BY a.days_past_due DESC, a.number, a.id) AS seq, a.* FROM aged a ORDER BY a.days_past_due DESC, a.number, a.id");
+    window.sql(&mut sql);
+    sql.push(") SELECT 'row' AS kind, CAST(p.seq AS BIGINT) AS seq, p.id AS order_id, p.number AS number, p.customer_id AS customer_id, c.name AS customer_name, p.total AS total, p.paid AS paid, ")
+        .date_text("p.due_date")
+        .push(" AS due_date, CAST(p.days_past_due AS BIGINT) AS days_past_due, NULL AS bucket FROM page p JOIN customers c ON c.id = p.customer_id UNION ALL SELECT 'bucket', NULL, NULL, NULL, NULL, NULL, NULL, CAST(SUM(a.total - a.paid) AS BIGINT), NULL, NULL, ")
+        .push(BUCKET)
+        .push(" FROM aged a GROUP BY ")
+        .push(BUCKET);
     let mut buckets = AgingBuckets::default();
     let mut total = 0i64;
-    for r in sql.all(conn).await? {
-        let bucket: AgingBucket = stored("report", "bucket", &get::<String>(&r, "bucket")?)?;
-        let amount: i64 = get(&r, "outstanding")?;
-        total = total.saturating_add(amount);
-        buckets.add(bucket, Money::from_minor(amount));
-    }
-
-    let mut sql = Sql::new(backend);
-    aged(&mut sql, scope, q);
-    sql.push("SELECT a.id AS order_id, a.number AS number, a.customer_id AS customer_id, c.name AS customer_name, a.total AS total, CAST(a.paid AS BIGINT) AS paid, ")
-        .date_text("a.due_date")
-        .push(" AS due_date, CAST(a.days_past_due AS BIGINT) AS days_past_due FROM aged a JOIN customers c ON c.id = a.customer_id ORDER BY a.days_past_due DESC, a.number, a.id");
-    window.sql(&mut sql);
     let mut rows = vec![];
     for r in sql.all(conn).await? {
+        if get::<String>(&r, "kind")? == "bucket" {
+            let bucket: AgingBucket = stored("report", "bucket", &get::<String>(&r, "bucket")?)?;
+            let amount: i64 = get(&r, "paid")?;
+            total = total.saturating_add(amount);
+            buckets.add(bucket, Money::from_minor(amount));
+            continue;
+        }
         let (total, paid): (i64, i64) = (get(&r, "total")?, get(&r, "paid")?);
         let days: i64 = get(&r, "days_past_due")?;
-        rows.push(Receivable {
-            order_id: get(&r, "order_id")?,
-            number: get(&r, "number")?,
-            customer_id: get(&r, "customer_id")?,
-            customer_name: get(&r, "customer_name")?,
-            total: Money::from_minor(total),
-            paid: Money::from_minor(paid),
-            outstanding: Money::from_minor(total - paid),
-            due_date: get_day(&r, "due_date")?,
-            days_past_due: days,
-            bucket: AgingBucket::of(days),
-        });
+        let seq: i64 = get(&r, "seq")?;
+        rows.push((
+            seq,
+            Receivable {
+                order_id: get(&r, "order_id")?,
+                number: get(&r, "number")?,
+                customer_id: get(&r, "customer_id")?,
+                customer_name: get(&r, "customer_name")?,
+                total: Money::from_minor(total),
+                paid: Money::from_minor(paid),
+                outstanding: Money::from_minor(total - paid),
+                due_date: get_day(&r, "due_date")?,
+                days_past_due: days,
+                bucket: AgingBucket::of(days),
+            },
+        ));
     }
+    rows.sort_by_key(|(seq, _)| *seq);
+    let rows: Vec<Receivable> = rows.into_iter().map(|(_, r)| r).collect();
     let (rows, more) = window.trim(rows);
     Ok((
         ReceivablesReport {
