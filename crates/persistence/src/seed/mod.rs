@@ -3,6 +3,11 @@
 //! products and a stock ledger, seasonal orders, lagging payments and payment plans.
 //!
 //! Guarantees:
+//! - **Money and quantities are integers**: every amount, price and quantity is drawn and
+//!   summed in stored minor units (`i64`) and priced by the domain's `Decimal` arithmetic.
+//!   `f64` appears only as a probability or a Poisson rate that decides *how many* rows or
+//!   *whether* something happens (`PLAN_SHARE`, `level_factor` choosing an amount band,
+//!   contacts per customer), never as a value that is stored or added up.
 //! - **Deterministic**: the same profile, seed, clock (`now`) and database state give the
 //!   same content; ids (UUID v7, stamped with each record's creation time) come from a
 //!   separate stream that also depends on the run, so that a forced second run never
