@@ -1,5 +1,6 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
+mod examples;
 pub mod limits;
 
 use actix_web::App;
@@ -93,8 +94,8 @@ fn generated() -> Doc {
 }
 
 /// Completes a generated document: page schemas refer to their item schemas instead of
-/// copying them, the domain's limits are written in (see [`limits`]), and the server is
-/// marked public.
+/// copying them, the domain's limits are written in (see [`limits`]), the reports and
+/// targets get their examples (see [`examples`]), and the server is marked public.
 pub fn finish(doc: &Doc) -> Value {
     let mut v = serde_json::to_value(doc).unwrap_or_default();
     if let Some(Value::Object(schemas)) = v.pointer_mut("/components/schemas") {
@@ -109,6 +110,7 @@ pub fn finish(doc: &Doc) -> Value {
         }
     }
     limits::apply(&mut v);
+    examples::apply(&mut v);
     if let Some(Value::Array(servers)) = v.get_mut("servers") {
         for s in servers.iter_mut() {
             s["x-internal"] = json!(false);
