@@ -265,6 +265,47 @@ async fn sales_by_period_with_totals_previous_period_and_scope() {
 }
 
 #[tokio::test]
+async fn an_order_counts_once_per_product_and_leaves_every_grouping_when_cancelled() {
+    let s = sales().await;
+    let customer = s.app.customer(&s.a, "丙公司", json!({})).await;
+    // Two lines of P1 on one order: 100.00 + 2 × 100.00 less 50% = 200.00, one order.
+    let id = s
+        .order(
+            &s.a,
+            &customer,
+            "2026-08-20",
+            json!([{"product_id": s.p1, "quantity": "1"},
+                   {"product_id": s.p1, "quantity": "2", "discount_percent": "50"}]),
+            "CNY",
+        )
+        .await;
+    let range = "from=2026-08-01&to=2026-08-31";
+    let by = |group: &str| format!("/api/v1/reports/sales?{range}&group_by={group}");
+    let draft = s.report(&by("product"), &s.app.admin).await;
+    assert_eq!(rows(&draft), vec![], "a draft does not count");
+    s.confirm(&s.a, &id).await;
+    let products = s.report(&by("product"), &s.app.admin).await;
+    assert_eq!(rows(&products), vec![row(&s.p1, "200.00", 1)]);
+    let own = s.report(&by("product"), &s.a).await;
+    assert_eq!(rows(&own), vec![row(&s.p1, "200.00", 1)]);
+    let other = s.report(&by("product"), &s.b).await;
+    assert_eq!(rows(&other), vec![], "another rep's order is out of scope");
+    s.app
+        .post(&format!("/api/v1/orders/{id}/cancel"), &s.a, json!({}))
+        .await
+        .expect(200);
+    for group in ["product", "customer", "owner", "team"] {
+        let r = s.report(&by(group), &s.app.admin).await;
+        assert_eq!(
+            rows(&r),
+            vec![],
+            "{group}: a cancelled order does not count"
+        );
+        assert_eq!(r["totals"]["revenue"], "0.00");
+    }
+}
+
+#[tokio::test]
 async fn sales_by_day_week_owner_team_product_and_customer() {
     let s = sales().await;
     let admin = &s.app.admin;

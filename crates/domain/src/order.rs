@@ -51,6 +51,12 @@ impl OrderStatus {
         }
     }
 
+    /// Whether the order counts in reports' revenue: confirmed and later, never a draft or
+    /// a cancelled order.
+    pub fn counts_in_reports(self) -> bool {
+        !matches!(self, OrderStatus::Draft | OrderStatus::Cancelled)
+    }
+
     /// Whether stock is reserved for the order's unshipped quantities.
     pub fn holds_reservation(self) -> bool {
         matches!(self, OrderStatus::Confirmed | OrderStatus::PartiallyShipped)
@@ -445,6 +451,23 @@ mod tests {
         Completed,
         Cancelled,
     ];
+
+    #[test]
+    fn confirmed_and_later_orders_count_and_only_a_confirmation_or_cancel_changes_that() {
+        let counted: Vec<_> = ALL.into_iter().filter(|s| s.counts_in_reports()).collect();
+        assert_eq!(counted, [Confirmed, PartiallyShipped, Shipped, Completed]);
+        for from in ALL {
+            for to in ALL {
+                if from.transition(to).is_ok() && from.counts_in_reports() != to.counts_in_reports()
+                {
+                    assert!(
+                        matches!((from, to), (Draft, Confirmed) | (Confirmed, Cancelled)),
+                        "{from:?} -> {to:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn only_documented_moves() {

@@ -27,6 +27,7 @@ use crate::error::ShortLine;
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
 use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
 use crate::records::stored;
+use crate::reports::Sql;
 use crate::scope::{Pool, owned_by};
 use crate::stock::{Movement, apply_movement};
 use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
@@ -362,7 +363,26 @@ pub async fn list<C: ConnectionTrait>(
     })
 }
 
-/// Moves a locked order to `to`, audited as `action`.
+/// `product_sales` of every counted order that has none yet, from its lines (the seed
+/// writes it so).
+pub(crate) fn product_sales_of_counted_orders() -> String {
+    let counted: Vec<String> = OrderStatus::ALL
+        .iter()
+        .filter(|s| s.counts_in_reports())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!(
+        "INSERT INTO product_sales (order_id, product_id, order_date, owner_id, currency, net_minor) \
+         SELECT o.id, l.product_id, o.order_date, o.owner_id, o.currency, SUM(l.net_minor) \
+         FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.status IN ({}) \
+         AND NOT EXISTS (SELECT 1 FROM product_sales p WHERE p.order_id = o.id) \
+         GROUP BY o.id, l.product_id, o.order_date, o.owner_id, o.currency",
+        counted.join(", ")
+    )
+}
+
+/// Moves a locked order to `to`, audited as `action`. An order that starts to count in
+/// reports writes its rows of `product_sales`; one that stops counting removes them.
 async fn set_status<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
@@ -370,6 +390,28 @@ async fn set_status<C: ConnectionTrait>(
     o: orders::Model,
     to: OrderStatus,
 ) -> Result<orders::Model> {
+    let counted = (status_of(&o)?.counts_in_reports(), to.counts_in_reports());
+    if counted.0 != counted.1 {
+        let mut sql = Sql::new(conn.get_database_backend());
+        if counted.1 {
+            sql.push(
+                "INSERT INTO product_sales (order_id, product_id, order_date, owner_id, currency, net_minor) \
+                 SELECT l.order_id, l.product_id, ",
+            )
+            .bind(o.order_date)
+            .push(", ")
+            .bind(o.owner_id)
+            .push(", ")
+            .bind(o.currency.clone())
+            .push(", SUM(l.net_minor) FROM order_lines l WHERE l.order_id = ")
+            .bind(o.id)
+            .push(" GROUP BY l.order_id, l.product_id");
+        } else {
+            sql.push("DELETE FROM product_sales WHERE order_id = ")
+                .bind(o.id);
+        }
+        sql.execute(conn).await?;
+    }
     uow::save(conn, Some(actor), action, o, |am| {
         am.status = Set(to.as_str().to_owned());
         if to == OrderStatus::Confirmed {

@@ -157,9 +157,13 @@ impl Sql {
         }
     }
 
-    /// `status IN (…)` for the orders reports count.
+    /// `status IN (…)` for the orders reports count ([`OrderStatus::counts_in_reports`]).
     pub(crate) fn counted_orders(&mut self, status: &str) -> &mut Self {
-        let names: Vec<String> = COUNTED.iter().map(|s| s.as_str().to_owned()).collect();
+        let names: Vec<String> = OrderStatus::ALL
+            .iter()
+            .filter(|s| s.counts_in_reports())
+            .map(|s| s.as_str().to_owned())
+            .collect();
         self.push(status).push(" IN ").list(&names)
     }
 
@@ -208,6 +212,10 @@ impl Sql {
         Ok(conn.query_all_raw(self.statement()).await?)
     }
 
+    pub(crate) async fn execute<C: ConnectionTrait>(&self, conn: &C) -> Result<u64> {
+        Ok(conn.execute_raw(self.statement()).await?.rows_affected())
+    }
+
     pub(crate) async fn one<C: ConnectionTrait>(&self, conn: &C) -> Result<QueryResult> {
         conn.query_one_raw(self.statement())
             .await?
@@ -218,14 +226,6 @@ impl Sql {
             })
     }
 }
-
-/// The orders that count in reports: confirmed and later, never drafts or cancelled ones.
-pub const COUNTED: &[OrderStatus] = &[
-    OrderStatus::Confirmed,
-    OrderStatus::PartiallyShipped,
-    OrderStatus::Shipped,
-    OrderStatus::Completed,
-];
 
 /// The first instant of `day`, UTC.
 pub(crate) fn start_of(day: NaiveDate) -> DateTime<Utc> {

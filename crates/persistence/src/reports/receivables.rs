@@ -21,15 +21,15 @@ pub struct ReceivablesQuery {
 
 /// The common table expressions up to `aged`: the orders outstanding as of the day, each
 /// with its due date, days past due and outstanding amount. Candidates are found from the
-/// stored paid amount (an order paid in full now was paid in full as of the day unless a
-/// payment came later), so payments are summed for those orders only; each set is read
-/// once, never joined to itself.
+/// stored paid amount: an order with no payment after the day had paid as of the day what
+/// it has paid now, so payments are summed only for the orders paid into later; each set
+/// is read once, never joined to itself.
 fn aged(sql: &mut Sql, scope: &Scope, q: &ReceivablesQuery) {
     let pg = sql.pg();
     let end = end_of(q.as_of);
     sql.push("WITH later AS (SELECT DISTINCT p.order_id AS id FROM payments p WHERE p.received_at >= ")
         .bind(end)
-        .push("), candidates AS (SELECT o.id AS id, o.number AS number, o.customer_id AS customer_id, o.total_minor AS total, o.order_date AS order_date FROM orders o WHERE ")
+        .push("), candidates AS (SELECT o.id AS id, o.number AS number, o.customer_id AS customer_id, o.total_minor AS total, o.paid_minor AS paid_now, o.order_date AS order_date, o.id IN (SELECT id FROM later) AS paid_later FROM orders o WHERE ")
         .counted_orders("o.status")
         .push(" AND o.currency = ")
         .bind(q.currency.clone())
@@ -39,12 +39,13 @@ fn aged(sql: &mut Sql, scope: &Scope, q: &ReceivablesQuery) {
         .owned_by(scope, "o.owner_id", false)
         .push(" AND (o.total_minor > o.paid_minor OR o.id IN (SELECT id FROM later))), \
                paid AS (SELECT p.order_id AS order_id, SUM(p.amount_minor) AS paid FROM payments p \
-               WHERE p.order_id IN (SELECT id FROM candidates) AND p.received_at < ")
+               WHERE p.order_id IN (SELECT id FROM candidates WHERE paid_later) AND p.received_at < ")
         .bind(end)
         .push(" GROUP BY p.order_id), \
                open_orders AS (SELECT c.id AS id, c.number AS number, c.customer_id AS customer_id, \
-               c.total AS total, CAST(COALESCE(paid.paid, 0) AS BIGINT) AS paid, c.order_date AS order_date \
-               FROM candidates c LEFT JOIN paid ON paid.order_id = c.id WHERE c.total > COALESCE(paid.paid, 0)), \
+               c.total AS total, CAST(CASE WHEN c.paid_later THEN COALESCE(paid.paid, 0) ELSE c.paid_now END AS BIGINT) AS paid, \
+               c.order_date AS order_date FROM candidates c LEFT JOIN paid ON paid.order_id = c.id \
+               WHERE c.total > CASE WHEN c.paid_later THEN COALESCE(paid.paid, 0) ELSE c.paid_now END), \
                covered AS (SELECT i.order_id AS order_id, i.due_date AS due_date, oo.paid AS paid, \
                SUM(i.amount_minor) OVER (PARTITION BY i.order_id ORDER BY i.due_date, i.position ROWS UNBOUNDED PRECEDING) AS upto \
                FROM payment_plan_instalments i JOIN open_orders oo ON oo.id = i.order_id), \

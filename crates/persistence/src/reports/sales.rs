@@ -23,37 +23,82 @@ pub struct SalesQuery {
 
 /// `WHERE` of the counted orders `o` of `period` in `currency` that `scope` covers.
 fn counted_in(sql: &mut Sql, scope: &Scope, period: Period, currency: &str) {
-    sql.push(" WHERE ")
-        .counted_orders("o.status")
-        .push(" AND o.currency = ")
-        .bind(currency.to_owned())
-        .push(" AND o.order_date >= ")
-        .bind(period.from)
-        .push(" AND o.order_date <= ")
-        .bind(period.to)
-        .push(" AND ")
-        .owned_by(scope, "o.owner_id", false);
+    sql.push(" WHERE ").counted_orders("o.status").push(" AND ");
+    dated_in(sql, scope, period, currency, "o");
 }
 
-/// Revenue and order count of the counted orders of `period`.
+/// The conditions on `alias`'s `currency`, `order_date` and `owner_id`.
+fn dated_in(sql: &mut Sql, scope: &Scope, period: Period, currency: &str, alias: &str) {
+    sql.push(alias)
+        .push(".currency = ")
+        .bind(currency.to_owned())
+        .push(" AND ")
+        .push(alias)
+        .push(".order_date >= ")
+        .bind(period.from)
+        .push(" AND ")
+        .push(alias)
+        .push(".order_date <= ")
+        .bind(period.to)
+        .push(" AND ")
+        .owned_by(scope, &format!("{alias}.owner_id"), false);
+}
+
+/// Revenue and order count of the counted orders of `period` and of `before` (the period
+/// just before it), read in one pass over both.
 async fn figures<C: ConnectionTrait>(
     conn: &C,
     scope: &Scope,
     period: Period,
+    before: Period,
     currency: &str,
-) -> Result<SalesFigures> {
+) -> Result<(SalesFigures, SalesFigures)> {
     let mut sql = Sql::new(conn.get_database_backend());
-    sql.push(
-        "SELECT CAST(COALESCE(SUM(o.subtotal_minor), 0) AS BIGINT) AS revenue, \
-         COUNT(*) AS orders FROM orders o",
+    sql.push("SELECT CAST(COALESCE(SUM(CASE WHEN o.order_date >= ")
+        .bind(period.from)
+        .push(
+            " THEN o.subtotal_minor END), 0) AS BIGINT) AS revenue, \
+               COUNT(CASE WHEN o.order_date >= ",
+        )
+        .bind(period.from)
+        .push(
+            " THEN 1 END) AS orders, \
+               CAST(COALESCE(SUM(CASE WHEN o.order_date < ",
+        )
+        .bind(period.from)
+        .push(
+            " THEN o.subtotal_minor END), 0) AS BIGINT) AS previous_revenue, \
+               COUNT(CASE WHEN o.order_date < ",
+        )
+        .bind(period.from)
+        .push(" THEN 1 END) AS previous_orders FROM orders o");
+    counted_in(
+        &mut sql,
+        scope,
+        Period {
+            from: before.from,
+            to: period.to,
+        },
+        currency,
     );
-    counted_in(&mut sql, scope, period, currency);
     let row = sql.one(conn).await?;
-    Ok(SalesFigures::of(
-        get(&row, "revenue")?,
-        get(&row, "orders")?,
+    Ok((
+        SalesFigures::of(get(&row, "revenue")?, get(&row, "orders")?),
+        SalesFigures::of(
+            get(&row, "previous_revenue")?,
+            get(&row, "previous_orders")?,
+        ),
     ))
 }
+
+/// Revenue and order count of a group of orders.
+const ORDER_MEASURES: &str =
+    "CAST(COALESCE(SUM(o.subtotal_minor), 0) AS BIGINT) AS revenue, COUNT(*) AS orders";
+
+/// Revenue (Σ net of its lines) and order count of a product, from `product_sales`
+/// (one row per counted order and product).
+const PRODUCT_MEASURES: &str =
+    "CAST(COALESCE(SUM(s.net_minor), 0) AS BIGINT) AS revenue, COUNT(*) AS orders";
 
 fn row_of(key: Option<String>, label: Option<String>, revenue: i64, orders: i64) -> SalesRow {
     let f = SalesFigures::of(revenue, orders);
@@ -108,36 +153,52 @@ pub async fn sales<C: ConnectionTrait>(
             window.slice(series)
         }
         None => {
+            // Grouped and paged on the orders (or lines) alone; names are joined for the
+            // page's rows only.
             let mut sql = Sql::new(conn.get_database_backend());
-            let (select, from) = match query.group_by {
+            let (key, measures, from, label) = match query.group_by {
                 SalesGroup::Owner => (
-                    "o.owner_id AS id, u.name AS label, \
-                     CAST(COALESCE(SUM(o.subtotal_minor), 0) AS BIGINT) AS revenue, COUNT(*) AS orders",
-                    " FROM orders o JOIN users u ON u.id = o.owner_id",
+                    "o.owner_id",
+                    ORDER_MEASURES,
+                    " FROM orders o",
+                    " LEFT JOIN users n ON n.id = g.id",
                 ),
                 SalesGroup::Team => (
-                    "u.team_id AS id, t.name AS label, \
-                     CAST(COALESCE(SUM(o.subtotal_minor), 0) AS BIGINT) AS revenue, COUNT(*) AS orders",
-                    " FROM orders o JOIN users u ON u.id = o.owner_id \
-                     LEFT JOIN teams t ON t.id = u.team_id",
+                    "u.team_id",
+                    ORDER_MEASURES,
+                    " FROM orders o JOIN users u ON u.id = o.owner_id",
+                    " LEFT JOIN teams n ON n.id = g.id",
                 ),
                 SalesGroup::Product => (
-                    "l.product_id AS id, p.name AS label, \
-                     CAST(COALESCE(SUM(l.net_minor), 0) AS BIGINT) AS revenue, \
-                     COUNT(DISTINCT o.id) AS orders",
-                    " FROM order_lines l JOIN orders o ON o.id = l.order_id \
-                     JOIN products p ON p.id = l.product_id",
+                    "s.product_id",
+                    PRODUCT_MEASURES,
+                    " FROM product_sales s",
+                    " LEFT JOIN products n ON n.id = g.id",
                 ),
                 _ => (
-                    "o.customer_id AS id, c.name AS label, \
-                     CAST(COALESCE(SUM(o.subtotal_minor), 0) AS BIGINT) AS revenue, COUNT(*) AS orders",
-                    " FROM orders o JOIN customers c ON c.id = o.customer_id",
+                    "o.customer_id",
+                    ORDER_MEASURES,
+                    " FROM orders o",
+                    " LEFT JOIN customers n ON n.id = g.id",
                 ),
             };
-            sql.push("SELECT ").push(select).push(from);
-            counted_in(&mut sql, scope, period, currency);
-            sql.push(" GROUP BY 1, 2 ORDER BY revenue DESC, 1");
+            sql.push("WITH g AS (SELECT ")
+                .push(key)
+                .push(" AS id, ")
+                .push(measures)
+                .push(from);
+            if query.group_by == SalesGroup::Product {
+                // Only counted orders have rows there.
+                sql.push(" WHERE ");
+                dated_in(&mut sql, scope, period, currency, "s");
+            } else {
+                counted_in(&mut sql, scope, period, currency);
+            }
+            sql.push(" GROUP BY 1 ORDER BY revenue DESC, 1");
             window.sql(&mut sql);
+            sql.push(") SELECT g.id AS id, n.name AS label, g.revenue AS revenue, g.orders AS orders FROM g")
+                .push(label)
+                .push(" ORDER BY g.revenue DESC, g.id");
             let mut rows = vec![];
             for r in sql.all(conn).await? {
                 let id: Option<Uuid> = get_id(&r, "id")?;
@@ -151,9 +212,8 @@ pub async fn sales<C: ConnectionTrait>(
             window.trim(rows)
         }
     };
-    let totals = figures(conn, scope, period, currency).await?;
     let before = period.previous();
-    let prev = figures(conn, scope, before, currency).await?;
+    let (totals, prev) = figures(conn, scope, period, before, currency).await?;
     Ok((
         SalesReport {
             from: period.from,

@@ -428,7 +428,9 @@ pub async fn seed(
     });
     let mut writer = Writer::begin(db).await?;
     let restore = if bulk {
-        writer.set_aside_indexes(rows::TABLES).await?
+        writer
+            .set_aside_indexes(&[rows::TABLES, &["product_sales"]].concat())
+            .await?
     } else {
         Vec::new()
     };
@@ -466,6 +468,7 @@ pub async fn seed(
     let outcome = generated??;
     progress.finishing();
     let started = std::time::Instant::now();
+    writer.derive_product_sales().await?;
     writer.restore_indexes(&restore).await?;
     tracing::debug!(
         statements = restore.len(),

@@ -227,6 +227,20 @@ impl Writer {
         Ok(())
     }
 
+    /// Writes `product_sales` for every counted order written, in one statement.
+    pub(crate) async fn derive_product_sales(&mut self) -> Result<(), SeedError> {
+        let sql = crate::orders::product_sales_of_counted_orders();
+        match self {
+            Writer::Postgres(tx) => {
+                sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut **tx).await?;
+            }
+            Writer::Sqlite(tx) => {
+                tx.execute_unprepared(&sql).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Commits everything written.
     pub(crate) async fn commit(self) -> Result<(), SeedError> {
         match self {
