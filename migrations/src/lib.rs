@@ -16,6 +16,7 @@ mod m20261201_000008_api_keys;
 mod m20261201_000009_sessions;
 mod m20261201_000010_targets_and_reports;
 mod m20261202_000011_product_sales;
+mod m20261202_000012_principal_notices;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_sessions::Migration),
             Box::new(m20261201_000010_targets_and_reports::Migration),
             Box::new(m20261202_000011_product_sales::Migration),
+            Box::new(m20261202_000012_principal_notices::Migration),
         ]
     }
 }

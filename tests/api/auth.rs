@@ -210,6 +210,64 @@ async fn logout_revokes_the_refresh_token() {
     .expect_problem(401, "unauthorized");
 }
 
+/// Instances remember who signed-in users are between requests; on PostgreSQL a
+/// deactivation through one instance reaches another at once (the database notifies every
+/// listener when the change commits). SQLite is served by one process only, whose own
+/// writes forget (`deactivation_takes_effect_at_once`).
+#[tokio::test]
+async fn a_deactivation_through_one_instance_reaches_another() {
+    let app = spawn_app().await;
+    if !app._db.url.starts_with("postgres") {
+        return;
+    }
+    let other = sims_api::Application::build(test_settings(&app._db))
+        .await
+        .expect("a second instance");
+    let second = format!("http://127.0.0.1:{}", other.port());
+    tokio::spawn(other.run_until_stopped());
+    let email = format!("roamer-{}@example.com", Uuid::now_v7().simple());
+    let id = app
+        .post(
+            "/api/v1/users",
+            &app.admin,
+            json!({"email": email, "name": "Roamer", "password": PASSWORD, "role": "sales"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let pair = app.login_pair(&email, PASSWORD).await.expect(200);
+    let token = pair.body["access_token"].as_str().unwrap().to_owned();
+    let on_second = || {
+        app.client
+            .get(format!("{second}/api/v1/customers"))
+            .bearer_auth(&token)
+            .send()
+    };
+    // The second instance has read and remembered the user; ask twice to be sure.
+    for _ in 0..2 {
+        assert_eq!(on_second().await.unwrap().status(), 200);
+    }
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        &app.admin,
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+    let mut status = 200;
+    for _ in 0..100 {
+        status = on_second().await.unwrap().status().as_u16();
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        status, 401,
+        "the second instance still serves a deactivated user"
+    );
+}
+
 #[tokio::test]
 async fn deactivation_takes_effect_at_once() {
     let app = spawn_app().await;

@@ -70,7 +70,7 @@ impl FromRequest for Caller {
                 }
                 (claims.sub, claims.key, Some(claims.epoch))
             };
-            let (principal, epoch) = users::session(state.db.conn(), user_id)
+            let (principal, epoch) = users::remembered_session(&state.db, user_id)
                 .await
                 .map_err(ApiError::from)?
                 .ok_or_else(|| {

@@ -296,6 +296,10 @@ impl Application {
             .map_err(|e| StartupError::Bind(settings.bind.clone(), e))?
             .port();
         let workers = settings.workers;
+        let listened = db.clone();
+        spawn_job("principals", move || {
+            sims_persistence::principals::listen(listened)
+        });
         let state = build_state(db, settings).await?;
         let housekeeping = state.clone();
         spawn_job("housekeeping", move || run_housekeeping(housekeeping));

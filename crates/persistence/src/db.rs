@@ -1,5 +1,6 @@
 //! The database connection for SQLite and PostgreSQL (writes go through [`crate::uow`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -8,6 +9,8 @@ use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynch
 use sea_orm::{ConnectOptions, DatabaseBackend, DatabaseConnection, DbErr};
 use sims_domain::Principal;
 use sims_migrations::{Migrator, MigratorTrait};
+
+use crate::principals::Principals;
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -20,10 +23,12 @@ pub struct DbOptions {
     pub acquire_timeout: Duration,
 }
 
-/// The pooled connection and what kind of database is behind it.
+/// The pooled connection and what kind of database is behind it, with the sessions of
+/// signed-in users it remembers ([`crate::principals`]).
 #[derive(Debug, Clone)]
 pub struct Database {
     conn: DatabaseConnection,
+    principals: Arc<Principals>,
 }
 
 /// Who performs a mutation, for scope checks and the audit log.
@@ -64,7 +69,13 @@ impl Database {
         // 423 ms without).
         opt.map_sqlx_postgres_opts(|o: PgConnectOptions| o.options([("jit", "off")]));
         let conn = sea_orm::Database::connect(opt).await?;
-        Ok(Self { conn })
+        // SQLite: this process is the only writer, and its writes forget for themselves.
+        // PostgreSQL: only while `principals::listen` is subscribed.
+        let sqlite = conn.get_database_backend() == DatabaseBackend::Sqlite;
+        Ok(Self {
+            conn,
+            principals: Arc::new(Principals::new(sqlite)),
+        })
     }
 
     /// Applies every pending migration.
@@ -75,6 +86,11 @@ impl Database {
     /// The pooled connection, for reads.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// The remembered sessions of signed-in users.
+    pub fn principals(&self) -> &Arc<Principals> {
+        &self.principals
     }
 
     /// Which database this is.

@@ -22,6 +22,7 @@ pub mod opportunities;
 pub mod orders;
 pub mod payments;
 pub mod pool;
+pub mod principals;
 pub mod products;
 mod records;
 pub mod reports;

@@ -94,7 +94,7 @@ async fn check_refs<C: ConnectionTrait>(
 
 /// Creates a team.
 pub async fn create(db: &Database, actor: &Actor, new: NewTeam) -> Result<TeamRecord> {
-    db.write(async |tx| {
+    db.write_people(async |tx| {
         check_refs(tx, new.parent_id, new.manager_id).await?;
         let t = now();
         let row = teams::ActiveModel {
@@ -141,7 +141,7 @@ pub async fn update(
     patch: TeamPatch,
     if_match: Option<i64>,
 ) -> Result<TeamRecord> {
-    db.write(async |tx| {
+    db.write_people(async |tx| {
         let current = lock_for_change::<teams::Entity, _>(tx, &Scope::All, id, if_match).await?;
         let parent = patch.parent_id.unwrap_or(current.parent_id);
         let manager = patch.manager_id.unwrap_or(current.manager_id);
@@ -163,7 +163,7 @@ pub async fn update(
 
 /// Deletes a team that has no members and no sub-teams.
 pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64>) -> Result<()> {
-    db.write(async |tx| {
+    db.write_people(async |tx| {
         let current = lock_for_change::<teams::Entity, _>(tx, &Scope::All, id, if_match).await?;
         let members = users::Entity::find()
             .filter(users::Column::TeamId.eq(id))

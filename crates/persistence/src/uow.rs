@@ -52,6 +52,17 @@ impl Database {
         }
     }
 
+    /// [`Database::write`] for a change of users or teams: once it has committed (or
+    /// failed), every remembered session is forgotten, before the caller answers.
+    pub(crate) async fn write_people<T>(
+        &self,
+        work: impl AsyncFnMut(&DatabaseTransaction) -> Result<T>,
+    ) -> Result<T> {
+        let outcome = self.write(work).await;
+        self.principals().changed();
+        outcome
+    }
+
     async fn attempt<T>(
         &self,
         work: &mut impl AsyncFnMut(&DatabaseTransaction) -> Result<T>,

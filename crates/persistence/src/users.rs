@@ -68,6 +68,21 @@ pub async fn principal<C: ConnectionTrait>(conn: &C, user_id: Uuid) -> Result<Op
     Ok(session(conn, user_id).await?.map(|(p, _)| p))
 }
 
+/// [`session`], remembered between requests ([`crate::principals`]): no statement while
+/// nobody and no team changed.
+pub async fn remembered_session(db: &Database, user_id: Uuid) -> Result<Option<(Principal, i64)>> {
+    let principals = db.principals();
+    if let Some(found) = principals.get(user_id) {
+        return Ok(Some(found));
+    }
+    let generation = principals.generation();
+    let found = session(db.conn(), user_id).await?;
+    if let Some(s) = &found {
+        principals.put(generation, user_id, s.clone());
+    }
+    Ok(found)
+}
+
 /// An active user's principal with their current session epoch (what every access token
 /// they hold must carry), or `None` for a deactivated or missing user.
 pub async fn session<C: ConnectionTrait>(
@@ -164,7 +179,7 @@ pub async fn change_own_password(
     password_hash: String,
 ) -> Result<()> {
     let id = actor.principal.user_id;
-    db.write(async |tx| {
+    db.write_people(async |tx| {
         let current = lock_for_change::<users::Entity, _>(tx, &Scope::All, id, None).await?;
         let epoch = current.session_epoch;
         let hash = password_hash.clone();
@@ -202,7 +217,7 @@ async fn check_team<C: ConnectionTrait>(conn: &C, team_id: Option<Uuid>) -> Resu
 /// `None` when the system creates the first admin.
 pub async fn create(db: &Database, actor: Option<&Actor>, new: NewUser) -> Result<UserRecord> {
     let email_norm = new.email.to_lowercase();
-    db.write(async |tx| {
+    db.write_people(async |tx| {
         if users::Entity::find()
             .filter(users::Column::EmailNorm.eq(email_norm.clone()))
             .one(tx)
@@ -297,7 +312,7 @@ pub async fn update(
     patch: UserPatch,
     if_match: Option<i64>,
 ) -> Result<UserRecord> {
-    db.write(async |tx| {
+    db.write_people(async |tx| {
         let current = lock_for_change::<users::Entity, _>(tx, &Scope::All, id, if_match).await?;
         if let Some(team) = patch.team_id {
             check_team(tx, team).await?;
