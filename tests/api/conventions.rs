@@ -222,11 +222,29 @@ async fn health_ready_metrics_and_docs() {
     );
     assert!(text.contains("sims_http_request_duration_seconds_bucket"));
     assert!(text.contains("sims_db_pool_connections"));
+    // The statements sent move with every request that reads the database.
+    let sent = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("sims_db_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no statement count in {text}"))
+    };
+    let before = sent(text);
+    app.get("/api/v1/customers", &app.admin).await.expect(200);
+    let after = app
+        .request(Method::GET, "/metrics", None, None)
+        .await
+        .expect(200);
+    assert!(sent(after.body.as_str().unwrap()) > before);
     let spec = app
         .request(Method::GET, "/openapi.json", None, None)
         .await
         .expect(200);
     assert_eq!(spec.body["openapi"], "3.1.0");
+    // What the server serves is the document the handlers describe.
+    let described: serde_json::Value =
+        serde_json::from_str(&sims_api::openapi::to_pretty_json()).expect("the built document");
+    assert_eq!(spec.body, described);
     assert!(spec.body["paths"]["/api/v1/customers"].is_object());
     let docs = app
         .request(Method::GET, "/docs/", None, None)

@@ -18,12 +18,14 @@ use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, BudgetStatus};
 
 /// Installs the global log subscriber once. `RUST_LOG` filters; `TEST_LOG` unset in
-/// tests keeps them quiet.
+/// tests keeps them quiet. Text logs are coloured only when stderr is a terminal.
 pub fn init(format: LogFormat, default_filter: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    // Colours only for a terminal: a log file or `docker logs` gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -91,13 +93,22 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// The Prometheus text exposition, with pool gauges refreshed.
-    pub fn render(&self, pool: (u32, usize)) -> String {
-        self.pool_size.set(i64::from(pool.0));
-        self.pool_idle.set(pool.1 as i64);
+    /// The Prometheus text exposition, with the pool gauges refreshed and the count of
+    /// statements `db` has sent.
+    pub fn render(&self, db: &sims_persistence::Database) -> String {
+        let (size, idle) = db.pool_stats();
+        self.pool_size.set(i64::from(size));
+        self.pool_idle.set(idle as i64);
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        String::from_utf8(buf).unwrap_or_default()
+        let mut text = String::from_utf8(buf).unwrap_or_default();
+        text.push_str(&format!(
+            "# HELP sims_db_statements_total Statements sent to the database (transaction control aside)\n\
+             # TYPE sims_db_statements_total counter\n\
+             sims_db_statements_total {}\n",
+            db.statements_sent()
+        ));
+        text
     }
 }
 

@@ -1,6 +1,7 @@
 //! The database connection for SQLite and PostgreSQL (writes go through [`crate::uow`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -29,6 +30,7 @@ pub struct DbOptions {
 pub struct Database {
     conn: DatabaseConnection,
     principals: Arc<Principals>,
+    statements: Arc<AtomicU64>,
 }
 
 /// Who performs a mutation, for scope checks and the audit log.
@@ -68,13 +70,27 @@ impl Database {
         // cost more than the query (receivables at the standard profile: 806 ms with it,
         // 423 ms without).
         opt.map_sqlx_postgres_opts(|o: PgConnectOptions| o.options([("jit", "off")]));
-        let conn = sea_orm::Database::connect(opt).await?;
+        let mut conn = sea_orm::Database::connect(opt).await?;
+        // Every statement sent (transaction control aside) is counted for the metrics, and
+        // written to the log at `RUST_LOG=sims::sql=trace` with its values and time.
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&statements);
+        conn.set_metric_callback(move |info| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            tracing::trace!(
+                target: "sims::sql",
+                elapsed_us = info.elapsed.as_micros() as u64,
+                failed = info.failed,
+                statement = %info.statement,
+            );
+        });
         // SQLite: this process is the only writer, and its writes forget for themselves.
         // PostgreSQL: only while `principals::listen` is subscribed.
         let sqlite = conn.get_database_backend() == DatabaseBackend::Sqlite;
         Ok(Self {
             conn,
             principals: Arc::new(Principals::new(sqlite)),
+            statements,
         })
     }
 
@@ -101,6 +117,11 @@ impl Database {
     /// Checks the database answers.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.conn.ping().await
+    }
+
+    /// How many statements this process has sent (transaction control aside).
+    pub fn statements_sent(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// Pool size and idle connections, for metrics.

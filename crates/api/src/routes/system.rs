@@ -61,10 +61,15 @@ pub async fn ready(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(state.db.pool_stats()))
+        .body(state.metrics.render(&state.db))
 }
 
-/// Registers the system routes (outside `/api/v1`).
+/// Registers the system routes (outside `/api/v1`) with their description.
 pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health).service(ready).service(metrics);
+}
+
+/// Registers the system routes for serving.
+pub fn serve(cfg: &mut web::ServiceConfig) {
     cfg.service(health).service(ready).service(metrics);
 }
