@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
-    QueryFilter, QueryOrder, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, ExprTrait,
+    JoinType, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use sims_domain::audit::{AuditAction, AuditEntity};
@@ -27,10 +27,9 @@ use crate::error::ShortLine;
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
 use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
 use crate::records::stored;
-use crate::reports::Sql;
 use crate::scope::{Pool, owned_by};
 use crate::stock::{Movement, apply_movement};
-use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
+use crate::uow::{self, Pending, Scoped, check_version, find_in_scope, lock_for_change};
 use crate::{
     Actor, Database, PersistenceError, Result, customers, now, opportunities, products, stock,
     warehouses,
@@ -184,8 +183,9 @@ async fn insert_lines<C: ConnectionTrait>(
 /// The next order number of the month: `SO-YYYYMM-000123`.
 async fn next_number<C: ConnectionTrait>(conn: &C, today: NaiveDate) -> Result<String> {
     let month = format!("{:04}{:02}", today.year(), today.month());
-    // One atomic upsert: concurrent first orders of a month cannot both insert the row.
-    order_counters::Entity::insert(order_counters::ActiveModel {
+    // One atomic upsert that answers the number it took: concurrent first orders of a
+    // month cannot both insert the row.
+    let counter = order_counters::Entity::insert(order_counters::ActiveModel {
         month: Set(month.clone()),
         last: Set(1),
     })
@@ -197,13 +197,9 @@ async fn next_number<C: ConnectionTrait>(conn: &C, today: NaiveDate) -> Result<S
             )
             .to_owned(),
     )
-    .exec(conn)
+    .exec_with_returning(conn)
     .await?;
-    let last = order_counters::Entity::find_by_id(month.clone())
-        .one(conn)
-        .await?
-        .map_or(1, |c| c.last);
-    Ok(format!("SO-{month}-{last:06}"))
+    Ok(format!("SO-{month}-{:06}", counter.last))
 }
 
 /// Creates a draft order on a customer the caller may change, priced line by line;
@@ -225,12 +221,14 @@ pub async fn create(
         let t = order_totals(&priced)?;
         let at = now();
         let id = Uuid::now_v7();
-        let order = uow::insert(
-            tx,
+        let number = next_number(tx, new.order_date).await?;
+        // The order, its lines and its audit entry go in one round trip.
+        let mut pending = Pending::default();
+        let order = pending.insert(
             Some(actor),
             orders::ActiveModel {
                 id: Set(id),
-                number: Set(next_number(tx, new.order_date).await?),
+                number: Set(number),
                 customer_id: Set(new.customer_id),
                 opportunity_id: Set(new.opportunity_id),
                 owner_id: Set(actor.principal.user_id),
@@ -249,9 +247,15 @@ pub async fn create(
                 created_at: Set(at),
                 updated_at: Set(at),
             },
-        )
-        .await?;
-        let lines = insert_lines(tx, id, &priced).await?;
+        )?;
+        let rows = line_rows(id, &priced);
+        let lines = rows
+            .iter()
+            .cloned()
+            .map(sea_orm::TryIntoModel::try_into_model)
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        pending.insert_rows(rows);
+        pending.send(tx).await?;
         record(order, lines)
     };
     db.write_once(key, work, render).await
@@ -289,6 +293,38 @@ pub(crate) async fn lock<C: ConnectionTrait>(
     if_match: Option<i64>,
 ) -> Result<orders::Model> {
     lock_for_change::<orders::Entity, _>(conn, &actor.principal.scope(), id, if_match).await
+}
+
+/// [`lock`], with the order's lines (in order) read in the same statement. An order
+/// always has lines (a draft keeps at least one).
+async fn lock_with_lines<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+    if_match: Option<i64>,
+) -> Result<(orders::Model, Vec<order_lines::Model>)> {
+    let lines_of_order = order_lines::Entity::belongs_to(orders::Entity)
+        .from(order_lines::Column::OrderId)
+        .to(orders::Column::Id)
+        .into();
+    let rows = orders::Entity::find_by_id(id)
+        .filter(orders::Entity::in_scope(&actor.principal.scope()))
+        .join_rev(JoinType::InnerJoin, lines_of_order)
+        .select_also(order_lines::Entity)
+        .order_by_asc(order_lines::Column::Position)
+        .lock_exclusive()
+        .all(conn)
+        .await?;
+    let mut rows = rows.into_iter();
+    let Some((order, first)) = rows.next() else {
+        return Err(PersistenceError::NotFound);
+    };
+    check_version(&order, if_match)?;
+    let lines = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, line)| line))
+        .collect();
+    Ok((order, lines))
 }
 
 /// Filters of the order list.
@@ -381,44 +417,68 @@ pub(crate) fn product_sales_of_counted_orders() -> String {
     )
 }
 
-/// Moves a locked order to `to`, audited as `action`. An order that starts to count in
-/// reports writes its rows of `product_sales`; one that stops counting removes them.
-async fn set_status<C: ConnectionTrait>(
-    conn: &C,
+/// Moves a locked order with `lines` to `to`, audited as `action`, kept in `pending`.
+/// An order that starts to count in reports writes its rows of `product_sales` (net
+/// sales per product); one that stops counting removes them.
+fn set_status(
+    pending: &mut Pending,
     actor: &Actor,
     action: AuditAction,
     o: orders::Model,
     to: OrderStatus,
+    lines: &[order_lines::Model],
 ) -> Result<orders::Model> {
     let counted = (status_of(&o)?.counts_in_reports(), to.counts_in_reports());
     if counted.0 != counted.1 {
-        let mut sql = Sql::new(conn.get_database_backend());
+        let sales = Alias::new("product_sales");
         if counted.1 {
-            sql.push(
-                "INSERT INTO product_sales (order_id, product_id, order_date, owner_id, currency, net_minor) \
-                 SELECT l.order_id, l.product_id, ",
-            )
-            .bind(o.order_date)
-            .push(", ")
-            .bind(o.owner_id)
-            .push(", ")
-            .bind(o.currency.clone())
-            .push(", SUM(l.net_minor) FROM order_lines l WHERE l.order_id = ")
-            .bind(o.id)
-            .push(" GROUP BY l.order_id, l.product_id");
+            let mut net: Vec<(Uuid, i64)> = vec![];
+            for l in lines {
+                match net.iter_mut().find(|(p, _)| *p == l.product_id) {
+                    Some((_, sum)) => *sum += l.net_minor,
+                    None => net.push((l.product_id, l.net_minor)),
+                }
+            }
+            let mut insert = Query::insert();
+            insert.into_table(sales).columns(
+                [
+                    "order_id",
+                    "product_id",
+                    "order_date",
+                    "owner_id",
+                    "currency",
+                    "net_minor",
+                ]
+                .map(Alias::new),
+            );
+            for (product, sum) in net {
+                insert
+                    .values([
+                        o.id.into(),
+                        product.into(),
+                        o.order_date.into(),
+                        o.owner_id.into(),
+                        o.currency.clone().into(),
+                        sum.into(),
+                    ])
+                    .map_err(|e| DbErr::Custom(e.to_string()))?;
+            }
+            pending.insert_statement(insert.to_owned());
         } else {
-            sql.push("DELETE FROM product_sales WHERE order_id = ")
-                .bind(o.id);
+            pending.delete_statement(
+                Query::delete()
+                    .from_table(sales)
+                    .and_where(Expr::col(Alias::new("order_id")).eq(o.id))
+                    .to_owned(),
+            );
         }
-        sql.execute(conn).await?;
     }
-    uow::save(conn, Some(actor), action, o, |am| {
+    pending.save(Some(actor), action, o, |am| {
         am.status = Set(to.as_str().to_owned());
         if to == OrderStatus::Confirmed {
             am.confirmed_at = Set(Some(now()));
         }
     })
-    .await
 }
 
 /// Replaces a draft order's lines and totals; any other status is `invalid_transition`.
@@ -474,6 +534,8 @@ fn line_movement(
 
 /// Confirms a draft: reserves every line's stock in one transaction, all or nothing.
 /// Lines that stock cannot cover are listed in `InsufficientStock` and nothing changes.
+/// Three round trips: the order with its lines, locked; the reservation; the ledger,
+/// `product_sales`, the order's next version and its audit entry together.
 pub async fn confirm(
     db: &Database,
     actor: &Actor,
@@ -482,42 +544,91 @@ pub async fn confirm(
 ) -> Result<OrderRecord> {
     let (order, lines) = db
         .write(async |tx| {
-            let o = lock(tx, actor, id, if_match).await?;
+            let (o, lines) = lock_with_lines(tx, actor, id, if_match).await?;
             status_of(&o)?.transition(OrderStatus::Confirmed)?;
-            let lines = lines_of(tx, id).await?;
-            let mut short = Vec::new();
-            for (index, l) in lines.iter().enumerate() {
-                let m = line_movement(
-                    &o,
-                    l.product_id,
-                    MovementKind::Reserve,
-                    (0, l.quantity_milli),
-                );
-                if apply_movement(tx, actor.principal.user_id, &m)
-                    .await?
-                    .is_none()
-                {
-                    let available = stock::level(tx, l.product_id, o.warehouse_id)
-                        .await?
-                        .map_or(0, |s| s.available.0);
-                    short.push(ShortLine {
-                        index,
-                        line_id: l.id,
-                        product_id: l.product_id,
-                        requested_milli: l.quantity_milli,
-                        available_milli: available,
-                    });
-                }
-            }
-            if !short.is_empty() {
+            let at = now();
+            let reserved = stock::reserve_order_lines(tx, o.id, o.warehouse_id, at).await?;
+            let mut products: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
+            products.sort();
+            products.dedup();
+            if reserved.len() < products.len() {
+                let short = short_lines(tx, &o, &lines, &reserved).await?;
                 return Err(PersistenceError::InsufficientStock(short));
             }
-            let order =
-                set_status(tx, actor, AuditAction::Confirm, o, OrderStatus::Confirmed).await?;
+            let mut pending = Pending::default();
+            pending.insert_rows(
+                lines
+                    .iter()
+                    .map(|l| {
+                        let m = line_movement(
+                            &o,
+                            l.product_id,
+                            MovementKind::Reserve,
+                            (0, l.quantity_milli),
+                        );
+                        stock::movement_row(actor.principal.user_id, &m, at)
+                    })
+                    .collect(),
+            );
+            let order = set_status(
+                &mut pending,
+                actor,
+                AuditAction::Confirm,
+                o,
+                OrderStatus::Confirmed,
+                &lines,
+            )?;
+            pending.send(tx).await?;
             Ok((order, lines))
         })
         .await?;
     record(order, lines)
+}
+
+/// The lines a confirmation cannot cover, as if reserved one after another in order
+/// (what a line finds available is what the lines before it left), from the levels
+/// after [`stock::reserve_order_lines`] reserved the `reserved` products.
+async fn short_lines<C: ConnectionTrait>(
+    conn: &C,
+    o: &orders::Model,
+    lines: &[order_lines::Model],
+    reserved: &[Uuid],
+) -> Result<Vec<ShortLine>> {
+    let mut available: HashMap<Uuid, i64> = HashMap::new();
+    for l in lines {
+        if available.contains_key(&l.product_id) {
+            continue;
+        }
+        let now = stock::level(conn, l.product_id, o.warehouse_id)
+            .await?
+            .map_or(0, |s| s.available.0);
+        let taken: i64 = if reserved.contains(&l.product_id) {
+            lines
+                .iter()
+                .filter(|m| m.product_id == l.product_id)
+                .map(|m| m.quantity_milli - m.shipped_milli)
+                .sum()
+        } else {
+            0
+        };
+        available.insert(l.product_id, now + taken);
+    }
+    let mut short = vec![];
+    for (index, l) in lines.iter().enumerate() {
+        let left = available.entry(l.product_id).or_default();
+        if l.quantity_milli <= *left {
+            *left -= l.quantity_milli;
+        } else {
+            short.push(ShortLine {
+                index,
+                line_id: l.id,
+                product_id: l.product_id,
+                requested_milli: l.quantity_milli,
+                available_milli: *left,
+            });
+        }
+    }
+    Ok(short)
 }
 
 /// Ships part or all of a confirmed order: moves reserved stock out. Shipping more than
@@ -578,7 +689,9 @@ pub async fn ship(
         let lines = lines_of(tx, id).await?;
         let done = lines.iter().all(|l| l.shipped_milli == l.quantity_milli);
         let to = status.after_shipment(done)?;
-        let order = set_status(tx, actor, AuditAction::Ship, o, to).await?;
+        let mut pending = Pending::default();
+        let order = set_status(&mut pending, actor, AuditAction::Ship, o, to, &lines)?;
+        pending.send(tx).await?;
         record(order, lines)
     };
     db.write_once(key, work, render).await
@@ -613,8 +726,16 @@ pub async fn cancel(
                     }
                 }
             }
-            let order =
-                set_status(tx, actor, AuditAction::Cancel, o, OrderStatus::Cancelled).await?;
+            let mut pending = Pending::default();
+            let order = set_status(
+                &mut pending,
+                actor,
+                AuditAction::Cancel,
+                o,
+                OrderStatus::Cancelled,
+                &lines,
+            )?;
+            pending.send(tx).await?;
             Ok((order, lines))
         })
         .await?;
@@ -630,11 +751,19 @@ pub async fn complete(
 ) -> Result<OrderRecord> {
     let (order, lines) = db
         .write(async |tx| {
-            let o = lock(tx, actor, id, if_match).await?;
+            let (o, lines) = lock_with_lines(tx, actor, id, if_match).await?;
             status_of(&o)?.transition(OrderStatus::Completed)?;
-            let order =
-                set_status(tx, actor, AuditAction::Complete, o, OrderStatus::Completed).await?;
-            Ok((order, lines_of(tx, id).await?))
+            let mut pending = Pending::default();
+            let order = set_status(
+                &mut pending,
+                actor,
+                AuditAction::Complete,
+                o,
+                OrderStatus::Completed,
+                &lines,
+            )?;
+            pending.send(tx).await?;
+            Ok((order, lines))
         })
         .await?;
     record(order, lines)

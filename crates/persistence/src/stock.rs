@@ -3,6 +3,7 @@
 //! never go below zero under any concurrency (a CHECK constraint backs the guard).
 //! Who may receive or adjust stock is a role rule the caller checks.
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
@@ -22,6 +23,7 @@ use crate::entities::{products, stock_levels, stock_movements};
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
 use crate::listing::{ListRequest, Page, SortColumn, fetch_page, page_of_sorted};
 use crate::records::stored;
+use crate::reports::{Sql, get};
 use crate::{Actor, Database, PersistenceError, Result, now, warehouses};
 
 /// A stored stock level, as sent.
@@ -126,22 +128,66 @@ pub(crate) async fn apply_movement<C: ConnectionTrait>(
         .insert(conn)
         .await?;
     }
-    let written = stock_movements::ActiveModel {
+    let written = movement_row(by, m, t).insert(conn).await?;
+    Ok(Some(written))
+}
+
+/// The ledger row of a movement by `by` at `at`.
+pub(crate) fn movement_row(
+    by: Uuid,
+    m: &Movement,
+    at: DateTime<Utc>,
+) -> stock_movements::ActiveModel {
+    stock_movements::ActiveModel {
         id: Set(Uuid::now_v7()),
         product_id: Set(m.product_id),
         warehouse_id: Set(m.warehouse_id),
         kind: Set(m.kind.as_str().to_owned()),
-        on_hand_delta_milli: Set(dh),
-        reserved_delta_milli: Set(dr),
+        on_hand_delta_milli: Set(m.on_hand_delta),
+        reserved_delta_milli: Set(m.reserved_delta),
         reference: Set(m.reference.clone()),
         reason: Set(m.reason.clone()),
         order_id: Set(m.order_id),
         created_by: Set(by),
-        at: Set(t),
+        at: Set(at),
     }
-    .insert(conn)
-    .await?;
-    Ok(Some(written))
+}
+
+/// Reserves in `warehouse_id`, in one guarded statement, what the lines of order
+/// `order_id` still ask for, summed product by product, for every product whose
+/// available stock covers it; the others are left as they were. Returns the products
+/// reserved. The caller writes the ledger entries ([`movement_row`]) — or, when a
+/// product is missing from the answer, rolls back.
+pub(crate) async fn reserve_order_lines<C: ConnectionTrait>(
+    conn: &C,
+    order_id: Uuid,
+    warehouse_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Vec<Uuid>> {
+    let mut sql = Sql::new(conn.get_database_backend());
+    sql.push(
+        "UPDATE stock_levels SET reserved_milli = stock_levels.reserved_milli + l.q, updated_at = ",
+    )
+    .bind(at)
+    .push(
+        " FROM (SELECT product_id, CAST(SUM(quantity_milli - shipped_milli) AS BIGINT) AS q \
+         FROM order_lines WHERE order_id = ",
+    )
+    .bind(order_id)
+    .push(
+        " GROUP BY product_id) AS l WHERE stock_levels.product_id = l.product_id \
+         AND stock_levels.warehouse_id = ",
+    )
+    .bind(warehouse_id)
+    .push(
+        " AND stock_levels.on_hand_milli - stock_levels.reserved_milli >= l.q \
+         RETURNING stock_levels.product_id",
+    );
+    sql.all(conn)
+        .await?
+        .iter()
+        .map(|row| get::<Uuid>(row, "product_id"))
+        .collect()
 }
 
 /// The stock level of a product in a warehouse, if it has one.

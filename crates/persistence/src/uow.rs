@@ -5,17 +5,22 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, DeleteStatement, InsertStatement, SubQueryStatement,
+    UpdateStatement, WithClause,
+};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, Condition, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, ModelTrait, PrimaryKeyTrait, QueryFilter, QuerySelect, Set,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, Condition, ConnectionTrait, DatabaseBackend,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, ModelTrait, PrimaryKeyTrait, QueryFilter,
+    QuerySelect, QueryTrait, Set, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait, TryIntoModel,
 };
 use sims_domain::Scope;
 use sims_domain::audit::AuditAction;
 use uuid::Uuid;
 
 use crate::audit::{self, Audited, Change};
-use crate::entities;
+use crate::entities::{self, audit_log};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
 /// How many times a transaction runs before contention is answered as a conflict.
@@ -255,14 +260,27 @@ where
     ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Touch + Send,
     C: ConnectionTrait,
 {
+    let (before, row) = next_version(current, edit);
+    let m = row.update(tx).await?;
+    audit::record(tx, actor, note(Change::updated(before, &m))).await?;
+    Ok(m)
+}
+
+/// The snapshot of `current` for the audit, and its next version with `edit` applied.
+fn next_version<M>(
+    current: M,
+    edit: impl FnOnce(&mut ActiveOf<M>),
+) -> (serde_json::Value, ActiveOf<M>)
+where
+    M: ModelTrait + IntoActiveModel<ActiveOf<M>> + Audited + Versioned,
+    ActiveOf<M>: Touch,
+{
     let before = current.snapshot();
     let version = current.version();
     let mut row = current.into_active_model();
     edit(&mut row);
     row.touch(version, now());
-    let m = row.update(tx).await?;
-    audit::record(tx, actor, note(Change::updated(before, &m))).await?;
-    Ok(m)
+    (before, row)
 }
 
 /// Deletes a record loaded with [`lock_for_change`], with its audit entry. A record
@@ -279,4 +297,129 @@ where
         .await
         .map_err(|e| PersistenceError::from(e).still_referenced())?;
     audit::record(tx, Some(actor), change).await
+}
+
+/// One write waiting in [`Pending`].
+enum Write {
+    Insert(InsertStatement),
+    Update(UpdateStatement),
+    Delete(DeleteStatement),
+}
+
+impl Write {
+    fn into_sub_query(self) -> SubQueryStatement {
+        match self {
+            Write::Insert(s) => s.into(),
+            Write::Update(s) => s.into(),
+            Write::Delete(s) => s.into(),
+        }
+    }
+
+    fn build(&self, backend: DatabaseBackend) -> Statement {
+        match self {
+            Write::Insert(s) => backend.build(s),
+            Write::Update(s) => backend.build(s),
+            Write::Delete(s) => backend.build(s),
+        }
+    }
+}
+
+/// Writes that nothing later in the transaction reads back (new rows, the next version
+/// of a locked record, audit entries), kept until [`Pending::send`] sends them together:
+/// on PostgreSQL as one statement (every write but the last a data-modifying `WITH`
+/// query, all seeing the same snapshot, foreign keys checked at its end), on SQLite one
+/// after another. A write a later read depends on is sent before that read, never kept.
+#[derive(Default)]
+pub(crate) struct Pending(Vec<Write>);
+
+impl Pending {
+    /// A new record (its model as it will be stored), with its audit entry.
+    pub(crate) fn insert<A>(&mut self, actor: Option<&Actor>, row: A) -> Result<ModelOf<A>>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send + TryIntoModel<ModelOf<A>>,
+        ModelOf<A>: IntoActiveModel<A> + Audited,
+    {
+        let model = row.clone().try_into_model()?;
+        self.0
+            .push(Write::Insert(A::Entity::insert(row).into_query()));
+        self.audit(actor, Change::created(&model));
+        Ok(model)
+    }
+
+    /// New rows of one table, in one `INSERT`.
+    pub(crate) fn insert_rows<A>(&mut self, rows: Vec<A>)
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+    {
+        if !rows.is_empty() {
+            self.0
+                .push(Write::Insert(A::Entity::insert_many(rows).into_query()));
+        }
+    }
+
+    /// Any other insert.
+    pub(crate) fn insert_statement(&mut self, statement: InsertStatement) {
+        self.0.push(Write::Insert(statement));
+    }
+
+    /// A delete.
+    pub(crate) fn delete_statement(&mut self, statement: DeleteStatement) {
+        self.0.push(Write::Delete(statement));
+    }
+
+    /// An audit entry.
+    pub(crate) fn audit(&mut self, actor: Option<&Actor>, change: Change) {
+        self.0.push(Write::Insert(
+            audit_log::Entity::insert(change.row(actor, now())).into_query(),
+        ));
+    }
+
+    /// [`save`] of a record loaded with [`lock_for_change`], kept for sending: its next
+    /// version as it will be stored.
+    pub(crate) fn save<M>(
+        &mut self,
+        actor: Option<&Actor>,
+        action: AuditAction,
+        current: M,
+        edit: impl FnOnce(&mut ActiveOf<M>),
+    ) -> Result<M>
+    where
+        M: ModelTrait + IntoActiveModel<ActiveOf<M>> + Audited + Versioned,
+        M::Entity: EntityTrait<Model = M>,
+        ActiveOf<M>: ActiveModelTrait<Entity = M::Entity> + Touch + Send + TryIntoModel<M>,
+    {
+        let (before, row) = next_version(current, edit);
+        let model = row.clone().try_into_model()?;
+        let update = M::Entity::update(row).validate()?.into_query();
+        self.0.push(Write::Update(update));
+        self.audit(actor, Change::updated(before, &model).recorded_as(action));
+        Ok(model)
+    }
+
+    /// Sends every kept write.
+    pub(crate) async fn send<C: ConnectionTrait>(self, conn: &C) -> Result<()> {
+        let backend = conn.get_database_backend();
+        let mut writes = self.0;
+        if backend == DatabaseBackend::Postgres && writes.len() > 1 {
+            let Some(last) = writes.pop() else {
+                return Ok(());
+            };
+            let mut with = WithClause::new();
+            for (i, w) in writes.into_iter().enumerate() {
+                with.cte(
+                    CommonTableExpression::new()
+                        .query(w.into_sub_query())
+                        .table_name(Alias::new(format!("write_{i}")))
+                        .to_owned(),
+                );
+            }
+            let query = with.query(last.into_sub_query());
+            conn.execute(&query).await?;
+            return Ok(());
+        }
+        for w in writes {
+            conn.execute_raw(w.build(backend)).await?;
+        }
+        Ok(())
+    }
 }

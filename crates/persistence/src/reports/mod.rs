@@ -212,10 +212,6 @@ impl Sql {
         Ok(conn.query_all_raw(self.statement()).await?)
     }
 
-    pub(crate) async fn execute<C: ConnectionTrait>(&self, conn: &C) -> Result<u64> {
-        Ok(conn.execute_raw(self.statement()).await?.rows_affected())
-    }
-
     pub(crate) async fn one<C: ConnectionTrait>(&self, conn: &C) -> Result<QueryResult> {
         conn.query_one_raw(self.statement())
             .await?
