@@ -150,7 +150,7 @@ fn params() -> ApiResult<Params> {
     Params::new(HASH_M_KIB, HASH_T, 1, None).map_err(ApiError::internal)
 }
 
-/// Hashes `password` with the current parameters, in `memory` (grown as needed, kept).
+/// Hashes `password` with the current parameters, in `memory` (grown as needed).
 fn hash_with(memory: &mut Vec<Block>, password: &str) -> ApiResult<String> {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
@@ -229,12 +229,16 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
 type HashJob = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
 /// Runs password hashes on a fixed set of threads (`auth.max_concurrent_hashes`), so that
-/// a burst of sign-ins queues instead of running hundreds of argon2 checks at once. Each
-/// thread keeps its argon2 memory and reuses it: memory stays at threads × 12 MiB
-/// however many sign-ins come, with no allocator settings.
+/// a burst of sign-ins queues instead of running hundreds of argon2 checks at once. A
+/// thread keeps its argon2 memory (12 MiB) from one hash to the next while hashes are
+/// waiting, and frees it when none is: at most threads × 12 MiB during a burst however
+/// many sign-ins come, none when idle (the allocator, mimalloc in `main.rs`, gives freed
+/// memory back to the system). No allocator settings are needed.
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: std::sync::mpsc::SyncSender<HashJob>,
+    /// Hashes sent and not yet taken by a thread.
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// A hash (current parameters) of a password nobody has: sign-ins for unknown
     /// emails are checked against it, so that they take as long as real ones and the
     /// answer time does not reveal which emails exist.
@@ -247,10 +251,12 @@ const HASH_QUEUE: usize = 10_000;
 impl PasswordHasher {
     /// A pool of `threads` hashing threads (at least one).
     pub fn new(threads: usize) -> std::io::Result<Self> {
+        use std::sync::atomic::Ordering;
         let (jobs, queue) = std::sync::mpsc::sync_channel::<HashJob>(HASH_QUEUE);
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        let waiting = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         for i in 0..threads.max(1) {
-            let queue = queue.clone();
+            let (queue, waiting) = (queue.clone(), waiting.clone());
             std::thread::Builder::new()
                 .name(format!("sims-hash-{i}"))
                 .spawn(move || {
@@ -260,26 +266,42 @@ impl PasswordHasher {
                             let q = queue.lock().unwrap_or_else(|p| p.into_inner());
                             q.recv()
                         };
-                        match job {
-                            Ok(job) => job(&mut memory),
-                            Err(_) => return,
+                        let Ok(job) = job else { return };
+                        waiting.fetch_sub(1, Ordering::AcqRel);
+                        job(&mut memory);
+                        if waiting.load(Ordering::Acquire) == 0 {
+                            memory = Vec::new();
                         }
                     }
                 })?;
         }
-        // Made on a hashing thread, in the memory that thread keeps anyway.
+        let hasher = Self {
+            jobs,
+            waiting,
+            dummy: std::sync::Arc::new(String::new()),
+        };
         let (made, dummy) = std::sync::mpsc::channel();
-        jobs.send(Box::new(move |memory: &mut Vec<Block>| {
-            let _ = made.send(hash_with(memory, &random_token(24)));
-        }))
-        .map_err(|_| std::io::Error::other("the hashing threads stopped"))?;
+        hasher
+            .send(Box::new(move |memory: &mut Vec<Block>| {
+                let _ = made.send(hash_with(memory, &random_token(24)));
+            }))
+            .map_err(|_| std::io::Error::other("the hashing threads stopped"))?;
         let dummy = dummy
             .recv()
             .map_err(|_| std::io::Error::other("the hashing threads stopped"))?
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Self {
-            jobs,
             dummy: std::sync::Arc::new(dummy),
+            ..hasher
+        })
+    }
+
+    /// Queues a hash; refused when the queue is full or the threads are gone.
+    fn send(&self, job: HashJob) -> Result<(), ()> {
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        self.jobs.try_send(job).map_err(|_| {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
         })
     }
 
@@ -296,7 +318,7 @@ impl PasswordHasher {
         let job: HashJob = Box::new(move |memory| {
             let _ = tx.send(work(memory));
         });
-        self.jobs.try_send(job).map_err(|_| {
+        self.send(job).map_err(|_| {
             ApiError::new(
                 crate::error::ErrorCode::Unavailable,
                 "too many sign-ins at once; try again shortly",

@@ -10,8 +10,7 @@ use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use sims_persistence::{Database, DbOptions, users};
-use utoipa_actix_web::{AppExt, scope};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::auth::{PasswordHasher, TokenKeys, hash_password, random_token};
 use crate::config::Settings;
@@ -277,6 +276,15 @@ pub struct Application {
     server: Server,
 }
 
+/// The OpenAPI description as served at `/openapi.json`.
+struct OpenApiDocument(web::Bytes);
+
+async fn openapi_document(document: web::Data<OpenApiDocument>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.0.clone())
+}
+
 impl Application {
     /// Opens and migrates the database, creates the first admin when it is empty, and
     /// binds the listener (port 0 picks a free one).
@@ -309,25 +317,29 @@ impl Application {
         }
         let data = web::Data::new(state);
         let origins = data.settings.cors_origins.clone();
-        let spec = crate::openapi::build();
+        // The description is the committed text, served as it is by every worker.
+        let spec: serde_json::Value = serde_json::from_str(crate::openapi::COMMITTED)
+            .map_err(|e| StartupError::Other(format!("the built-in OpenAPI document: {e}")))?;
         let known = web::Data::new(crate::methods::KnownPaths::from_spec(&spec));
+        drop(spec);
+        let document = web::Data::new(OpenApiDocument(web::Bytes::from_static(
+            crate::openapi::COMMITTED.as_bytes(),
+        )));
         let mut server = HttpServer::new(move || {
-            let (app, _) = App::new()
-                .into_utoipa_app()
-                .openapi(crate::openapi::base())
+            App::new()
                 .app_data(data.clone())
                 .app_data(known.clone())
-                .configure(crate::routes::system::configure)
-                .service(scope("/api/v1").configure(crate::routes::configure_api))
-                .split_for_parts();
-            app.service(
-                SwaggerUi::new("/docs/{_:.*}")
-                    .external_url_unchecked("/openapi.json", spec.clone()),
-            )
-            .service(web::redirect("/docs", "/docs/"))
-            .default_service(web::to(unmatched))
-            .wrap(from_fn(observe))
-            .wrap(cors(&origins))
+                .app_data(document.clone())
+                .configure(crate::routes::system::serve)
+                .service(web::scope("/api/v1").configure(crate::routes::serve_api))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::new(["/openapi.json"])),
+                )
+                .route("/openapi.json", web::get().to(openapi_document))
+                .service(web::redirect("/docs", "/docs/"))
+                .default_service(web::to(unmatched))
+                .wrap(from_fn(observe))
+                .wrap(cors(&origins))
         })
         .shutdown_timeout(30)
         .listen(listener)

@@ -24,7 +24,15 @@ pub mod teams;
 pub mod users;
 pub mod warehouses;
 
-type Register = Box<dyn FnOnce(&mut ServiceConfig)>;
+/// Where a handler is registered: beside its description (building the OpenAPI
+/// document), or for serving only, where describing it would cost each worker megabytes
+/// of schemas it never uses.
+enum Target<'a, 'b> {
+    Described(&'a mut ServiceConfig<'b>),
+    Served(&'a mut actix_web::web::ServiceConfig),
+}
+
+type Register = Box<dyn FnOnce(Target<'_, '_>)>;
 
 /// The handlers of the API, collected from every module and registered most specific
 /// path first, so that registration never depends on the order modules are listed in
@@ -47,18 +55,27 @@ impl Routes {
             .unwrap_or_default();
         self.0.push((
             path,
-            Box::new(move |cfg: &mut ServiceConfig| {
-                cfg.service(handler);
+            Box::new(move |target: Target<'_, '_>| match target {
+                Target::Described(cfg) => {
+                    cfg.service(handler);
+                }
+                Target::Served(cfg) => {
+                    cfg.service(handler);
+                }
             }),
         ));
         self
     }
 
-    fn register(mut self, cfg: &mut ServiceConfig) {
+    fn register(mut self, mut target: Target<'_, '_>) {
         self.0
             .sort_by(|(a, _), (b, _)| specificity(a).cmp(&specificity(b)));
         for (_, register) in self.0 {
-            register(cfg);
+            let again = match &mut target {
+                Target::Described(cfg) => Target::Described(cfg),
+                Target::Served(cfg) => Target::Served(cfg),
+            };
+            register(again);
         }
     }
 }
@@ -70,8 +87,17 @@ fn specificity(path: &str) -> Vec<(bool, &str)> {
         .collect()
 }
 
-/// Registers every `/api/v1` route.
+/// Registers every `/api/v1` route with its description.
 pub fn configure_api(cfg: &mut ServiceConfig) {
+    api_routes().register(Target::Described(cfg));
+}
+
+/// Registers every `/api/v1` route for serving (the description is built once, apart).
+pub fn serve_api(cfg: &mut actix_web::web::ServiceConfig) {
+    api_routes().register(Target::Served(cfg));
+}
+
+fn api_routes() -> Routes {
     let mut routes = Routes::default();
     for configure in [
         auth::configure,
@@ -96,7 +122,7 @@ pub fn configure_api(cfg: &mut ServiceConfig) {
     ] {
         configure(&mut routes);
     }
-    routes.register(cfg);
+    routes
 }
 
 #[cfg(test)]
