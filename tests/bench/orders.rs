@@ -5,25 +5,11 @@
 //! `cargo bench -p sims-tests --bench orders -- [orders] [concurrency]`
 //! (defaults: 2000 orders, 32 concurrent clients). Client and server share the machine.
 
-use std::time::Instant;
+mod support;
 
-use serde_json::{Value, json};
 use sims_api::Application;
-use sims_api::config::{Secret, Settings};
-
-async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
-    let res = client
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = res.status();
-    let v: Value = res.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{status}: {v}");
-    v
-}
+use sims_api::config::Secret;
+use support::quantile_ms;
 
 #[tokio::main]
 async fn main() {
@@ -38,17 +24,9 @@ async fn main() {
     } else {
         "SQLite"
     };
-    let mut settings = Settings {
-        bind: "127.0.0.1:0".into(),
-        database_url: url,
-        database_max_connections: 16,
-        jwt_secret: Secret::new("bench-secret-bench-secret-bench-secret-00"),
-        admin_email: Some("admin@example.com".into()),
-        admin_password: Some(Secret::new("bench-password-1")),
-        ..Settings::default()
-    };
-    settings.rate_limit.per_minute = 0;
-    settings.pool.return_interval_secs = 0;
+    let mut settings = support::settings(url);
+    settings.admin_email = Some("admin@example.com".into());
+    settings.admin_password = Some(Secret::new("bench-password-1"));
     let app = Application::build(settings).await.expect("server");
     let base = format!("http://127.0.0.1:{}/api/v1", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -57,91 +35,21 @@ async fn main() {
         .pool_max_idle_per_host(concurrency)
         .build()
         .expect("client");
-    let login = client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"email": "admin@example.com", "password": "bench-password-1"}))
-        .send()
-        .await
-        .expect("login");
-    let token = login.json::<Value>().await.expect("token")["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    let customer = post(
-        &client,
-        format!("{base}/customers"),
-        &token,
-        json!({"name": "Bench Buyer"}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let warehouse = post(
-        &client,
-        format!("{base}/warehouses"),
-        &token,
-        json!({"code": "BENCH", "name": "Bench"}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let mut products = vec![];
-    for i in 0..20 {
-        let p = post(&client, format!("{base}/products"), &token, json!({"sku": format!("B-{i}"), "name": format!("Bench {i}"), "unit": "件", "list_price": "9.99", "tax_rate": "13"})).await["id"].as_str().unwrap_or_default().to_owned();
-        post(
-            &client,
-            format!("{base}/stock/receipts"),
-            &token,
-            json!({"warehouse_id": warehouse, "lines": [{"product_id": p, "quantity": "1000000"}]}),
-        )
-        .await;
-        products.push(p);
-    }
-
-    let start = Instant::now();
-    let per_worker = orders.div_ceil(concurrency);
-    let mut workers = vec![];
-    for w in 0..concurrency {
-        let (client, base, token, customer, warehouse, products) = (
-            client.clone(),
-            base.clone(),
-            token.clone(),
-            customer.clone(),
-            warehouse.clone(),
-            products.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let mut latencies = vec![];
-            for i in 0..per_worker {
-                let t = Instant::now();
-                let lines: Vec<Value> = (0..3).map(|k| json!({"product_id": products[(w * 7 + i + k) % products.len()], "quantity": "2"})).collect();
-                let order = post(&client, format!("{base}/orders"), &token, json!({"customer_id": customer, "warehouse_id": warehouse, "lines": lines})).await;
-                let id = order["id"].as_str().unwrap_or_default().to_owned();
-                post(&client, format!("{base}/orders/{id}/confirm"), &token, json!({})).await;
-                latencies.push(t.elapsed());
-            }
-            latencies
-        }));
-    }
-    let mut latencies = vec![];
-    for w in workers {
-        latencies.extend(w.await.expect("worker"));
-    }
-    let elapsed = start.elapsed();
-    latencies.sort();
-    let pct = |p: f64| {
-        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64()
-            * 1000.0
-    };
+    let token = support::sign_in(&client, &base, "admin@example.com", "bench-password-1").await;
+    let fixture = support::order_fixture(&client, &base, &token).await;
+    let root = base.trim_end_matches("/api/v1");
+    let before = support::statements_sent(&client, root).await;
+    let run =
+        support::create_and_confirm(&client, &base, &token, &fixture, orders, concurrency).await;
+    let after = support::statements_sent(&client, root).await;
     println!(
-        "{backend}: {} orders (3 lines each) created + confirmed in {:.2} s with {concurrency} clients: {:.0} orders/s; create+confirm latency p50 {:.1} ms, p99 {:.1} ms",
-        latencies.len(),
-        elapsed.as_secs_f64(),
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        pct(0.50),
-        pct(0.99)
+        "{backend}: {} orders (3 lines each) created + confirmed in {:.2} s with {concurrency} clients: {:.0} orders/s; create+confirm latency p50 {:.1} ms, p99 {:.1} ms; {:.1} statements per create + confirm (BEGIN/COMMIT aside)",
+        run.latencies.len(),
+        run.elapsed.as_secs_f64(),
+        run.per_second(),
+        quantile_ms(&run.latencies, 0.50),
+        quantile_ms(&run.latencies, 0.99),
+        after.saturating_sub(before) as f64 / run.latencies.len().max(1) as f64,
     );
     let _ = std::fs::remove_dir_all(dir);
 }
