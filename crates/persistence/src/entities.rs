@@ -4,7 +4,9 @@
 /// Declares the entity of a table: its row (`Model`), columns, active model, and no
 /// relations (joins are written as queries).
 macro_rules! table {
-    ($(#[$doc:meta])* $module:ident: $table:literal { $($columns:tt)* }) => {
+    ($(#[$doc:meta])* $module:ident: $table:literal {
+        $($(#[$attr:meta])* pub $field:ident: $ty:ty),* $(,)?
+    }) => {
         $(#[$doc])*
         pub mod $module {
             use sea_orm::entity::prelude::*;
@@ -13,7 +15,7 @@ macro_rules! table {
             #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
             #[sea_orm(table_name = $table)]
             pub struct Model {
-                $($columns)*
+                $($(#[$attr])* pub $field: $ty,)*
             }
 
             /// No relations: joins are written as queries.
@@ -21,6 +23,15 @@ macro_rules! table {
             pub enum Relation {}
 
             impl ActiveModelBehavior for ActiveModel {}
+
+            impl crate::decode::Decoded for Entity {
+                fn decode(res: &sea_orm::QueryResult) -> Result<Model, DbErr> {
+                    use crate::decode::ColumnValue;
+                    Ok(Model {
+                        $($field: <$ty as ColumnValue>::read(res, stringify!($field))?,)*
+                    })
+                }
+            }
         }
     };
 }

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod contacts;
 pub mod customers;
 mod db;
+mod decode;
 pub mod entities;
 mod error;
 pub mod follow_ups;

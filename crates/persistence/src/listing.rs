@@ -12,6 +12,7 @@ use sea_orm::{
 use sims_domain::listing::SortKey;
 use uuid::Uuid;
 
+use crate::decode::{Decoded, Read};
 use crate::{PersistenceError, Result};
 
 /// What page of a list the client asked for.
@@ -318,7 +319,7 @@ pub(crate) async fn fetch_page<E, C>(
     columns: &[SortColumn<E::Model, E::Column>],
 ) -> Result<Page<E::Model>>
 where
-    E: Keyed,
+    E: Keyed + Decoded,
     E::Model: Sync,
     C: ConnectionTrait,
 {
@@ -367,7 +368,14 @@ where
         E::id_column(),
         if id_desc { Order::Desc } else { Order::Asc },
     );
-    let mut items = query.limit(u64::from(req.per_page) + 1).all(conn).await?;
+    let mut items: Vec<E::Model> = query
+        .limit(u64::from(req.per_page) + 1)
+        .into_model::<Read<E>>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| row.0)
+        .collect();
     let has_more = items.len() > req.per_page as usize;
     items.truncate(req.per_page as usize);
     let next_cursor = if has_more {

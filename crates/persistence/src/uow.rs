@@ -20,6 +20,7 @@ use sims_domain::audit::AuditAction;
 use uuid::Uuid;
 
 use crate::audit::{self, Audited, Change};
+use crate::decode::{Decoded, Read};
 use crate::entities::{self, audit_log};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
@@ -170,14 +171,16 @@ pub(crate) fn check_version(current: &impl Versioned, if_match: Option<i64>) -> 
 /// The record `id` in `scope`. Out of scope is `NotFound`, exactly like missing.
 pub(crate) async fn find_in_scope<E, C>(conn: &C, scope: &Scope, id: Uuid) -> Result<E::Model>
 where
-    E: Scoped,
+    E: Scoped + Decoded,
     E::PrimaryKey: PrimaryKeyTrait<ValueType = Uuid>,
     C: ConnectionTrait,
 {
     E::find_by_id(id)
         .filter(E::in_scope(scope))
+        .into_model::<Read<E>>()
         .one(conn)
         .await?
+        .map(|row| row.0)
         .ok_or(PersistenceError::NotFound)
 }
 
