@@ -456,6 +456,72 @@ async fn confirmation_is_all_or_nothing_and_names_short_lines() {
 }
 
 #[tokio::test]
+async fn a_product_on_two_lines_is_reserved_for_both_or_for_neither() {
+    let s = shop().await;
+    let app = &s.app;
+    let plenty = s.product("PLENTY2", "1", "0", "100").await;
+    let five = s.product("FIVE", "1", "0", "5").await;
+    // 3 + 3 of a product with 5: the second line is short, with what the first left.
+    let o = s
+        .order(json!([
+            {"product_id": five, "quantity": "3"},
+            {"product_id": plenty, "quantity": "1"},
+            {"product_id": five, "quantity": "3"}
+        ]))
+        .await;
+    let id = o["id"].as_str().unwrap();
+    let r = app
+        .post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
+        .await
+        .expect_problem(409, "insufficient_stock");
+    assert_eq!(r.fields(), vec!["lines[2].quantity"]);
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 is available"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        s.level(&five).await,
+        ("5".into(), "0".into()),
+        "nothing reserved"
+    );
+    assert_eq!(
+        s.level(&plenty).await,
+        ("100".into(), "0".into()),
+        "nothing reserved"
+    );
+    // 2 + 3 fits exactly: both lines are reserved, each with its own ledger entry.
+    let o = s
+        .order(json!([
+            {"product_id": five, "quantity": "2"},
+            {"product_id": five, "quantity": "3"}
+        ]))
+        .await;
+    let id = o["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(s.level(&five).await, ("5".into(), "5".into()));
+    assert_eq!(s.ledger(&five).await, (5_000, 5_000));
+    let moves = app
+        .get(
+            &format!("/api/v1/stock/movements?product_id={five}&kind=reserve"),
+            &app.admin,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        moves.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        moves.body
+    );
+}
+
+#[tokio::test]
 async fn two_hundred_concurrent_confirmations_against_stock_for_one_hundred() {
     let s = shop().await;
     let app = &s.app;

@@ -417,11 +417,13 @@ pub(crate) fn product_sales_of_counted_orders() -> String {
     )
 }
 
-/// Moves a locked order with `lines` to `to`, audited as `action`, kept in `pending`.
-/// An order that starts to count in reports writes its rows of `product_sales` (net
-/// sales per product); one that stops counting removes them.
-fn set_status(
-    pending: &mut Pending,
+/// Moves a locked order with `lines` to `to`, audited as `action`, and sends it with
+/// the writes already in `pending`, in one round trip. An order that starts to count in
+/// reports writes its rows of `product_sales` (net sales per product); one that stops
+/// counting removes them.
+async fn set_status<C: ConnectionTrait>(
+    conn: &C,
+    mut pending: Pending,
     actor: &Actor,
     action: AuditAction,
     o: orders::Model,
@@ -473,12 +475,14 @@ fn set_status(
             );
         }
     }
-    pending.save(Some(actor), action, o, |am| {
+    let order = pending.save(Some(actor), action, o, |am| {
         am.status = Set(to.as_str().to_owned());
         if to == OrderStatus::Confirmed {
             am.confirmed_at = Set(Some(now()));
         }
-    })
+    })?;
+    pending.send(conn).await?;
+    Ok(order)
 }
 
 /// Replaces a draft order's lines and totals; any other status is `invalid_transition`.
@@ -571,14 +575,15 @@ pub async fn confirm(
                     .collect(),
             );
             let order = set_status(
-                &mut pending,
+                tx,
+                pending,
                 actor,
                 AuditAction::Confirm,
                 o,
                 OrderStatus::Confirmed,
                 &lines,
-            )?;
-            pending.send(tx).await?;
+            )
+            .await?;
             Ok((order, lines))
         })
         .await?;
@@ -689,9 +694,16 @@ pub async fn ship(
         let lines = lines_of(tx, id).await?;
         let done = lines.iter().all(|l| l.shipped_milli == l.quantity_milli);
         let to = status.after_shipment(done)?;
-        let mut pending = Pending::default();
-        let order = set_status(&mut pending, actor, AuditAction::Ship, o, to, &lines)?;
-        pending.send(tx).await?;
+        let order = set_status(
+            tx,
+            Pending::default(),
+            actor,
+            AuditAction::Ship,
+            o,
+            to,
+            &lines,
+        )
+        .await?;
         record(order, lines)
     };
     db.write_once(key, work, render).await
@@ -726,16 +738,16 @@ pub async fn cancel(
                     }
                 }
             }
-            let mut pending = Pending::default();
             let order = set_status(
-                &mut pending,
+                tx,
+                Pending::default(),
                 actor,
                 AuditAction::Cancel,
                 o,
                 OrderStatus::Cancelled,
                 &lines,
-            )?;
-            pending.send(tx).await?;
+            )
+            .await?;
             Ok((order, lines))
         })
         .await?;
@@ -753,16 +765,16 @@ pub async fn complete(
         .write(async |tx| {
             let (o, lines) = lock_with_lines(tx, actor, id, if_match).await?;
             status_of(&o)?.transition(OrderStatus::Completed)?;
-            let mut pending = Pending::default();
             let order = set_status(
-                &mut pending,
+                tx,
+                Pending::default(),
                 actor,
                 AuditAction::Complete,
                 o,
                 OrderStatus::Completed,
                 &lines,
-            )?;
-            pending.send(tx).await?;
+            )
+            .await?;
             Ok((order, lines))
         })
         .await?;

@@ -45,27 +45,16 @@ pub async fn sign_in(client: &reqwest::Client, base: &str, email: &str, password
 
 /// `POST` of a JSON body; panics unless the answer is a success.
 pub async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
-    let res = client
-        .post(&url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = res.status();
-    let v: Value = res.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{url}: {status}: {v}");
-    v
+    answer(client.post(&url).bearer_auth(token).json(&body), &url).await
 }
 
 /// `GET` of a JSON answer; panics unless it is a success.
 pub async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
-    let res = client
-        .get(&url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
+    answer(client.get(&url).bearer_auth(token), &url).await
+}
+
+async fn answer(request: reqwest::RequestBuilder, url: &str) -> Value {
+    let res = request.send().await.expect("request");
     let status = res.status();
     let v: Value = res.json().await.unwrap_or(Value::Null);
     assert!(status.is_success(), "{url}: {status}: {v}");
