@@ -74,6 +74,6 @@ token="$(curl -fs "$url/api/v1/auth/login" -H 'content-type: application/json' \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')"
 .venv/bin/st --config-file schemathesis.toml run "$spec" --url "$url" \
   --header "Authorization: Bearer $token" \
-  --max-examples 20 --max-time "${API_CHECK_SECONDS:-240}" --workers 2 --seed 20261201 \
+  --max-examples 20 --max-time "${API_CHECK_SECONDS:-240}" --workers 1 --seed 20261201 \
   --no-color --report ndjson --report-dir "$out/schemathesis"
 echo "API checks passed"
