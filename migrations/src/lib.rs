@@ -17,6 +17,7 @@ mod m20261201_000009_sessions;
 mod m20261201_000010_targets_and_reports;
 mod m20261202_000011_product_sales;
 mod m20261202_000012_principal_notices;
+mod m20261202_000013_deletions;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_targets_and_reports::Migration),
             Box::new(m20261202_000011_product_sales::Migration),
             Box::new(m20261202_000012_principal_notices::Migration),
+            Box::new(m20261202_000013_deletions::Migration),
         ]
     }
 }

@@ -24,5 +24,6 @@ mod reports;
 mod scope;
 mod seed;
 mod stock;
+mod sync;
 mod targets;
 mod users_teams;

@@ -172,6 +172,20 @@ impl Default for ReceivablesSettings {
     }
 }
 
+/// How long mobile clients can sync deletions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSettings {
+    /// Days a deletion stays in `GET /deletions`; a client away for longer syncs afresh.
+    pub tombstone_days: u32,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self { tombstone_days: 90 }
+    }
+}
+
 /// Everything the server is configured with. Its `Debug` hides the database passwords
 /// (and `Secret`s hide themselves).
 #[derive(Clone, Serialize, Deserialize)]
@@ -200,6 +214,7 @@ pub struct Settings {
     pub pool: PoolSettings,
     pub import: ImportSettings,
     pub receivables: ReceivablesSettings,
+    pub sync: SyncSettings,
     pub server: ServerSettings,
     /// Whether `jwt_secret` was made up at start-up (logged once logging runs).
     #[serde(skip)]
@@ -249,6 +264,7 @@ impl fmt::Debug for Settings {
             .field("pool", &self.pool)
             .field("import", &self.import)
             .field("receivables", &self.receivables)
+            .field("sync", &self.sync)
             .field("server", &self.server)
             .finish()
     }
@@ -273,6 +289,7 @@ impl Default for Settings {
             pool: PoolSettings::default(),
             receivables: ReceivablesSettings::default(),
             import: ImportSettings::default(),
+            sync: SyncSettings::default(),
             server: ServerSettings::default(),
             jwt_secret_generated: false,
         }

@@ -185,28 +185,32 @@ async fn unmatched(
 }
 
 /// Every ten minutes, deletes what has expired: login-failure counters whose window has
-/// passed and idempotency keys older than a day. Safe on many instances at once.
+/// passed, idempotency keys older than a day and tombstones older than
+/// `sync.tombstone_days`. Safe on many instances at once.
 async fn run_housekeeping(state: AppState) {
     let mut ticks = tokio::time::interval(Duration::from_secs(600));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let window = chrono::Duration::seconds(state.settings.auth.login_failure_window_secs as i64);
+    let kept = chrono::Duration::days(i64::from(state.settings.sync.tombstone_days));
     loop {
         ticks.tick().await;
         let conn = state.db.conn();
         match (
             sims_persistence::auth::purge_failures(conn, window).await,
             sims_persistence::idempotency::purge_expired(conn).await,
+            sims_persistence::deletions::purge(conn, sims_persistence::now() - kept).await,
         ) {
-            (Ok(failures), Ok(keys)) if failures + keys > 0 => {
+            (Ok(failures), Ok(keys), Ok(tombstones)) if failures + keys + tombstones > 0 => {
                 tracing::info!(
                     failures,
                     keys,
-                    "purged expired sign-in counters and idempotency keys"
+                    tombstones,
+                    "purged expired sign-in counters, idempotency keys and tombstones"
                 )
             }
-            (Ok(_), Ok(_)) => {}
-            (a, b) => {
-                for e in [a.err(), b.err()].into_iter().flatten() {
+            (Ok(_), Ok(_), Ok(_)) => {}
+            (a, b, c) => {
+                for e in [a.err(), b.err(), c.err()].into_iter().flatten() {
                     tracing::warn!(error = %e, "housekeeping failed");
                 }
             }

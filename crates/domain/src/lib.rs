@@ -22,6 +22,7 @@ pub mod pool;
 pub mod report;
 pub mod stock;
 mod stored;
+pub mod sync;
 pub mod target;
 pub mod team;
 pub mod values;

@@ -12,12 +12,14 @@ use sims_domain::customer::{
     Customer, CustomerKind, CustomerLevel, CustomerPatch, CustomerRecord, DuplicateKeys,
     MAX_MATCHES, check_removal,
 };
+use sims_domain::sync::DeletedEntity;
 use sims_domain::values::phone_digits;
 use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
 use crate::audit::Audited;
-use crate::entities::{customer_tags, customers, opportunities, orders};
+use crate::deletions;
+use crate::entities::{contacts, customer_tags, customers, follow_ups, opportunities, orders};
 use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page, page_of_sorted};
 use crate::records::{stored, stored_opt, stored_strings};
 use crate::scope::{Pool, owned_by};
@@ -517,6 +519,23 @@ pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64
             .count(tx)
             .await?;
         check_removal(orders, opportunities)?;
+        // Its contacts and follow-ups go with it (by cascade): clients drop them too.
+        deletions::record_children(
+            tx,
+            DeletedEntity::Contact,
+            contacts::Entity,
+            contacts::Column::CustomerId,
+            id,
+        )
+        .await?;
+        deletions::record_children(
+            tx,
+            DeletedEntity::FollowUp,
+            follow_ups::Entity,
+            follow_ups::Column::CustomerId,
+            id,
+        )
+        .await?;
         uow::remove(tx, actor, current).await
     })
     .await

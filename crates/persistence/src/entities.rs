@@ -152,6 +152,18 @@ table! {
 }
 
 table! {
+    /// `deletions`: a tombstone for every deleted record a mobile client mirrors, under
+    /// the record's own id.
+    deletions: "deletions" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// `customer`, `contact`, `follow_up`, `lead`, `opportunity` or `order`.
+        pub entity: String,
+        pub deleted_at: DateTimeUtc,
+    }
+}
+
+table! {
     /// `follow_ups` (跟进记录).
     follow_ups: "follow_ups" {
         #[sea_orm(primary_key, auto_increment = false)]

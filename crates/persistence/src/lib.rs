@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod customers;
 mod db;
 mod decode;
+pub mod deletions;
 pub mod entities;
 mod error;
 pub mod follow_ups;

@@ -180,6 +180,7 @@ keyed!(
     audit_log,
     contacts,
     customers,
+    deletions,
     follow_ups,
     leads,
     opportunities,

@@ -17,9 +17,11 @@ use sea_orm::{
 };
 use sims_domain::Scope;
 use sims_domain::audit::AuditAction;
+use sims_domain::sync::DeletedEntity;
 use uuid::Uuid;
 
 use crate::audit::{self, Audited, Change};
+use crate::deletions;
 use crate::decode::{Decoded, Read};
 use crate::entities::{self, audit_log};
 use crate::{Actor, Database, PersistenceError, Result, now};
@@ -286,7 +288,8 @@ where
     (before, row)
 }
 
-/// Deletes a record loaded with [`lock_for_change`], with its audit entry. A record
+/// Deletes a record loaded with [`lock_for_change`], with its audit entry and, for a
+/// record clients mirror, its tombstone. A record
 /// other records still reference is a conflict, and nothing is deleted.
 pub(crate) async fn remove<M, A, C>(tx: &C, actor: &Actor, current: M) -> Result<()>
 where
@@ -295,10 +298,14 @@ where
     C: ConnectionTrait,
 {
     let change = Change::deleted(&current);
+    let id = current.audit_id();
     current
         .delete(tx)
         .await
         .map_err(|e| PersistenceError::from(e).still_referenced())?;
+    if let Some(kind) = DeletedEntity::of(M::ENTITY) {
+        deletions::record(tx, kind, id).await?;
+    }
     audit::record(tx, Some(actor), change).await
 }
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod contacts;
 pub mod customers;
+pub mod deletions;
 pub mod follow_ups;
 pub mod leads;
 pub mod orders;
@@ -119,6 +120,7 @@ fn api_routes() -> Routes {
         targets::configure,
         reports::configure,
         audit::configure,
+        deletions::configure,
     ] {
         configure(&mut routes);
     }
