@@ -157,6 +157,62 @@ impl Principal {
     }
 }
 
+crate::stored_enum! {
+    /// The kinds of record whose access an admin can have explained.
+    pub enum AccessEntity {
+        Customer => "customer",
+        Lead => "lead",
+        Opportunity => "opportunity",
+        Order => "order",
+    }
+}
+
+crate::stored_enum! {
+    /// Why a user may or may not read a record.
+    pub enum AccessReason {
+        /// The user is an admin, who sees every record.
+        Admin => "admin",
+        /// The user owns the record.
+        Owner => "owner",
+        /// The user manages the team of the record's owner, or a team above it.
+        Team => "team",
+        /// The customer is in the pool, which every role sees.
+        Pool => "pool",
+        /// The record's owner is outside the user's scope.
+        OutsideScope => "outside_scope",
+        /// There is no such record.
+        NotFound => "not_found",
+    }
+}
+
+impl AccessReason {
+    /// Whether a user with this reason reads the record.
+    pub fn allows(self) -> bool {
+        !matches!(self, AccessReason::OutsideScope | AccessReason::NotFound)
+    }
+}
+
+impl Principal {
+    /// Why this user may or may not read a record owned by `owner` (`None`: a customer in
+    /// the pool) who belongs to `owner_team`: the rule [`Scope::covers`] applies, with
+    /// its reason.
+    pub fn explain(&self, owner: Option<Uuid>, owner_team: Option<Uuid>) -> AccessReason {
+        let reason = match (self.role, owner) {
+            (Role::Admin, _) => AccessReason::Admin,
+            (_, None) => AccessReason::Pool,
+            (_, Some(o)) if o == self.user_id => AccessReason::Owner,
+            (Role::Manager, Some(_))
+                if owner_team.is_some_and(|t| self.managed_teams.contains(&t)) =>
+            {
+                AccessReason::Team
+            }
+            _ => AccessReason::OutsideScope,
+        };
+        debug_assert_eq!(reason.allows(), self.scope().covers(owner, owner_team));
+        reason
+    }
+}
+
 impl Scope {
     /// Whether a record owned by `owner` (with that owner's `owner_team`) is inside this
     /// scope. Used for records already in memory; queries apply the same rule in SQL.
@@ -221,6 +277,36 @@ mod tests {
                 "the pool is visible to every role"
             );
         }
+    }
+
+    #[test]
+    fn access_is_explained_by_the_rule_that_grants_it() {
+        let team = Uuid::now_v7();
+        let sub = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        let admin = principal(Role::Admin, vec![]);
+        let manager = principal(Role::Manager, vec![team, sub]);
+        let rep = principal(Role::Sales, vec![team]);
+        let someone = Uuid::now_v7();
+        let cases = [
+            (&admin, Some(someone), Some(other), AccessReason::Admin),
+            (&admin, None, None, AccessReason::Admin),
+            (&manager, Some(someone), Some(sub), AccessReason::Team),
+            (&manager, Some(someone), Some(team), AccessReason::Team),
+            (&manager, Some(someone), Some(other), AccessReason::OutsideScope),
+            (&manager, Some(someone), None, AccessReason::OutsideScope),
+            (&manager, Some(manager.user_id), None, AccessReason::Owner),
+            (&manager, None, None, AccessReason::Pool),
+            (&rep, Some(rep.user_id), Some(team), AccessReason::Owner),
+            (&rep, Some(someone), Some(team), AccessReason::OutsideScope),
+            (&rep, None, None, AccessReason::Pool),
+        ];
+        for (who, owner, owner_team, want) in cases {
+            let got = who.explain(owner, owner_team);
+            assert_eq!(got, want, "{:?} on {owner:?} in {owner_team:?}", who.role);
+            assert_eq!(got.allows(), who.scope().covers(owner, owner_team));
+        }
+        assert!(!AccessReason::NotFound.allows());
     }
 
     #[test]

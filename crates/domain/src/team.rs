@@ -53,6 +53,27 @@ pub fn subtree(parents: &HashMap<Uuid, Option<Uuid>>, root: Uuid) -> Vec<Uuid> {
     out
 }
 
+/// The teams from `top` down to `team` (both included), given each team's parent;
+/// `None` when `team` is neither `top` nor below it.
+pub fn path_down(
+    parents: &HashMap<Uuid, Option<Uuid>>,
+    top: Uuid,
+    team: Uuid,
+) -> Option<Vec<Uuid>> {
+    let mut path = vec![team];
+    let mut current = team;
+    // A tree has no cycles (`check_parent`), but stored data is not trusted to be one.
+    while current != top && path.len() <= parents.len() {
+        current = (*parents.get(&current)?)?;
+        path.push(current);
+    }
+    if current != top {
+        return None;
+    }
+    path.reverse();
+    Some(path)
+}
+
 /// Whether `team` may hang below `new_parent`: never below itself or a team under it.
 pub fn check_parent(
     parents: &HashMap<Uuid, Option<Uuid>>,
@@ -101,6 +122,24 @@ mod tests {
         assert!(check_parent(&parents, a, Some(a)).is_err());
         assert!(check_parent(&parents, c, Some(d)).is_ok());
         assert!(check_parent(&parents, c, None).is_ok());
+    }
+
+    #[test]
+    fn a_path_runs_down_from_the_top_team() {
+        let (a, b, c, d) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let parents = HashMap::from([(a, None), (b, Some(a)), (c, Some(b)), (d, None)]);
+        assert_eq!(path_down(&parents, a, c), Some(vec![a, b, c]));
+        assert_eq!(path_down(&parents, b, c), Some(vec![b, c]));
+        assert_eq!(path_down(&parents, c, c), Some(vec![c]));
+        assert_eq!(path_down(&parents, c, a), None, "never upwards");
+        assert_eq!(path_down(&parents, d, c), None);
+        let looped = HashMap::from([(a, Some(b)), (b, Some(a))]);
+        assert_eq!(path_down(&looped, d, a), None, "a loop ends");
     }
 
     #[test]

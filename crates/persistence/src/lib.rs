@@ -5,6 +5,7 @@
 //! which commits the change, its audit entry and its idempotency answer together.
 //! Repositories return typed records, never sea-orm models.
 
+pub mod access;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -95,21 +95,26 @@ pub async fn session<C: ConnectionTrait>(
     if !u.active {
         return Ok(None);
     }
-    let epoch = u.session_epoch;
+    Ok(Some((principal_of(conn, &u).await?, u.session_epoch)))
+}
+
+/// The principal of the stored user `u`: their role, team and, for a manager, the teams
+/// they manage.
+pub(crate) async fn principal_of<C: ConnectionTrait>(
+    conn: &C,
+    u: &users::Model,
+) -> Result<Principal> {
     let role: Role = stored("users", "role", &u.role)?;
     let managed_teams = match (role, u.team_id) {
         (Role::Manager, Some(team)) => crate::teams::team_and_descendants(conn, team).await?,
         _ => vec![],
     };
-    Ok(Some((
-        Principal {
-            user_id: u.id,
-            role,
-            team_id: u.team_id,
-            managed_teams,
-        },
-        epoch,
-    )))
+    Ok(Principal {
+        user_id: u.id,
+        role,
+        team_id: u.team_id,
+        managed_teams,
+    })
 }
 
 /// What signing in checks a password against.

@@ -43,6 +43,7 @@ use crate::error::{Problem, ProblemField};
         (name = "targets", description = "Monthly revenue targets (销售目标) per user and per team"),
         (name = "reports", description = "Reports within the caller's scope, computed by the database: sales, funnel, forecast, targets, receivables, inventory, customers"),
         (name = "audit", description = "The audit log: who changed what, for admins"),
+        (name = "access", description = "Why a user sees a record or not, by the scope that filters their queries (admins)"),
         (name = "sync", description = "Mobile sync: every list takes `updated_after`; `/deletions` names what is gone"),
         (name = "system", description = "Health, readiness and metrics (no sign-in)"),
     )

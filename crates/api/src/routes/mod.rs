@@ -4,6 +4,7 @@ use actix_web::dev::HttpServiceFactory;
 use utoipa_actix_web::OpenApiFactory;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod access;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
@@ -120,6 +121,7 @@ fn api_routes() -> Routes {
         targets::configure,
         reports::configure,
         audit::configure,
+        access::configure,
         deletions::configure,
     ] {
         configure(&mut routes);
