@@ -18,6 +18,7 @@ mod m20261201_000010_targets_and_reports;
 mod m20261202_000011_product_sales;
 mod m20261202_000012_principal_notices;
 mod m20261202_000013_deletions;
+mod m20261202_000014_webhooks;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_product_sales::Migration),
             Box::new(m20261202_000012_principal_notices::Migration),
             Box::new(m20261202_000013_deletions::Migration),
+            Box::new(m20261202_000014_webhooks::Migration),
         ]
     }
 }

@@ -51,7 +51,11 @@ async fn explanations_agree_with_what_each_user_reads() {
         .await;
     let pooled = app.pool_customer("Pooled Co").await;
     let lead = app
-        .post("/api/v1/leads", &east_rep.token, json!({"name": "East lead"}))
+        .post(
+            "/api/v1/leads",
+            &east_rep.token,
+            json!({"name": "East lead"}),
+        )
         .await
         .expect(201)
         .id();
@@ -98,7 +102,12 @@ async fn explanations_agree_with_what_each_user_reads() {
         ("lead", lead.as_str(), "leads", "east"),
         ("opportunity", opportunity.as_str(), "opportunities", "east"),
         ("order", order.as_str(), "orders", "east"),
-        ("customer", managers_own.as_str(), "customers", "top manager"),
+        (
+            "customer",
+            managers_own.as_str(),
+            "customers",
+            "top manager",
+        ),
         ("customer", pooled.as_str(), "customers", "pool"),
     ];
     let want = |who: &str, owner: &str| match (who, owner) {
@@ -169,9 +178,7 @@ async fn only_admins_ask_and_bad_questions_are_named() {
     let c = app.customer(&rep, "Mine", json!({})).await;
     let path = format!("/api/v1/access/explain?user_id={rep_id}&entity=customer&id={c}");
     for token in [&rep, &manager] {
-        app.get(&path, token)
-            .await
-            .expect_problem(403, "forbidden");
+        app.get(&path, token).await.expect_problem(403, "forbidden");
     }
     let nobody = Uuid::now_v7();
     let r = explain(&app, &nobody.to_string(), "customer", &c)

@@ -192,7 +192,7 @@ async fn health_ready_metrics_and_docs() {
             .await
             .expect(200)
             .body,
-        json!({"status": "ok"})
+        json!({"status": "ok", "oldest_undelivered_event_age_secs": null})
     );
     app.get("/api/v1/customers", &app.admin).await.expect(200);
     // Made-up methods and unknown paths count under one label each.

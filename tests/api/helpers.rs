@@ -199,6 +199,11 @@ pub fn test_settings(db: &TestDb) -> Settings {
         admin_email: Some(ADMIN_EMAIL.into()),
         admin_password: Some(Secret::new(ADMIN_PASSWORD)),
         workers: 2,
+        // The webhook dispatcher runs only in the tests that deliver webhooks.
+        webhooks: sims_api::config::WebhookSettings {
+            poll_interval_ms: 0,
+            ..Default::default()
+        },
         ..Settings::default()
     }
 }

@@ -56,10 +56,14 @@ async fn every_deleted_record_is_announced_with_what_went_with_it() {
         let path = format!("/api/v1/customers/{c}/follow-ups");
         let app = &app;
         async move {
-            app.post(&path, &app.admin, json!({"kind": "call", "content": "rang"}))
-                .await
-                .expect(201)
-                .id()
+            app.post(
+                &path,
+                &app.admin,
+                json!({"kind": "call", "content": "rang"}),
+            )
+            .await
+            .expect(201)
+            .id()
         }
     };
     let lone_contact = contact(&kept, "Deleted alone").await;
@@ -136,7 +140,10 @@ async fn every_deleted_record_is_announced_with_what_went_with_it() {
         .await
         .expect(200);
     assert_eq!(all.body["items"].as_array().unwrap().len(), want.len());
-    let first = all.body["items"][0]["deleted_at"].as_str().unwrap().to_owned();
+    let first = all.body["items"][0]["deleted_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let last = all.body["items"][want.len() - 1]["deleted_at"]
         .as_str()
         .unwrap()

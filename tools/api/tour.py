@@ -15,17 +15,21 @@ import uuid
 from sims_client import AuthenticatedClient, Client
 from sims_client.api.api_keys import create_api_key, list_api_keys, revoke_api_key
 from sims_client.api.auth import exchange_api_key, get_me, login
-from sims_client.api.customers import create_customer, import_customers, list_customers
+from sims_client.api.access import explain_access
+from sims_client.api.customers import create_customer, import_customers, list_customers, merge_customers
 from sims_client.api.orders import confirm_order, create_order
 from sims_client.api.payments import create_payment
 from sims_client.api.pool import claim_customer, release_customer
 from sims_client.api.products import create_product
 from sims_client.api.reports import get_receivables_report, get_sales_report, get_targets_report
 from sims_client.api.stock import create_stock_receipt, list_stock
+from sims_client.api.sync import list_deletions
 from sims_client.api.targets import create_target
 from sims_client.api.users import create_user
 from sims_client.api.warehouses import create_warehouse
 from sims_client.models import (
+    AccessEntity,
+    AccessReason,
     CreateApiKey,
     CreateCustomer,
     CreateOrder,
@@ -36,7 +40,9 @@ from sims_client.models import (
     CreateUser,
     CreateWarehouse,
     CsvUpload,
+    DeletedEntity,
     LoginRequest,
+    MergeCustomers,
     OrderLineInput,
     OrderStatus,
     PaymentMethod,
@@ -190,6 +196,30 @@ def main():
     upload = CsvUpload(file=File(payload=io.BytesIO(csv), file_name="customers.csv", mime_type="text/csv"))
     report = ok(import_customers.sync_detailed(client=rep, body=upload), 200)
     assert report.created == 1, report
+
+    step("merge a duplicate; a syncing client learns it is gone; the admin asks why the rep sees the survivor")
+    survivor = ok(list_customers.sync_detailed(client=rep, q=names[2]), 200).items[0]
+    duplicate = ok(
+        create_customer.sync_detailed(
+            client=rep,
+            body=CreateCustomer(name=f"{names[2]} (dup)", email=f"dup-{RUN}@example.com"),
+        ),
+        201,
+    )
+    merged = ok(
+        merge_customers.sync_detailed(survivor.id, client=admin, body=MergeCustomers(from_ids=[duplicate.id])),
+        200,
+    )
+    assert merged.email == f"dup-{RUN}@example.com", "the empty email is filled from the duplicate"
+    gone = ok(list_deletions.sync_detailed(client=rep, entity=DeletedEntity.CUSTOMER), 200)
+    assert duplicate.id in [d.id for d in gone.items], gone.items
+    why = ok(
+        explain_access.sync_detailed(client=admin, user_id=rep_user.id, entity=AccessEntity.CUSTOMER, id=survivor.id),
+        200,
+    )
+    assert why.allowed and why.reason == AccessReason.OWNER, why
+    refused = ok(merge_customers.sync_detailed(survivor.id, client=rep, body=MergeCustomers(from_ids=[pooled.id])), 403)
+    assert refused.code == "forbidden"
 
     step("an API key acting as the rep, used directly and exchanged")
     issued = ok(create_api_key.sync_detailed(client=admin, body=CreateApiKey(name="ERP sync", user_id=rep_user.id)), 201)

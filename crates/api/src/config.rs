@@ -186,6 +186,35 @@ impl Default for SyncSettings {
     }
 }
 
+/// How webhook deliveries are made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Seconds a receiver has to answer 2xx.
+    pub timeout_secs: u64,
+    /// The first retry's wait in seconds; each later one doubles it, up to 12 hours.
+    pub retry_base_secs: u64,
+    /// Allow loopback, private and link-local targets (local development only).
+    pub allow_private_targets: bool,
+    /// How often the dispatcher looks for due deliveries, in milliseconds (0: this
+    /// instance sends none; another instance on the same database does).
+    pub poll_interval_ms: u64,
+    /// Days delivered events and their delivery log are kept.
+    pub retention_days: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 10,
+            retry_base_secs: 60,
+            allow_private_targets: false,
+            poll_interval_ms: 1000,
+            retention_days: 30,
+        }
+    }
+}
+
 /// Everything the server is configured with. Its `Debug` hides the database passwords
 /// (and `Secret`s hide themselves).
 #[derive(Clone, Serialize, Deserialize)]
@@ -215,6 +244,7 @@ pub struct Settings {
     pub import: ImportSettings,
     pub receivables: ReceivablesSettings,
     pub sync: SyncSettings,
+    pub webhooks: WebhookSettings,
     pub server: ServerSettings,
     /// Whether `jwt_secret` was made up at start-up (logged once logging runs).
     #[serde(skip)]
@@ -265,6 +295,7 @@ impl fmt::Debug for Settings {
             .field("import", &self.import)
             .field("receivables", &self.receivables)
             .field("sync", &self.sync)
+            .field("webhooks", &self.webhooks)
             .field("server", &self.server)
             .finish()
     }
@@ -290,6 +321,7 @@ impl Default for Settings {
             receivables: ReceivablesSettings::default(),
             import: ImportSettings::default(),
             sync: SyncSettings::default(),
+            webhooks: WebhookSettings::default(),
             server: ServerSettings::default(),
             jwt_secret_generated: false,
         }

@@ -36,6 +36,8 @@ versioned!(
     sims_domain::order::OrderRecord,
     sims_domain::team::UserRecord,
     sims_domain::team::TeamRecord,
+    crate::routes::webhooks::WebhookView,
+    crate::routes::webhooks::WebhookCreated,
 );
 
 /// The ETag of a record at `version`.

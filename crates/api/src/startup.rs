@@ -185,13 +185,15 @@ async fn unmatched(
 }
 
 /// Every ten minutes, deletes what has expired: login-failure counters whose window has
-/// passed, idempotency keys older than a day and tombstones older than
-/// `sync.tombstone_days`. Safe on many instances at once.
+/// passed, idempotency keys older than a day, tombstones older than `sync.tombstone_days`
+/// and delivered webhook events older than `webhooks.retention_days`. Safe on many
+/// instances at once.
 async fn run_housekeeping(state: AppState) {
     let mut ticks = tokio::time::interval(Duration::from_secs(600));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let window = chrono::Duration::seconds(state.settings.auth.login_failure_window_secs as i64);
     let kept = chrono::Duration::days(i64::from(state.settings.sync.tombstone_days));
+    let events_kept = chrono::Duration::days(i64::from(state.settings.webhooks.retention_days));
     loop {
         ticks.tick().await;
         let conn = state.db.conn();
@@ -199,18 +201,22 @@ async fn run_housekeeping(state: AppState) {
             sims_persistence::auth::purge_failures(conn, window).await,
             sims_persistence::idempotency::purge_expired(conn).await,
             sims_persistence::deletions::purge(conn, sims_persistence::now() - kept).await,
+            sims_persistence::webhooks::purge(conn, sims_persistence::now() - events_kept).await,
         ) {
-            (Ok(failures), Ok(keys), Ok(tombstones)) if failures + keys + tombstones > 0 => {
+            (Ok(failures), Ok(keys), Ok(tombstones), Ok(events))
+                if failures + keys + tombstones + events > 0 =>
+            {
                 tracing::info!(
                     failures,
                     keys,
                     tombstones,
-                    "purged expired sign-in counters, idempotency keys and tombstones"
+                    events,
+                    "purged expired sign-in counters, idempotency keys, tombstones and webhook events"
                 )
             }
-            (Ok(_), Ok(_), Ok(_)) => {}
-            (a, b, c) => {
-                for e in [a.err(), b.err(), c.err()].into_iter().flatten() {
+            (Ok(_), Ok(_), Ok(_), Ok(_)) => {}
+            (a, b, c, d) => {
+                for e in [a.err(), b.err(), c.err(), d.err()].into_iter().flatten() {
                     tracing::warn!(error = %e, "housekeeping failed");
                 }
             }
@@ -315,6 +321,12 @@ impl Application {
         let state = build_state(db, settings).await?;
         let housekeeping = state.clone();
         spawn_job("housekeeping", move || run_housekeeping(housekeeping));
+        if state.settings.webhooks.poll_interval_ms > 0 {
+            let dispatcher = state.clone();
+            spawn_job("webhooks", move || {
+                crate::webhooks::run_dispatcher(dispatcher)
+            });
+        }
         if state.settings.pool.return_interval_secs > 0 {
             let job_state = state.clone();
             spawn_job("pool-return", move || run_pool_return_job(job_state));

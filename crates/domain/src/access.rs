@@ -293,7 +293,12 @@ mod tests {
             (&admin, None, None, AccessReason::Admin),
             (&manager, Some(someone), Some(sub), AccessReason::Team),
             (&manager, Some(someone), Some(team), AccessReason::Team),
-            (&manager, Some(someone), Some(other), AccessReason::OutsideScope),
+            (
+                &manager,
+                Some(someone),
+                Some(other),
+                AccessReason::OutsideScope,
+            ),
             (&manager, Some(someone), None, AccessReason::OutsideScope),
             (&manager, Some(manager.user_id), None, AccessReason::Owner),
             (&manager, None, None, AccessReason::Pool),

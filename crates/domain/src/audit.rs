@@ -18,6 +18,7 @@ crate::stored_enum! {
         PoolSettings => "pool_settings",
         ApiKey => "api_key",
         Target => "target",
+        Webhook => "webhook",
     }
 }
 
@@ -44,5 +45,7 @@ crate::stored_enum! {
         Return => "return",
         Adjustment => "adjustment",
         Revoke => "revoke",
+        Merge => "merge",
+        Replay => "replay",
     }
 }

@@ -14,6 +14,7 @@ pub mod follow_up;
 pub mod import;
 pub mod lead;
 pub mod listing;
+pub mod merge;
 pub mod money;
 pub mod order;
 pub mod payment;
@@ -26,6 +27,7 @@ pub mod sync;
 pub mod target;
 pub mod team;
 pub mod values;
+pub mod webhook;
 
 pub use access::{Principal, Role, Scope};
 pub use error::Violations;

@@ -40,7 +40,9 @@ pub async fn explain<C: ConnectionTrait>(
         AccessEntity::Customer => {
             look::<customers::Entity, _>(conn, &scope, id, customers::Column::OwnerId).await?
         }
-        AccessEntity::Lead => look::<leads::Entity, _>(conn, &scope, id, leads::Column::OwnerId).await?,
+        AccessEntity::Lead => {
+            look::<leads::Entity, _>(conn, &scope, id, leads::Column::OwnerId).await?
+        }
         AccessEntity::Opportunity => {
             look::<opportunities::Entity, _>(conn, &scope, id, opportunities::Column::OwnerId)
                 .await?

@@ -14,6 +14,7 @@ use sims_domain::customer::{
 };
 use sims_domain::sync::DeletedEntity;
 use sims_domain::values::phone_digits;
+use sims_domain::webhook::EventType;
 use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
@@ -24,6 +25,7 @@ use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page, page_o
 use crate::records::{stored, stored_opt, stored_strings};
 use crate::scope::{Pool, owned_by};
 use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
+use crate::webhooks;
 use crate::{Actor, Database, PersistenceError, Result, now};
 
 /// A stored customer, as sent.
@@ -270,7 +272,11 @@ pub(crate) fn new_row(
     am
 }
 
-async fn write_tags<C: ConnectionTrait>(conn: &C, id: Uuid, tags: &[String]) -> Result<()> {
+pub(crate) async fn write_tags<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    tags: &[String],
+) -> Result<()> {
     customer_tags::Entity::delete_many()
         .filter(customer_tags::Column::CustomerId.eq(id))
         .exec(conn)
@@ -325,6 +331,7 @@ pub(crate) async fn create_in<C: ConnectionTrait>(
     .await?;
     write_tags(tx, m.id, &customer.tags).await?;
     crate::pool::record_created(tx, m.id, owner, actor.principal.user_id, t).await?;
+    webhooks::emit(tx, EventType::CustomerCreated, &record(m.clone())?).await?;
     Ok(m)
 }
 
@@ -500,6 +507,7 @@ async fn change(
         if after.tags != before.tags {
             write_tags(tx, id, &after.tags).await?;
         }
+        webhooks::emit(tx, EventType::CustomerUpdated, &record(m.clone())?).await?;
         Ok(m)
     })
     .await
@@ -536,6 +544,7 @@ pub async fn delete(db: &Database, actor: &Actor, id: Uuid, if_match: Option<i64
             id,
         )
         .await?;
+        webhooks::emit(tx, EventType::CustomerDeleted, &record(current.clone())?).await?;
         uow::remove(tx, actor, current).await
     })
     .await

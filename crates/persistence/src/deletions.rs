@@ -44,7 +44,9 @@ pub(crate) async fn record<C: ConnectionTrait>(
     entity: DeletedEntity,
     id: Uuid,
 ) -> Result<()> {
-    deletions::Entity::insert(row(entity, id)).exec(conn).await?;
+    deletions::Entity::insert(row(entity, id))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 

@@ -539,3 +539,57 @@ table! {
         pub updated_at: DateTimeUtc,
     }
 }
+
+table! {
+    /// `webhook_deliveries`: one event for one subscription, with its attempts.
+    webhook_deliveries: "webhook_deliveries" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub webhook_id: Uuid,
+        pub event_id: Uuid,
+        pub event_type: String,
+        /// `pending`, `delivered`, `failed` (retried at `next_attempt_at`) or `dead`.
+        pub status: String,
+        pub attempts: i32,
+        pub last_status_code: Option<i32>,
+        pub last_latency_ms: Option<i64>,
+        pub last_attempt_at: Option<DateTimeUtc>,
+        pub next_attempt_at: DateTimeUtc,
+        /// A dispatcher's claim on it, until this instant.
+        pub locked_until: Option<DateTimeUtc>,
+        pub event_occurred_at: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+    }
+}
+
+table! {
+    /// `webhook_events`: the outbox, written in the transaction of the change each reports.
+    webhook_events: "webhook_events" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub event_type: String,
+        pub occurred_at: DateTimeUtc,
+        /// The JSON body as delivered: `{id, type, occurred_at, data}`.
+        pub body: String,
+        /// Whether its deliveries exist yet.
+        pub fanned_out: bool,
+    }
+}
+
+table! {
+    /// `webhooks`: subscriptions to events, each with its signing secret.
+    webhooks: "webhooks" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub url: String,
+        /// JSON array of event types, or `["*"]`.
+        pub events: String,
+        pub description: Option<String>,
+        pub secret: String,
+        pub active: bool,
+        pub created_by: Uuid,
+        pub version: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+}

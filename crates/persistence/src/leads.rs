@@ -342,8 +342,10 @@ pub async fn convert(
             am.opportunity_id = Set(opportunity_id);
         })
         .await?;
+        let lead = record(converted)?;
+        crate::webhooks::emit(tx, sims_domain::webhook::EventType::LeadConverted, &lead).await?;
         Ok(Conversion {
-            lead: record(converted)?,
+            lead,
             customer_id: customer,
             contact_id: contact.id,
             opportunity_id,

@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod import;
 pub mod leads;
 pub mod listing;
+pub mod merge;
 pub mod opportunities;
 pub mod orders;
 pub mod payments;
@@ -39,6 +40,7 @@ pub mod timeline;
 mod uow;
 pub mod users;
 pub mod warehouses;
+pub mod webhooks;
 
 pub use db::{Actor, Database, DbOptions, now};
 pub use error::{PersistenceError, Result, ShortLine};

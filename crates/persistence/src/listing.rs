@@ -190,6 +190,8 @@ keyed!(
     teams,
     users,
     warehouses,
+    webhooks,
+    webhook_deliveries,
 );
 
 /// A row's value for a sort column, as put in a cursor.

@@ -11,6 +11,7 @@ use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::money::Money;
 use sims_domain::pipeline::{OpportunityRecord, StageKind, StageMove, check_amount, check_move};
 use sims_domain::values::normalize_name;
+use sims_domain::webhook::EventType;
 use uuid::Uuid;
 
 use crate::audit::Audited;
@@ -379,6 +380,13 @@ pub async fn move_stage(
             m.updated_at,
         )
         .await?;
+        let sent = record(m.clone())?;
+        crate::webhooks::emit(tx, EventType::OpportunityStageChanged, &sent).await?;
+        match to {
+            StageKind::Won => crate::webhooks::emit(tx, EventType::OpportunityWon, &sent).await?,
+            StageKind::Lost => crate::webhooks::emit(tx, EventType::OpportunityLost, &sent).await?,
+            StageKind::Open => {}
+        }
         Ok(m)
     })
     .await

@@ -18,6 +18,7 @@ use sims_domain::order::{
     payment_status,
 };
 use sims_domain::stock::MovementKind;
+use sims_domain::webhook::EventType;
 use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
@@ -481,6 +482,16 @@ async fn set_status<C: ConnectionTrait>(
             am.confirmed_at = Set(Some(now()));
         }
     })?;
+    let event = match to {
+        OrderStatus::Confirmed => Some(EventType::OrderConfirmed),
+        OrderStatus::Shipped => Some(EventType::OrderShipped),
+        OrderStatus::Cancelled => Some(EventType::OrderCancelled),
+        OrderStatus::Completed => Some(EventType::OrderCompleted),
+        OrderStatus::Draft | OrderStatus::PartiallyShipped => None,
+    };
+    if let Some(t) = event {
+        pending.event(t, &record(order.clone(), lines.to_vec())?)?;
+    }
     pending.send(conn).await?;
     Ok(order)
 }

@@ -86,7 +86,14 @@ pub async fn add(
             am.paid_minor = Set(paid);
         })
         .await?;
-        Ok((record(payment)?, orders::record(order, vec![])?))
+        let payment = record(payment)?;
+        crate::webhooks::emit(
+            tx,
+            sims_domain::webhook::EventType::PaymentReceived,
+            &payment,
+        )
+        .await?;
+        Ok((payment, orders::record(order, vec![])?))
     };
     db.write_once(key, work, render).await
 }

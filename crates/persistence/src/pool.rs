@@ -231,10 +231,17 @@ async fn move_to<C: ConnectionTrait>(
         .before(json!({"owner_id": current.owner_id}))
         .after(json!({"owner_id": owner}));
     audit::record(conn, actor, audit).await?;
-    customers::Entity::find_by_id(current.id)
+    let moved = customers::Entity::find_by_id(current.id)
         .one(conn)
         .await?
-        .ok_or(PersistenceError::NotFound)
+        .ok_or(PersistenceError::NotFound)?;
+    crate::webhooks::emit(
+        conn,
+        sims_domain::webhook::EventType::CustomerOwnerChanged,
+        &crate::customers::record(moved.clone())?,
+    )
+    .await?;
+    Ok(moved)
 }
 
 /// Makes the caller the owner of a pool customer. Race-safe: of two reps claiming the

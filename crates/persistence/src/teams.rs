@@ -58,7 +58,9 @@ pub struct TeamPatch {
     pub manager_id: Option<Option<Uuid>>,
 }
 
-pub(crate) async fn parent_map<C: ConnectionTrait>(conn: &C) -> Result<HashMap<Uuid, Option<Uuid>>> {
+pub(crate) async fn parent_map<C: ConnectionTrait>(
+    conn: &C,
+) -> Result<HashMap<Uuid, Option<Uuid>>> {
     let rows: Vec<(Uuid, Option<Uuid>)> = teams::Entity::find()
         .select_only()
         .column(teams::Column::Id)

@@ -21,8 +21,8 @@ use sims_domain::sync::DeletedEntity;
 use uuid::Uuid;
 
 use crate::audit::{self, Audited, Change};
-use crate::deletions;
 use crate::decode::{Decoded, Read};
+use crate::deletions;
 use crate::entities::{self, audit_log};
 use crate::{Actor, Database, PersistenceError, Result, now};
 
@@ -145,6 +145,7 @@ versioned!(
     users,
     teams,
     targets,
+    webhooks,
 );
 
 macro_rules! unscoped {
@@ -160,7 +161,14 @@ macro_rules! unscoped {
 }
 
 // Shared by every role; who may change them is a role rule, not a scope.
-unscoped!(pipeline_stages, products, warehouses, users, teams);
+unscoped!(
+    pipeline_stages,
+    products,
+    warehouses,
+    users,
+    teams,
+    webhooks
+);
 
 /// Refuses a stale `If-Match`.
 pub(crate) fn check_version(current: &impl Versioned, if_match: Option<i64>) -> Result<()> {
@@ -375,6 +383,19 @@ impl Pending {
     /// A delete.
     pub(crate) fn delete_statement(&mut self, statement: DeleteStatement) {
         self.0.push(Write::Delete(statement));
+    }
+
+    /// A webhook event about `data`, written to the outbox with the change it reports.
+    pub(crate) fn event(
+        &mut self,
+        t: sims_domain::webhook::EventType,
+        data: &impl serde::Serialize,
+    ) -> Result<()> {
+        let row = crate::webhooks::event_row(t, data)?;
+        self.0.push(Write::Insert(
+            entities::webhook_events::Entity::insert(row).into_query(),
+        ));
+        Ok(())
     }
 
     /// An audit entry.

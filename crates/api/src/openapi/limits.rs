@@ -285,6 +285,10 @@ fn array_max(owner: &str, prop: &str) -> Option<usize> {
         (_, "tags") => MAX_TAGS,
         (_, "instalments") => MAX_INSTALMENTS,
         (_, "matches") => MAX_MATCHES,
+        ("MergeCustomers.from_ids", _) => sims_domain::merge::MAX_MERGED,
+        // A path down the team tree: far deeper than any sales organisation, stated so
+        // that clients can bound what they read.
+        ("AccessDetail.team_path", _) => 10_000,
         (_, "ignored_columns") => MAX_COLUMNS,
         ("FunnelReport.stages", _) => MAX_STAGES,
         // Report rows come in pages of at most ROWS_MAX; a forecast covers at most five

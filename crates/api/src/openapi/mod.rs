@@ -20,7 +20,7 @@ use crate::error::{Problem, ProblemField};
         license(name = "MIT", identifier = "MIT"),
         contact(name = "SIMS")
     ),
-    components(schemas(Problem, ProblemField)),
+    components(schemas(Problem, ProblemField, sims_domain::access::AccessEntity)),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
     tags(
@@ -44,6 +44,7 @@ use crate::error::{Problem, ProblemField};
         (name = "reports", description = "Reports within the caller's scope, computed by the database: sales, funnel, forecast, targets, receivables, inventory, customers"),
         (name = "audit", description = "The audit log: who changed what, for admins"),
         (name = "access", description = "Why a user sees a record or not, by the scope that filters their queries (admins)"),
+        (name = "webhooks", description = "Webhooks: signed JSON events from an outbox, retried with back-off, with a delivery log and replay (admins)"),
         (name = "sync", description = "Mobile sync: every list takes `updated_after`; `/deletions` names what is gone"),
         (name = "system", description = "Health, readiness and metrics (no sign-in)"),
     )

@@ -294,6 +294,44 @@ pub async fn update_customer(
     Ok(Tagged(m))
 }
 
+/// The customers folded into another.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"from_ids": ["01939d2e-8f6a-7c3b-9d1e-2f4a5b6c7d8e"]}))]
+pub struct MergeCustomers {
+    /// 1–20 customers in the caller's scope, none the target; earlier ones fill the
+    /// target's empty fields first.
+    pub from_ids: Vec<Uuid>,
+}
+
+/// Merges duplicates into this customer (managers and admins), in one transaction:
+/// their contacts, follow-ups, opportunities, orders, leads' links and tags move over
+/// (one primary contact survives: the target's, else the first merged one's); a field
+/// the target leaves empty takes the first merged customer's value; the merged customers
+/// are deleted (`404` from now on, listed in `/deletions`); the audit records what went
+/// where. With `If-Match`, a stale target version is refused with `412`.
+#[utoipa::path(tag = "customers", operation_id = "merge_customers", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "ETag of the target from a previous read")), request_body = MergeCustomers, responses(
+    Authenticated,
+    WithId,
+    WithBody,
+    WithIfMatch,
+    (status = 200, description = "The surviving customer", body = CustomerRecord, headers(("ETag" = String))),
+    (status = 403, description = "Not a manager or admin", body = Problem, content_type = "application/problem+json"),
+))]
+#[post("/customers/{id}/merge")]
+pub async fn merge_customers(
+    ctx: Ctx,
+    id: Id,
+    if_match: IfMatch,
+    body: Json<MergeCustomers>,
+) -> ApiResult<Tagged<CustomerRecord>> {
+    ctx.principal.require_manager()?;
+    let m =
+        sims_persistence::merge::merge(&ctx.db, &ctx.actor(), id.0, &body.0.from_ids, if_match.0)
+            .await?;
+    Ok(Tagged(m))
+}
+
 /// Deletes a customer with its contacts.
 #[utoipa::path(tag = "customers", operation_id = "delete_customer", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)), responses(
     Authenticated,
@@ -424,5 +462,6 @@ pub fn configure(cfg: &mut Routes) {
         .service(remove_customer_tag)
         .service(get_customer)
         .service(update_customer)
+        .service(merge_customers)
         .service(delete_customer);
 }

@@ -25,6 +25,7 @@ pub mod targets;
 pub mod teams;
 pub mod users;
 pub mod warehouses;
+pub mod webhooks;
 
 /// Where a handler is registered: beside its description (building the OpenAPI
 /// document), or for serving only, where describing it would cost each worker megabytes
@@ -123,6 +124,7 @@ fn api_routes() -> Routes {
         audit::configure,
         access::configure,
         deletions::configure,
+        webhooks::configure,
     ] {
         configure(&mut routes);
     }

@@ -34,20 +34,35 @@ pub async fn health() -> web::Json<Health> {
     })
 }
 
+/// Readiness, with the webhook backlog.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: HealthStatus,
+    /// Seconds since the oldest event not yet delivered to every subscriber occurred
+    /// (`null`: none waits). Alert when it keeps growing.
+    pub oldest_undelivered_event_age_secs: Option<i64>,
+}
+
 /// Whether the server can serve requests: the database answers.
 #[utoipa::path(tag = "system", operation_id = "get_ready", security(()), responses(
     Always,
-    (status = 200, description = "Healthy", body = Health),
+    (status = 200, description = "Ready", body = Readiness),
     (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
 ))]
 #[get("/ready")]
-pub async fn ready(state: web::Data<AppState>) -> ApiResult<web::Json<Health>> {
-    state.db.ping().await.map_err(|e| {
+pub async fn ready(state: web::Data<AppState>) -> ApiResult<web::Json<Readiness>> {
+    let unavailable = |e: &dyn std::fmt::Display| {
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::new(ErrorCode::Unavailable, "the database is unreachable")
-    })?;
-    Ok(web::Json(Health {
+    };
+    state.db.ping().await.map_err(|e| unavailable(&e))?;
+    let oldest = sims_persistence::webhooks::oldest_undelivered(state.db.conn())
+        .await
+        .map_err(|e| unavailable(&e))?;
+    Ok(web::Json(Readiness {
         status: HealthStatus::Ok,
+        oldest_undelivered_event_age_secs: oldest
+            .map(|t| (sims_persistence::now() - t).num_seconds().max(0)),
     }))
 }
 

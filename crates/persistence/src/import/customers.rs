@@ -161,9 +161,17 @@ impl ImportTarget for CustomerImport {
         let mut tags = Vec::new();
         let mut events = Vec::with_capacity(batch.len());
         let mut audits = Vec::with_capacity(batch.len());
+        let mut outbox = Vec::with_capacity(batch.len());
         for c in &batch {
             let id = Uuid::now_v7();
-            rows.push(crate::customers::new_row(id, c, Some(owner), owner, t));
+            let row = crate::customers::new_row(id, c, Some(owner), owner, t);
+            let created =
+                crate::customers::record(sea_orm::TryIntoModel::try_into_model(row.clone())?)?;
+            outbox.push(crate::webhooks::event_row(
+                sims_domain::webhook::EventType::CustomerCreated,
+                &created,
+            )?);
+            rows.push(row);
             tags.extend(c.tags.iter().map(|tag| customer_tags::ActiveModel {
                 customer_id: sea_orm::Set(id),
                 tag: sea_orm::Set(tag.clone()),
@@ -192,6 +200,11 @@ impl ImportTarget for CustomerImport {
             .exec(tx)
             .await?;
         audit::record_all(tx, audits).await?;
+        for chunk in outbox.chunks(500) {
+            crate::entities::webhook_events::Entity::insert_many(chunk.to_vec())
+                .exec(tx)
+                .await?;
+        }
         Ok(n)
     }
 }

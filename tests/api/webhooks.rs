@@ -1,0 +1,387 @@
+//! Webhooks: events leave an outbox written with the change, deliveries are signed,
+//! retried after failures until the receiver recovers, dead after ten tries, replayable,
+//! and delivered by another instance when the one that wrote them never sends them.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::*;
+
+/// One request a receiver got: its headers (lower-cased names) and body.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A local HTTP receiver answering each request with the next status of `plan` (the last
+/// one from then on), recording what it got.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+    plan: Arc<Mutex<Vec<u16>>>,
+}
+
+impl Receiver {
+    async fn start(plan: Vec<u16>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let got = Arc::new(Mutex::new(vec![]));
+        let plan = Arc::new(Mutex::new(plan));
+        let (g, p) = (got.clone(), plan.clone());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (g, p) = (g.clone(), p.clone());
+                tokio::spawn(async move {
+                    let Some(r) = read_request(&mut socket).await else {
+                        return;
+                    };
+                    g.lock().unwrap().push(r);
+                    let status = {
+                        let mut plan = p.lock().unwrap();
+                        if plan.len() > 1 {
+                            plan.remove(0)
+                        } else {
+                            plan[0]
+                        }
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        Self { url, got, plan }
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn answer_from_now(&self, status: u16) {
+        *self.plan.lock().unwrap() = vec![status];
+    }
+}
+
+async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Received> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let headers: Vec<(String, String)> = head
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_once(':'))
+                .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                .collect();
+            let length: usize = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let n = socket.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = String::from_utf8_lossy(&buf[end + 4..]).to_string();
+            return Some(Received { headers, body });
+        }
+    }
+}
+
+fn delivering(s: &mut sims_api::config::Settings) {
+    s.webhooks.poll_interval_ms = 50;
+    s.webhooks.allow_private_targets = true;
+    s.webhooks.retry_base_secs = 0;
+}
+
+async fn subscribe(app: &TestApp, url: &str, events: Value) -> (String, String) {
+    let r = app
+        .post(
+            "/api/v1/webhooks",
+            &app.admin,
+            json!({"url": url, "events": events}),
+        )
+        .await
+        .expect(201);
+    (r.id(), r.body["secret"].as_str().unwrap().to_owned())
+}
+
+/// The subscription's deliveries once `done` holds of them (or after 20 s).
+async fn deliveries_when(
+    app: &TestApp,
+    webhook: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let mut items = vec![];
+    for _ in 0..200 {
+        let page = app
+            .get(
+                &format!("/api/v1/webhooks/{webhook}/deliveries"),
+                &app.admin,
+            )
+            .await
+            .expect(200);
+        items = page.body["items"].as_array().unwrap().clone();
+        if done(&items) {
+            return items;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    items
+}
+
+fn all_are(status: &'static str) -> impl Fn(&[Value]) -> bool {
+    move |items: &[Value]| !items.is_empty() && items.iter().all(|d| d["status"] == status)
+}
+
+fn verify(secret: &str, r: &Received) {
+    let timestamp = r.header("sims-timestamp").expect("SIMS-Timestamp");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{}", r.body).as_bytes());
+    let want: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(r.header("sims-signature"), Some(want.as_str()));
+    let age = chrono::Utc::now().timestamp() - timestamp.parse::<i64>().unwrap();
+    assert!((0..60).contains(&age), "a fresh Unix timestamp");
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_the_event_once_it_recovers() {
+    let app = spawn_app_with(delivering).await;
+    let receiver = Receiver::start(vec![500, 503, 200]).await;
+    let (hook, secret) = subscribe(&app, &receiver.url, json!(["customer.created"])).await;
+    assert!(secret.starts_with("whsec_") && secret.len() > 40);
+
+    let customer = app.customer(&app.admin, "Hooked Co", json!({})).await;
+    // A refused change is never announced.
+    app.post(
+        "/api/v1/customers",
+        &app.admin,
+        json!({"name": "Hooked Co"}),
+    )
+    .await
+    .expect_problem(409, "duplicate_customer");
+    // Nor is an event the subscription did not ask for.
+    app.patch(
+        &format!("/api/v1/customers/{customer}"),
+        &app.admin,
+        json!({"city": "杭州"}),
+    )
+    .await
+    .expect(200);
+
+    let items = deliveries_when(&app, &hook, all_are("delivered")).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    let d = &items[0];
+    assert_eq!(d["status"], "delivered");
+    assert_eq!(d["event_type"], "customer.created");
+    assert_eq!(d["attempts"], 3);
+    assert_eq!(d["last_status_code"], 200);
+    assert_eq!(d["next_attempt_at"], Value::Null);
+
+    let got = receiver.got();
+    assert_eq!(got.len(), 3, "two failures, then the delivery");
+    for r in &got {
+        verify(&secret, r);
+        assert_eq!(r.header("sims-event-id"), d["event_id"].as_str());
+        assert_eq!(r.header("content-type"), Some("application/json"));
+    }
+    let body: Value = serde_json::from_str(&got[2].body).unwrap();
+    assert_eq!(body["type"], "customer.created");
+    assert_eq!(body["id"], d["event_id"]);
+    assert!(body["occurred_at"].is_string());
+    assert_eq!(body["data"]["id"], customer.as_str());
+    assert_eq!(body["data"]["name"], "Hooked Co");
+
+    let ready = app.get("/ready", &app.admin).await.expect(200);
+    assert_eq!(ready.body["oldest_undelivered_event_age_secs"], Value::Null);
+}
+
+#[tokio::test]
+async fn ten_failures_make_a_delivery_dead_and_a_replay_sends_it_again() {
+    let app = spawn_app_with(delivering).await;
+    let receiver = Receiver::start(vec![500]).await;
+    let (hook, _) = subscribe(&app, &receiver.url, json!(["*"])).await;
+    app.customer(&app.admin, "Dead Letter Co", json!({})).await;
+    let items = deliveries_when(&app, &hook, all_are("dead")).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["attempts"], 10);
+    assert_eq!(items[0]["last_status_code"], 500);
+    assert_eq!(receiver.got().len(), 10);
+
+    receiver.answer_from_now(204);
+    let id = items[0]["id"].as_str().unwrap();
+    let replayed = app
+        .post(
+            &format!("/api/v1/webhooks/deliveries/{id}/replay"),
+            &app.admin,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(replayed.body["status"], "pending");
+    let items = deliveries_when(&app, &hook, all_are("delivered")).await;
+    assert_eq!(items[0]["attempts"], 1, "a replay starts afresh");
+    assert_eq!(receiver.got().len(), 11);
+}
+
+#[tokio::test]
+async fn an_event_committed_by_an_instance_that_never_sends_it_is_delivered_by_the_next() {
+    // The first instance writes the event and stops before any delivery (its dispatcher
+    // is off, as if it crashed right after the commit); the next one delivers it.
+    let app = spawn_app_with(|s| s.webhooks.allow_private_targets = true).await;
+    let receiver = Receiver::start(vec![200]).await;
+    let (hook, secret) = subscribe(
+        &app,
+        &receiver.url,
+        json!(["order.confirmed", "customer.created"]),
+    )
+    .await;
+    let customer = app.customer(&app.admin, "Survivor Co", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.got().is_empty());
+    let ready = app.get("/ready", &app.admin).await.expect(200);
+    assert!(
+        ready.body["oldest_undelivered_event_age_secs"]
+            .as_i64()
+            .is_some(),
+        "/ready reports the backlog: {}",
+        ready.body
+    );
+
+    let mut settings = test_settings(&app._db);
+    delivering(&mut settings);
+    let next = sims_api::Application::build(settings)
+        .await
+        .expect("restart");
+    tokio::spawn(next.run_until_stopped());
+    let items = deliveries_when(&app, &hook, all_are("delivered")).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    let got = receiver.got();
+    assert_eq!(got.len(), 1);
+    verify(&secret, &got[0]);
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["data"]["id"], customer.as_str());
+}
+
+#[tokio::test]
+async fn subscriptions_are_for_admins_and_refuse_private_targets() {
+    let app = spawn_app().await;
+    let (_, rep) = app.user("sales", None).await;
+    let body = json!({"url": "https://93.184.216.34/hook", "events": ["*"]});
+    app.post("/api/v1/webhooks", &rep, body.clone())
+        .await
+        .expect_problem(403, "forbidden");
+    app.get("/api/v1/webhooks", &rep)
+        .await
+        .expect_problem(403, "forbidden");
+    for (bad, field) in [
+        (
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["*"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://169.254.169.254/", "events": ["*"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://localhost/hook", "events": ["*"]}),
+            "url",
+        ),
+        (
+            json!({"url": "ftp://93.184.216.34/", "events": ["*"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://93.184.216.34/hook", "events": ["order.shipd"]}),
+            "events[0]",
+        ),
+        (
+            json!({"url": "https://93.184.216.34/hook", "events": []}),
+            "events",
+        ),
+    ] {
+        let r = app
+            .post("/api/v1/webhooks", &app.admin, bad.clone())
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(r.fields(), vec![field.to_owned()], "{bad}: {}", r.body);
+    }
+    let created = app
+        .post("/api/v1/webhooks", &app.admin, body)
+        .await
+        .expect(201);
+    let id = created.id();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/api/v1/webhooks/{id}"))
+    );
+    let got = app
+        .get(&format!("/api/v1/webhooks/{id}"), &app.admin)
+        .await
+        .expect(200);
+    assert!(got.body.get("secret").is_none(), "the secret is shown once");
+    let paused = app
+        .patch(
+            &format!("/api/v1/webhooks/{id}"),
+            &app.admin,
+            json!({"active": false, "events": ["payment.received"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(paused.body["active"], false);
+    assert_eq!(paused.body["events"], json!(["payment.received"]));
+    assert_eq!(paused.body["version"], 2);
+    app.patch(
+        &format!("/api/v1/webhooks/{id}"),
+        &app.admin,
+        json!({"url": "http://10.0.0.1/"}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    let list = app.get("/api/v1/webhooks", &app.admin).await.expect(200);
+    assert_eq!(list.ids(), vec![id.clone()]);
+    app.delete(&format!("/api/v1/webhooks/{id}"), &app.admin)
+        .await
+        .expect(204);
+    app.get(&format!("/api/v1/webhooks/{id}"), &app.admin)
+        .await
+        .expect_problem(404, "not_found");
+    let missing = uuid::Uuid::now_v7();
+    app.post(
+        &format!("/api/v1/webhooks/deliveries/{missing}/replay"),
+        &app.admin,
+        json!({}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+}
