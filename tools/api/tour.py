@@ -27,6 +27,7 @@ from sims_client.api.sync import list_deletions
 from sims_client.api.targets import create_target
 from sims_client.api.users import create_user
 from sims_client.api.warehouses import create_warehouse
+from sims_client.api.webhooks import create_webhook, delete_webhook, list_webhook_deliveries, list_webhooks
 from sims_client.models import (
     AccessEntity,
     AccessReason,
@@ -39,6 +40,7 @@ from sims_client.models import (
     CreateTarget,
     CreateUser,
     CreateWarehouse,
+    CreateWebhook,
     CsvUpload,
     DeletedEntity,
     LoginRequest,
@@ -220,6 +222,25 @@ def main():
     assert why.allowed and why.reason == AccessReason.OWNER, why
     refused = ok(merge_customers.sync_detailed(survivor.id, client=rep, body=MergeCustomers(from_ids=[pooled.id])), 403)
     assert refused.code == "forbidden"
+
+    step("a webhook subscription: its secret once, never again; a private target is refused")
+    hook = ok(
+        create_webhook.sync_detailed(
+            client=admin,
+            body=CreateWebhook(url="https://93.184.216.34/hooks/sims", events=["order.confirmed", "payment.received"]),
+        ),
+        201,
+    )
+    assert hook.secret.startswith("whsec_")
+    listed = ok(list_webhooks.sync_detailed(client=admin), 200)
+    assert [h.id for h in listed.items] == [hook.id] and not hasattr(listed.items[0], "secret")
+    ok(list_webhook_deliveries.sync_detailed(hook.id, client=admin), 200)
+    private = ok(
+        create_webhook.sync_detailed(client=admin, body=CreateWebhook(url="http://127.0.0.1:9/x", events=["*"])),
+        422,
+    )
+    assert [e.field for e in private.errors] == ["url"], private.errors
+    ok(delete_webhook.sync_detailed(hook.id, client=admin), 204)
 
     step("an API key acting as the rep, used directly and exchanged")
     issued = ok(create_api_key.sync_detailed(client=admin, body=CreateApiKey(name="ERP sync", user_id=rep_user.id)), 201)

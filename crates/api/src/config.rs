@@ -450,6 +450,24 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_loads_and_states_the_defaults() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("sims.toml", include_str!("../../../sims.example.toml"))?;
+            let s = Settings::load().map_err(|e| e.to_string())?;
+            let d = Settings::default();
+            assert_eq!(s.webhooks.timeout_secs, d.webhooks.timeout_secs);
+            assert_eq!(s.webhooks.retry_base_secs, d.webhooks.retry_base_secs);
+            assert_eq!(s.webhooks.poll_interval_ms, d.webhooks.poll_interval_ms);
+            assert_eq!(s.webhooks.retention_days, d.webhooks.retention_days);
+            assert!(!s.webhooks.allow_private_targets);
+            assert_eq!(s.sync.tombstone_days, d.sync.tombstone_days);
+            assert_eq!(s.auth.max_login_failures, d.auth.max_login_failures);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn file_then_environment_override_defaults() {
         Jail::expect_with(|jail| {
             jail.clear_env();

@@ -279,6 +279,17 @@ pub(crate) async fn emit<C: ConnectionTrait>(
 /// Turns events not yet fanned out into one delivery per active subscription that wants
 /// them, a batch at a time; returns how many events it handled.
 pub async fn fan_out(db: &Database) -> Result<usize> {
+    // A read first: an idle dispatcher takes no write lock.
+    let waiting = webhook_events::Entity::find()
+        .select_only()
+        .column(webhook_events::Column::Id)
+        .filter(webhook_events::Column::FannedOut.eq(false))
+        .into_tuple::<Uuid>()
+        .one(db.conn())
+        .await?;
+    if waiting.is_none() {
+        return Ok(0);
+    }
     db.write(async |tx| {
         let mut select = webhook_events::Entity::find()
             .filter(webhook_events::Column::FannedOut.eq(false))
@@ -354,6 +365,20 @@ pub struct Due {
 /// Claims up to `limit` deliveries that are due, for `lease` (no other dispatcher takes
 /// them meanwhile), with what sending them needs.
 pub async fn claim_due(db: &Database, lease: Duration, limit: u64) -> Result<Vec<Due>> {
+    let waiting = webhook_deliveries::Entity::find()
+        .select_only()
+        .column(webhook_deliveries::Column::Id)
+        .filter(webhook_deliveries::Column::Status.is_in([
+            DeliveryStatus::Pending.as_str(),
+            DeliveryStatus::Failed.as_str(),
+        ]))
+        .filter(webhook_deliveries::Column::NextAttemptAt.lte(now()))
+        .into_tuple::<Uuid>()
+        .one(db.conn())
+        .await?;
+    if waiting.is_none() {
+        return Ok(vec![]);
+    }
     db.write(async |tx| {
         let at = now();
         let mut claim = Sql::new(tx.get_database_backend());
