@@ -23,7 +23,7 @@ use sims_domain::values::{
     ADDRESS_MAX, EMAIL_MAX, NAME_MAX, NOTES_MAX, PASSWORD_MAX, PASSWORD_MIN, PHONE_MAX,
     SHORT_TEXT_MAX, TAG_MAX,
 };
-use sims_domain::{payment, report, stock};
+use sims_domain::{payment, report, stock, webhook};
 
 use crate::csv::{COLUMN_NAME_MAX, MAX_COLUMNS};
 use crate::error::{DETAIL_MAX, ERRORS_MAX, FIELD_NAME_MAX};
@@ -79,6 +79,10 @@ const IDEMPOTENCY_KEY_MAX: usize = 255;
 const CODE_MAX: usize = 64;
 /// Longest problem title or type URI.
 const TITLE_MAX: usize = 200;
+/// Longest event type name (`opportunity.stage_changed`), or `*`.
+const WEBHOOK_EVENT_MAX: usize = 40;
+/// Longest description of a webhook subscription.
+const WEBHOOK_DESCRIPTION_MAX: usize = crate::routes::webhooks::DESCRIPTION_MAX;
 
 /// String limits by `Schema.property` (checked first) or by property name.
 const STRINGS: &[(&str, Text)] = &[
@@ -109,6 +113,13 @@ const STRINGS: &[(&str, Text)] = &[
         },
     ),
     ("lost_reason", text(LOST_REASON_MAX)),
+    ("url", required(webhook::URL_MAX)),
+    ("events[]", required(WEBHOOK_EVENT_MAX)),
+    ("CreateWebhook.description", text(WEBHOOK_DESCRIPTION_MAX)),
+    ("UpdateWebhook.description", text(WEBHOOK_DESCRIPTION_MAX)),
+    ("WebhookView.description", text(WEBHOOK_DESCRIPTION_MAX)),
+    ("WebhookCreated.description", text(WEBHOOK_DESCRIPTION_MAX)),
+    ("WebhookCreated.secret", text(TOKEN_MAX)),
     ("reason", required(stock::REASON_MAX)),
     ("reference", text(stock::REFERENCE_MAX)),
     ("CreatePayment.reference", text(payment::REFERENCE_MAX)),
@@ -269,6 +280,10 @@ fn integer_range(owner: &str, prop: &str) -> Option<(i64, i64)> {
         (_, "RateLimit-Limit" | "RateLimit-Remaining") => (0, i64::from(u32::MAX)),
         (_, "RateLimit-Reset") => (0, 60),
         (_, "Retry-After") => (0, I64),
+        ("DeliveryView.attempts", _) => (0, i64::from(webhook::MAX_ATTEMPTS)),
+        ("DeliveryView.last_status_code", _) => (100, 599),
+        ("DeliveryView.last_latency_ms", _) => (0, I64),
+        ("Readiness.oldest_undelivered_event_age_secs", _) => (0, I64),
         _ => return None,
     })
 }
@@ -285,6 +300,7 @@ fn array_max(owner: &str, prop: &str) -> Option<usize> {
         (_, "tags") => MAX_TAGS,
         (_, "instalments") => MAX_INSTALMENTS,
         (_, "matches") => MAX_MATCHES,
+        (_, "events") => webhook::MAX_EVENT_TYPES,
         ("MergeCustomers.from_ids", _) => sims_domain::merge::MAX_MERGED,
         // A path down the team tree: far deeper than any sales organisation, stated so
         // that clients can bound what they read.

@@ -19,7 +19,7 @@ use crate::responses::{Authenticated, RoleGated, WithBody, WithId, WithIfMatch, 
 use crate::routes::Routes;
 
 /// Longest description of a subscription.
-const DESCRIPTION_MAX: usize = 500;
+pub const DESCRIPTION_MAX: usize = 500;
 
 /// A subscription as listed (its secret is shown only when it is created).
 #[derive(Debug, Serialize, ToSchema)]

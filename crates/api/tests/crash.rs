@@ -1,0 +1,455 @@
+//! The real `sims` process, killed with SIGKILL and started again on the same database
+//! (SQLite, or a fresh PostgreSQL database when `DATABASE_URL` names a server):
+//! - a webhook event committed before the kill is delivered after the restart;
+//! - under concurrent orders and payments, every acknowledged write survives, nothing is
+//!   half-written (stock reserved equals what confirmed orders hold, order totals equal
+//!   their lines, what an order says is paid equals its payments), and a request cut off
+//!   by the kill, retried with its `Idempotency-Key`, answers once and writes once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rust_decimal::Decimal;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use sims_tests::Receiver;
+
+const PASSWORD: &str = "crash-test-password-1";
+
+/// A fresh database of the kind `DATABASE_URL` selects, removed afterwards.
+struct TestDb {
+    url: String,
+    postgres: Option<(String, String)>,
+    file: Option<std::path::PathBuf>,
+}
+
+impl TestDb {
+    async fn create() -> Self {
+        let name = format!("sims_crash_{}", uuid::Uuid::now_v7().simple());
+        match std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))
+        {
+            Some(admin) => {
+                let conn = Database::connect(&admin).await.expect("PostgreSQL");
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create the database");
+                conn.close().await.ok();
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((admin, name)),
+                    file: None,
+                }
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                TestDb {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    postgres: None,
+                    file: Some(path),
+                }
+            }
+        }
+    }
+
+    async fn drop_it(self) {
+        if let Some((admin, name)) = &self.postgres
+            && let Ok(conn) = Database::connect(admin).await
+        {
+            let _ = conn
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+            conn.close().await.ok();
+        }
+        if let Some(path) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+/// The server process; killed (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn start(db: &TestDb, env: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sims"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.url)
+        .env("SIMS_BIND", format!("127.0.0.1:{port}"))
+        .env("SIMS_JWT_SECRET", "crash-test-secret-crash-test-secret-000")
+        .env("SIMS_ADMIN_EMAIL", "admin@example.com")
+        .env("SIMS_ADMIN_PASSWORD", PASSWORD)
+        .env("SIMS_RATE_LIMIT__PER_MINUTE", "0")
+        .env("SIMS_AUTH__REQUESTS_PER_MINUTE_PER_ADDRESS", "0")
+        .env("SIMS_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
+        .env("SIMS_WEBHOOKS__RETRY_BASE_SECS", "0")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let server = Server {
+        child: cmd.spawn().expect("the sims binary starts"),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = client.get(format!("{}/ready", server.base)).send().await;
+        if ready.map(|r| r.status().is_success()).unwrap_or(false) {
+            return server;
+        }
+        assert!(Instant::now() < deadline, "the server did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A signed-in client of one server.
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn sign_in(server: &Server) -> Self {
+        let client = reqwest::Client::new();
+        let login: Value = client
+            .post(format!("{}/api/v1/auth/login", server.base))
+            .json(&json!({"email": "admin@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Api {
+            client,
+            base: server.base.clone(),
+            token: login["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// The status and body of a request, or `None` when no answer came (the kill).
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        key: Option<&str>,
+    ) -> Option<(u16, Value)> {
+        let mut rb = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(30));
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        if let Some(k) = key {
+            rb = rb.header("idempotency-key", k);
+        }
+        let res = rb.send().await.ok()?;
+        let status = res.status().as_u16();
+        let text = res.text().await.ok()?;
+        Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(&body), None)
+            .await
+            .expect("an answer")
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self
+            .send(reqwest::Method::GET, path, None, None)
+            .await
+            .expect("an answer");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+}
+
+fn dec(v: &Value) -> Decimal {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("a decimal string")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_committed_before_a_kill_is_delivered_after_the_restart() {
+    let db = TestDb::create().await;
+    let receiver = Receiver::start(vec![200]).await;
+    {
+        // This instance sends nothing: it is killed after the commit, before any delivery.
+        let first = start(&db, &[("SIMS_WEBHOOKS__POLL_INTERVAL_MS", "0")]).await;
+        let api = Api::sign_in(&first).await;
+        let (status, _) = api
+            .post(
+                "/webhooks",
+                json!({"url": receiver.url, "events": ["customer.created"]}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let (status, customer) = api
+            .post("/customers", json!({"name": "Killed Before Delivery Co"}))
+            .await;
+        assert_eq!(status, 201, "{customer}");
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            receiver.got().is_empty(),
+            "nothing was sent before the kill"
+        );
+
+        let second = start(&db, &[("SIMS_WEBHOOKS__POLL_INTERVAL_MS", "50")]).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while receiver.got().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let got = receiver.got();
+        assert_eq!(got.len(), 1, "delivered once after the restart");
+        let body: Value = serde_json::from_str(&got[0].body).unwrap();
+        assert_eq!(body["type"], "customer.created");
+        assert_eq!(body["data"]["id"], customer["id"]);
+        drop(second);
+    }
+    db.drop_it().await;
+}
+
+/// One keyed write a writer sent, and how it ended.
+#[derive(Debug, Clone)]
+struct Sent {
+    path: String,
+    key: String,
+    body: Value,
+    /// The answer, or `None` when the kill cut the request off.
+    answer: Option<(u16, Value)>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_under_concurrent_writes_loses_nothing_acknowledged_and_half_writes_nothing() {
+    let db = TestDb::create().await;
+    let server = start(&db, &[("SIMS_WEBHOOKS__POLL_INTERVAL_MS", "0")]).await;
+    let api = Api::sign_in(&server).await;
+    let (_, warehouse) = api
+        .post("/warehouses", json!({"code": "W1", "name": "主仓"}))
+        .await;
+    let (_, product) = api
+        .post(
+            "/products",
+            json!({"sku": "P1", "name": "P1", "unit": "件", "list_price": "10", "tax_rate": "13"}),
+        )
+        .await;
+    let (status, _) = api
+        .post(
+            "/stock/receipts",
+            json!({"warehouse_id": warehouse["id"], "lines": [{"product_id": product["id"], "quantity": "1000000"}]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, customer) = api.post("/customers", json!({"name": "Buyer Co"})).await;
+
+    // Eight writers: create an order (keyed), confirm it, pay it in full (keyed), until the kill.
+    let mut writers = vec![];
+    for w in 0..8 {
+        let api = Api {
+            client: reqwest::Client::new(),
+            base: api.base.clone(),
+            token: api.token.clone(),
+        };
+        let (customer, warehouse, product) = (
+            customer["id"].clone(),
+            warehouse["id"].clone(),
+            product["id"].clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let mut sent: Vec<Sent> = vec![];
+            for i in 0.. {
+                let body = json!({"customer_id": customer, "warehouse_id": warehouse,
+                                  "lines": [{"product_id": product, "quantity": format!("{}", 1 + (i % 3))}]});
+                let key = format!("order-{w}-{i}");
+                let answer = api
+                    .send(reqwest::Method::POST, "/orders", Some(&body), Some(&key))
+                    .await;
+                let order = answer.clone();
+                sent.push(Sent {
+                    path: "/orders".into(),
+                    key,
+                    body,
+                    answer,
+                });
+                let Some((201, order)) = order else { break };
+                let id = order["id"].as_str().unwrap().to_owned();
+                let Some((200, confirmed)) = api
+                    .send(reqwest::Method::POST, &format!("/orders/{id}/confirm"), None, None)
+                    .await
+                else {
+                    break;
+                };
+                let path = format!("/orders/{id}/payments");
+                let body = json!({"amount": confirmed["total"], "received_at": "2026-12-01T08:00:00Z", "method": "bank_transfer"});
+                let key = format!("pay-{w}-{i}");
+                let answer = api
+                    .send(reqwest::Method::POST, &path, Some(&body), Some(&key))
+                    .await;
+                let paid = answer.as_ref().map(|(s, _)| *s);
+                sent.push(Sent {
+                    path,
+                    key,
+                    body,
+                    answer,
+                });
+                if paid != Some(201) {
+                    break;
+                }
+            }
+            sent
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    drop(server); // SIGKILL, mid-write
+    let mut sent = vec![];
+    for w in writers {
+        sent.extend(w.await.unwrap());
+    }
+    let acknowledged = sent
+        .iter()
+        .filter(|s| matches!(s.answer, Some((201, _))))
+        .count();
+    assert!(
+        acknowledged > 8,
+        "the writers wrote before the kill: {acknowledged}"
+    );
+    let cut_off = sent.iter().filter(|s| s.answer.is_none()).count();
+    eprintln!("{acknowledged} writes acknowledged, {cut_off} cut off by the kill");
+
+    let server = start(&db, &[("SIMS_WEBHOOKS__POLL_INTERVAL_MS", "0")]).await;
+    let api = Api::sign_in(&server).await;
+
+    // Every acknowledged write is there.
+    let mut orders: BTreeSet<String> = BTreeSet::new();
+    let mut payments: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &sent {
+        if let Some((201, body)) = &s.answer {
+            if s.path == "/orders" {
+                let id = body["id"].as_str().unwrap().to_owned();
+                api.get(&format!("/orders/{id}")).await;
+                orders.insert(id);
+            } else {
+                *payments.entry(s.path.clone()).or_default() += 1;
+            }
+        }
+    }
+    // A write the kill cut off, retried with its key, answers once and writes once.
+    for s in sent.iter().filter(|s| s.answer.is_none()) {
+        let first = api
+            .send(reqwest::Method::POST, &s.path, Some(&s.body), Some(&s.key))
+            .await
+            .expect("an answer after the restart");
+        assert_eq!(first.0, 201, "retry of {} {}: {}", s.path, s.key, first.1);
+        let again = api
+            .send(reqwest::Method::POST, &s.path, Some(&s.body), Some(&s.key))
+            .await
+            .expect("an answer");
+        assert_eq!(again, first, "the same key answers the same");
+        if s.path == "/orders" {
+            orders.insert(first.1["id"].as_str().unwrap().to_owned());
+        } else {
+            *payments.entry(s.path.clone()).or_default() += 1;
+        }
+    }
+
+    // Nothing half-written, and nothing written twice.
+    let listed = api.get("/orders?per_page=1&include_total=true").await;
+    assert_eq!(
+        listed["total"].as_u64(),
+        Some(orders.len() as u64),
+        "one order per key, no more"
+    );
+    let mut reserved = Decimal::ZERO;
+    for id in &orders {
+        let o = api.get(&format!("/orders/{id}")).await;
+        let lines: Decimal = o["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| dec(&l["total"]))
+            .sum();
+        assert_eq!(
+            dec(&o["total"]),
+            lines,
+            "order {id}: total equals its lines"
+        );
+        let paid = api.get(&format!("/orders/{id}/payments")).await;
+        let paid_items = paid["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| paid.as_array().cloned().unwrap_or_default());
+        let sum: Decimal = paid_items.iter().map(|p| dec(&p["amount"])).sum();
+        assert_eq!(
+            dec(&o["paid_amount"]),
+            sum,
+            "order {id}: paid equals its payments"
+        );
+        let expected = payments
+            .get(&format!("/orders/{id}/payments"))
+            .copied()
+            .unwrap_or(0);
+        assert_eq!(
+            paid_items.len(),
+            expected,
+            "order {id}: one payment per key"
+        );
+        if o["status"] == "confirmed" {
+            reserved += o["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| dec(&l["quantity"]))
+                .sum::<Decimal>();
+        }
+    }
+    let stock = api.get("/stock").await;
+    let level = &stock["items"][0];
+    assert_eq!(
+        dec(&level["on_hand"]),
+        Decimal::from(1_000_000),
+        "nothing shipped"
+    );
+    assert_eq!(
+        dec(&level["reserved"]),
+        reserved,
+        "reserved equals what confirmed orders hold"
+    );
+    drop(server);
+    db.drop_it().await;
+}
