@@ -20,6 +20,7 @@ pub mod order;
 pub mod payment;
 pub mod pipeline;
 pub mod pool;
+pub mod pricing;
 pub mod report;
 pub mod stock;
 mod stored;
