@@ -68,34 +68,10 @@ async fn explanations_agree_with_what_each_user_reads() {
         .await
         .expect(201)
         .id();
-    let warehouse = app
-        .post(
-            "/api/v1/warehouses",
-            &app.admin,
-            json!({"code": "W1", "name": "主仓"}),
-        )
-        .await
-        .expect(201)
-        .id();
-    let product = app
-        .post(
-            "/api/v1/products",
-            &app.admin,
-            json!({"sku": "P1", "name": "P1", "unit": "件", "list_price": "10", "tax_rate": "13"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let stocked = app.warehouse_and_product().await;
     let order = app
-        .post(
-            "/api/v1/orders",
-            &east_rep.token,
-            json!({"customer_id": customer, "warehouse_id": warehouse,
-                   "lines": [{"product_id": product, "quantity": "1"}]}),
-        )
-        .await
-        .expect(201)
-        .id();
+        .draft_order(&east_rep.token, &customer, (&stocked.0, &stocked.1))
+        .await;
 
     let records = [
         ("customer", customer.as_str(), "customers", "east"),

@@ -391,6 +391,48 @@ impl TestApp {
         id
     }
 
+    /// A warehouse `W1` and a product `P1` at 10.00 with 13% tax (as admin), for tests
+    /// that need an order: `(warehouse, product)`.
+    pub async fn warehouse_and_product(&self) -> (String, String) {
+        let warehouse = self
+            .post(
+                "/api/v1/warehouses",
+                &self.admin,
+                json!({"code": "W1", "name": "主仓"}),
+            )
+            .await
+            .expect(201)
+            .id();
+        let product = self
+            .post(
+                "/api/v1/products",
+                &self.admin,
+                json!({"sku": "P1", "name": "P1", "unit": "件", "list_price": "10", "tax_rate": "13"}),
+            )
+            .await
+            .expect(201)
+            .id();
+        (warehouse, product)
+    }
+
+    /// A draft order for `customer` as `token`: one line of `product`.
+    pub async fn draft_order(
+        &self,
+        token: &str,
+        customer: &str,
+        (warehouse, product): (&str, &str),
+    ) -> String {
+        self.post(
+            "/api/v1/orders",
+            token,
+            json!({"customer_id": customer, "warehouse_id": warehouse,
+                   "lines": [{"product_id": product, "quantity": "1"}]}),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
     /// Creates a customer as `token` with `extra` fields merged in.
     pub async fn customer(&self, token: &str, name: &str, extra: Value) -> String {
         let mut body = json!({"name": name});

@@ -102,29 +102,10 @@ async fn duplicates_fold_into_one_customer() {
     )
     .await
     .expect(200);
-    let warehouse = app
-        .post(
-            "/api/v1/warehouses",
-            &app.admin,
-            json!({"code": "W1", "name": "主仓"}),
-        )
-        .await
-        .expect(201)
-        .id();
-    let product = app
-        .post(
-            "/api/v1/products",
-            &app.admin,
-            json!({"sku": "P1", "name": "P1", "unit": "件", "list_price": "10", "tax_rate": "13"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let stocked = app.warehouse_and_product().await;
     let order = app
-        .post("/api/v1/orders", &rep, json!({"customer_id": first, "warehouse_id": warehouse, "lines": [{"product_id": product, "quantity": "1"}]}))
-        .await
-        .expect(201)
-        .id();
+        .draft_order(&rep, &first, (&stocked.0, &stocked.1))
+        .await;
     let before = app
         .get(&format!("/api/v1/customers/{target}"), &rep)
         .await
