@@ -1,10 +1,11 @@
 //! The real `sims` process, killed with SIGKILL and started again on the same database
 //! (SQLite, or a fresh PostgreSQL database when `DATABASE_URL` names a server):
 //! - a webhook event committed before the kill is delivered after the restart;
-//! - under concurrent orders and payments, every acknowledged write survives, nothing is
-//!   half-written (stock reserved equals what confirmed orders hold, order totals equal
-//!   their lines, what an order says is paid equals its payments), and a request cut off
-//!   by the kill, retried with its `Idempotency-Key`, answers once and writes once.
+//! - under concurrent orders, payments and imports, every acknowledged write survives and
+//!   nothing is half-written: an import holds all its rows or none, stock reserved equals
+//!   what confirmed orders hold, order totals equal their lines, what an order says is
+//!   paid equals its payments; and a request cut off by the kill, retried with its
+//!   `Idempotency-Key`, answers once and writes once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -335,6 +336,38 @@ async fn a_kill_under_concurrent_writes_loses_nothing_acknowledged_and_half_writ
             sent
         }));
     }
+    // And one importer: all-or-nothing CSV imports of 20 customers each.
+    let importer = {
+        let api = Api {
+            client: reqwest::Client::new(),
+            base: api.base.clone(),
+            token: api.token.clone(),
+        };
+        tokio::spawn(async move {
+            let mut batches: Vec<(String, Option<u16>)> = vec![];
+            for i in 0.. {
+                let tag = format!("Batch{i}x");
+                let csv: String = std::iter::once("name\n".to_owned())
+                    .chain((0..20).map(|r| format!("{tag}{r:02} Co\n")))
+                    .collect();
+                let sent = api
+                    .client
+                    .post(format!("{}/api/v1/customers/import", api.base))
+                    .bearer_auth(&api.token)
+                    .header("content-type", "text/csv")
+                    .body(csv)
+                    .timeout(Duration::from_secs(30))
+                    .send()
+                    .await;
+                let status = sent.ok().map(|r| r.status().as_u16());
+                batches.push((tag, status));
+                if status != Some(200) {
+                    break;
+                }
+            }
+            batches
+        })
+    };
     tokio::time::sleep(Duration::from_millis(2500)).await;
     drop(server); // SIGKILL, mid-write
     let mut sent = vec![];
@@ -352,8 +385,21 @@ async fn a_kill_under_concurrent_writes_loses_nothing_acknowledged_and_half_writ
     let cut_off = sent.iter().filter(|s| s.answer.is_none()).count();
     eprintln!("{acknowledged} writes acknowledged, {cut_off} cut off by the kill");
 
+    let batches = importer.await.unwrap();
+    assert!(batches.len() > 1, "the importer imported before the kill");
+
     let server = start(&db, &[("SIMS_WEBHOOKS__POLL_INTERVAL_MS", "0")]).await;
     let api = Api::sign_in(&server).await;
+
+    // An acknowledged import holds all its rows; one the kill cut off, all or none.
+    for (tag, status) in &batches {
+        let found = api.get(&format!("/customers?q={tag}&per_page=50")).await;
+        let n = found["items"].as_array().unwrap().len();
+        match status {
+            Some(200) => assert_eq!(n, 20, "import {tag} was acknowledged"),
+            _ => assert!(n == 0 || n == 20, "import {tag} is half-written: {n} rows"),
+        }
+    }
 
     // Every acknowledged write is there.
     let mut orders: BTreeSet<String> = BTreeSet::new();
@@ -450,6 +496,58 @@ async fn a_kill_under_concurrent_writes_loses_nothing_acknowledged_and_half_writ
         reserved,
         "reserved equals what confirmed orders hold"
     );
+    drop(server);
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigterm_lets_the_request_in_flight_finish() {
+    let db = TestDb::create().await;
+    let mut server = start(&db, &[("SIMS_WEBHOOKS__POLL_INTERVAL_MS", "0")]).await;
+    let api = Api::sign_in(&server).await;
+    let csv: String = std::iter::once("name\n".to_owned())
+        .chain((0..20_000).map(|r| format!("Graceful {r:05} Co\n")))
+        .collect();
+    let request = {
+        let (client, base, token) = (api.client.clone(), api.base.clone(), api.token.clone());
+        tokio::spawn(async move {
+            let res = client
+                .post(format!("{base}/api/v1/customers/import"))
+                .bearer_auth(token)
+                .header("content-type", "text/csv")
+                .body(csv)
+                .timeout(Duration::from_secs(60))
+                .send()
+                .await
+                .expect("an answer despite the shutdown");
+            let status = res.status().as_u16();
+            let report: Value = res.json().await.expect("a report");
+            (status, report, Instant::now())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let terminated = Instant::now();
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(sent.success());
+    let (status, report, answered) = request.await.unwrap();
+    assert!(
+        answered > terminated,
+        "the import was still running when the server was told to stop"
+    );
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["created"], 20_000);
+    let exited = server.child.wait().expect("the server exits");
+    assert!(exited.success(), "a clean exit: {exited}");
+
+    let server = start(&db, &[("SIMS_WEBHOOKS__POLL_INTERVAL_MS", "0")]).await;
+    let api = Api::sign_in(&server).await;
+    let found = api
+        .get("/customers?q=Graceful&per_page=1&include_total=true")
+        .await;
+    assert_eq!(found["total"], 20_000);
     drop(server);
     db.drop_it().await;
 }

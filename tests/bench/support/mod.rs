@@ -23,6 +23,14 @@ pub fn settings(database_url: String) -> Settings {
     settings.rate_limit.per_minute = 0;
     settings.auth.requests_per_minute_per_address = 0;
     settings.pool.return_interval_secs = 0;
+    // The webhook dispatcher runs as in production unless the environment says otherwise
+    // (`SIMS_WEBHOOKS__POLL_INTERVAL_MS=0` measures without it).
+    if let Some(ms) = std::env::var("SIMS_WEBHOOKS__POLL_INTERVAL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        settings.webhooks.poll_interval_ms = ms;
+    }
     settings
 }
 
