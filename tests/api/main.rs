@@ -28,5 +28,6 @@ mod seed;
 mod stock;
 mod sync;
 mod targets;
+mod tls;
 mod users_teams;
 mod webhooks;

@@ -258,6 +258,11 @@ pub struct ServerSettings {
     /// Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed; none by default.
     /// In the environment: `SIMS_SERVER__TRUSTED_PROXIES=10.0.0.0/8,192.168.1.5`.
     pub trusted_proxies: Vec<String>,
+    /// A PEM certificate chain: with `tls_key_path`, the server speaks HTTPS (TLS 1.2 and
+    /// 1.3) instead of plain HTTP. `SIMS_SERVER__TLS_CERT_PATH`.
+    pub tls_cert_path: Option<String>,
+    /// The PEM private key of `tls_cert_path`. `SIMS_SERVER__TLS_KEY_PATH`.
+    pub tls_key_path: Option<String>,
 }
 
 /// A database URL with its password replaced by `***`, for logs and errors.
@@ -407,6 +412,15 @@ impl Settings {
             .rules()
             .validate()
             .map_err(|e| ConfigError(format!("pool: {e:?}")))?;
+        match (&self.server.tls_cert_path, &self.server.tls_key_path) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError(
+                    "server.tls_cert_path and server.tls_key_path go together: set both or neither"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
         if self.database_max_connections == 0 {
             return Err(ConfigError(
                 "database_max_connections must be at least 1".into(),
@@ -447,6 +461,23 @@ mod tests {
             shown.contains("postgres://sims:***@db:5432/sims"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn tls_needs_a_certificate_and_its_key() {
+        for (cert, key) in [(Some("c.pem"), None), (None, Some("k.pem"))] {
+            let mut s = Settings::default();
+            s.server.tls_cert_path = cert.map(str::to_owned);
+            s.server.tls_key_path = key.map(str::to_owned);
+            match s.validate() {
+                Err(ConfigError(m)) => assert!(m.contains("set both or neither"), "{m}"),
+                Ok(()) => panic!("half a TLS configuration was accepted"),
+            }
+        }
+        let mut s = Settings::default();
+        s.server.tls_cert_path = Some("c.pem".into());
+        s.server.tls_key_path = Some("k.pem".into());
+        assert!(s.validate().is_ok(), "the files are read at start-up");
     }
 
     #[test]

@@ -280,6 +280,32 @@ where
     }
 }
 
+/// The TLS configuration of a PEM certificate chain and its private key, with a clear
+/// error naming the file that cannot be used.
+fn tls_config(cert: &str, key: &str) -> Result<rustls::ServerConfig, StartupError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let unusable = |path: &str, e: &dyn std::fmt::Display| {
+        StartupError::Other(format!("TLS: cannot use {path}: {e}"))
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| unusable(cert, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| unusable(cert, &e))?;
+    if chain.is_empty() {
+        return Err(unusable(cert, &"no certificate in it"));
+    }
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| unusable(key, &e))?;
+    rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| StartupError::Other(format!("TLS: {e}")))?
+    .with_no_client_auth()
+    .with_single_cert(chain, private)
+    .map_err(|e| StartupError::Other(format!("TLS: {cert} and {key} do not make a pair: {e}")))
+}
+
 /// A built server, bound to its port and ready to run.
 pub struct Application {
     port: u16,
@@ -314,6 +340,13 @@ impl Application {
             .map_err(|e| StartupError::Bind(settings.bind.clone(), e))?
             .port();
         let workers = settings.workers;
+        let tls = match (
+            &settings.server.tls_cert_path,
+            &settings.server.tls_key_path,
+        ) {
+            (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+            _ => None,
+        };
         let listened = db.clone();
         spawn_job("principals", move || {
             sims_persistence::principals::listen(listened)
@@ -357,8 +390,11 @@ impl Application {
                 .wrap(from_fn(observe))
                 .wrap(cors(&origins))
         })
-        .shutdown_timeout(30)
-        .listen(listener)
+        .shutdown_timeout(30);
+        server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }
         .map_err(|e| StartupError::Other(e.to_string()))?;
         if workers > 0 {
             server = server.workers(workers);
