@@ -222,6 +222,12 @@ async fn health_ready_metrics_and_docs() {
     );
     assert!(text.contains("sims_http_request_duration_seconds_bucket"));
     assert!(text.contains("sims_db_pool_connections"));
+    assert!(
+        text.contains("sims_webhook_oldest_undelivered_seconds 0"),
+        "{text}"
+    );
+    assert!(text.contains("sims_pool_return_last_run_timestamp_seconds "));
+    assert!(text.contains("sims_pool_returned_total "));
     // The statements sent move with every request that reads the database.
     let sent = |text: &str| -> u64 {
         text.lines()

@@ -245,8 +245,14 @@ async fn run_pool_return_job(state: AppState) {
             )
             .await
             {
-                Ok(n) => tracing::info!(returned = n, "pool-return job ran"),
-                Err(e) => tracing::error!(error = %e, "pool-return job failed"),
+                Ok(n) => {
+                    state.metrics.pool_return_ran(Some(n));
+                    tracing::info!(returned = n, "pool-return job ran")
+                }
+                Err(e) => {
+                    state.metrics.pool_return_ran(None);
+                    tracing::error!(error = %e, "pool-return job failed")
+                }
             },
             Ok(false) => tracing::debug!("pool-return job runs on another instance"),
             Err(e) => tracing::error!(error = %e, "cannot take the pool-return lease"),

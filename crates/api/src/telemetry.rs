@@ -8,7 +8,8 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
@@ -45,6 +46,11 @@ pub struct Metrics {
     latency: HistogramVec,
     pool_size: IntGauge,
     pool_idle: IntGauge,
+    /// Runs of the pool-return job by outcome, customers it returned, and when it last ran.
+    pool_return_runs: IntCounterVec,
+    pool_returned: IntCounter,
+    pool_return_last: IntGauge,
+    webhook_backlog: IntGauge,
 }
 
 impl Metrics {
@@ -71,6 +77,29 @@ impl Metrics {
         let pool_size = IntGauge::new("sims_db_pool_connections", "Open database connections")?;
         let pool_idle =
             IntGauge::new("sims_db_pool_idle_connections", "Idle database connections")?;
+        let pool_return_runs = IntCounterVec::new(
+            Opts::new(
+                "sims_pool_return_runs_total",
+                "Runs of the pool-return job on this instance, by outcome (ok, failed)",
+            ),
+            &["outcome"],
+        )?;
+        let pool_returned = IntCounter::new(
+            "sims_pool_returned_total",
+            "Customers the pool-return job returned to the pool on this instance",
+        )?;
+        let pool_return_last = IntGauge::new(
+            "sims_pool_return_last_run_timestamp_seconds",
+            "When the pool-return job last ran on this instance (Unix seconds; 0: never)",
+        )?;
+        let webhook_backlog = IntGauge::new(
+            "sims_webhook_oldest_undelivered_seconds",
+            "Age of the oldest webhook event not yet delivered to every subscriber (0: none waits)",
+        )?;
+        registry.register(Box::new(pool_return_runs.clone()))?;
+        registry.register(Box::new(pool_returned.clone()))?;
+        registry.register(Box::new(pool_return_last.clone()))?;
+        registry.register(Box::new(webhook_backlog.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_size.clone()))?;
@@ -81,7 +110,24 @@ impl Metrics {
             latency,
             pool_size,
             pool_idle,
+            pool_return_runs,
+            pool_returned,
+            pool_return_last,
+            webhook_backlog,
         })
+    }
+
+    /// Counts a run of the pool-return job: `Some(n)` returned `n` customers, `None` failed.
+    pub fn pool_return_ran(&self, returned: Option<u64>) {
+        let outcome = if returned.is_some() { "ok" } else { "failed" };
+        self.pool_return_runs.with_label_values(&[outcome]).inc();
+        self.pool_returned.inc_by(returned.unwrap_or(0));
+        self.pool_return_last.set(chrono::Utc::now().timestamp());
+    }
+
+    /// Sets the webhook backlog: the age in seconds of the oldest undelivered event.
+    pub fn set_webhook_backlog(&self, seconds: Option<i64>) {
+        self.webhook_backlog.set(seconds.unwrap_or(0));
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {

@@ -66,14 +66,20 @@ pub async fn ready(state: web::Data<AppState>) -> ApiResult<web::Json<Readiness>
     }))
 }
 
-/// Prometheus metrics: request counts and latency histograms by route and status, and
-/// the database pool.
+/// Prometheus metrics: request counts and latency histograms by route and status, the
+/// database pool and statements, the pool-return job's runs, and the webhook backlog.
 #[utoipa::path(tag = "system", operation_id = "get_metrics", security(()), responses(
     Always,
     (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
 ))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    match sims_persistence::webhooks::oldest_undelivered(state.db.conn()).await {
+        Ok(oldest) => state.metrics.set_webhook_backlog(
+            oldest.map(|t| (sims_persistence::now() - t).num_seconds().max(0)),
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot read the webhook backlog for /metrics"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render(&state.db))
