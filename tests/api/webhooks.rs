@@ -283,3 +283,48 @@ async fn subscriptions_are_for_admins_and_refuse_private_targets() {
     .await
     .expect_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_paused_subscription_gets_nothing_until_it_is_active_again() {
+    let app = spawn_app_with(delivering).await;
+    let receiver = Receiver::start(vec![500]).await;
+    let (hook, _) = subscribe(&app, &receiver.url, json!(["customer.created"])).await;
+    app.customer(&app.admin, "Paused Co", json!({})).await;
+    deliveries_when(&app, &hook, |d| {
+        d.iter().any(|d| d["attempts"].as_i64() >= Some(2))
+    })
+    .await;
+    app.patch(
+        &format!("/api/v1/webhooks/{hook}"),
+        &app.admin,
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = receiver.got().len();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        receiver.got().len(),
+        before,
+        "nothing goes out while paused"
+    );
+    let ready = app.get("/ready", &app.admin).await.expect(200);
+    assert_eq!(
+        ready.body["oldest_undelivered_event_age_secs"],
+        Value::Null,
+        "a paused subscription is not a backlog"
+    );
+
+    receiver.answer_from_now(200);
+    app.patch(
+        &format!("/api/v1/webhooks/{hook}"),
+        &app.admin,
+        json!({"active": true}),
+    )
+    .await
+    .expect(200);
+    let items = deliveries_when(&app, &hook, all_are("delivered")).await;
+    assert_eq!(items[0]["status"], "delivered");
+    assert_eq!(receiver.got().len(), before + 1);
+}

@@ -2,7 +2,7 @@
 //! check, and the guard that keeps deliveries off loopback, private and link-local
 //! addresses.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
@@ -32,10 +32,19 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
         .collect()
 }
 
+/// A checked target: its URL and, for a host name, the addresses it resolved to, which the
+/// delivery connects to (so that a name cannot resolve to a public address for the check
+/// and a private one for the connection).
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: reqwest::Url,
+    pub pinned: Option<(String, Vec<SocketAddr>)>,
+}
+
 /// Checks a target URL: `http` or `https` with a host, and, unless private targets are
 /// allowed, every address its host resolves to on the public internet. The reason it is
 /// refused otherwise.
-pub async fn check_target(url: &str, allow_private: bool) -> Result<reqwest::Url, String> {
+pub async fn check_target(url: &str, allow_private: bool) -> Result<Target, String> {
     if url.chars().count() > URL_MAX {
         return Err(format!("at most {URL_MAX} characters"));
     }
@@ -47,27 +56,46 @@ pub async fn check_target(url: &str, allow_private: bool) -> Result<reqwest::Url
         return Err("the URL names no host".into());
     };
     if allow_private {
-        return Ok(parsed);
+        return Ok(Target {
+            url: parsed,
+            pinned: None,
+        });
     }
     let port = parsed.port_or_known_default().unwrap_or(443);
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<IpAddr> = match bare.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => tokio::net::lookup_host((bare, port))
-            .await
-            .map_err(|_| format!("{host} does not resolve"))?
-            .map(|a| a.ip())
-            .collect(),
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let (addresses, pinned): (Vec<SocketAddr>, bool) = match bare.parse::<IpAddr>() {
+        Ok(ip) => (vec![SocketAddr::new(ip, port)], false),
+        Err(_) => (
+            tokio::net::lookup_host((bare.as_str(), port))
+                .await
+                .map_err(|_| format!("{host} does not resolve"))?
+                .collect(),
+            true,
+        ),
     };
     if addresses.is_empty() {
         return Err(format!("{host} does not resolve"));
     }
-    if let Some(ip) = addresses.iter().find(|ip| !is_public(**ip)) {
+    if addresses.iter().any(|a| !is_public(a.ip())) {
         return Err(format!(
-            "{host} resolves to {ip}, a loopback, private or link-local address"
+            "{host} is, or resolves to, a loopback, private or link-local address"
         ));
     }
-    Ok(parsed)
+    Ok(Target {
+        url: parsed,
+        pinned: pinned.then_some((bare, addresses)),
+    })
+}
+
+/// The HTTP client deliveries go out with: the subscriber's timeout, no redirects.
+fn client_builder(settings: &WebhookSettings) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(settings.timeout_secs))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("sims-webhooks")
 }
 
 /// Runs the dispatcher until the process ends: every `poll_interval_ms`, fans new events
@@ -75,12 +103,7 @@ pub async fn check_target(url: &str, allow_private: bool) -> Result<reqwest::Url
 /// first so that of many instances only one sends it in one attempt.
 pub async fn run_dispatcher(state: AppState) {
     let settings = state.settings.webhooks.clone();
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(settings.timeout_secs))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent("sims-webhooks")
-        .build()
-    {
+    let client = match client_builder(&settings).build() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the webhook client; no deliveries");
@@ -113,7 +136,13 @@ pub async fn run_dispatcher(state: AppState) {
 /// Sends one delivery and records how it went.
 async fn deliver(state: &AppState, client: &reqwest::Client, settings: &WebhookSettings, d: Due) {
     let started = Instant::now();
-    let attempt = match check_target(&d.url, settings.allow_private_targets).await {
+    let checked = tokio::time::timeout(
+        Duration::from_secs(settings.timeout_secs),
+        check_target(&d.url, settings.allow_private_targets),
+    )
+    .await
+    .unwrap_or_else(|_| Err("its host did not resolve in time".into()));
+    let attempt = match checked {
         Err(reason) => {
             tracing::warn!(delivery = %d.id, url = %d.url, %reason, "webhook target refused at delivery");
             Attempt {
@@ -122,10 +151,19 @@ async fn deliver(state: &AppState, client: &reqwest::Client, settings: &WebhookS
                 delivered: false,
             }
         }
-        Ok(url) => {
+        Ok(target) => {
+            let pinned = match &target.pinned {
+                Some((host, addresses)) => client_builder(settings)
+                    .resolve_to_addrs(host, addresses)
+                    .build()
+                    .ok(),
+                None => None,
+            };
             let timestamp = chrono::Utc::now().timestamp();
-            let sent = client
-                .post(url)
+            let sent = pinned
+                .as_ref()
+                .unwrap_or(client)
+                .post(target.url)
                 .header("content-type", "application/json")
                 .header("SIMS-Event-Id", d.event_id.to_string())
                 .header("SIMS-Timestamp", timestamp.to_string())
@@ -151,10 +189,14 @@ async fn deliver(state: &AppState, client: &reqwest::Client, settings: &WebhookS
             }
         }
     };
-    match webhooks::record_attempt(&state.db, d.id, attempt, settings.retry_base_secs).await {
-        Ok(status) => {
+    match webhooks::record_attempt(&state.db, &d, attempt, settings.retry_base_secs).await {
+        Ok(Some(status)) => {
             tracing::debug!(delivery = %d.id, status = status.as_str(), "webhook attempt")
         }
+        Ok(None) => tracing::info!(
+            delivery = %d.id,
+            "a webhook attempt ended after its claim was taken over (replayed, or the lease ran out); not counted"
+        ),
         Err(e) => tracing::warn!(delivery = %d.id, error = %e, "cannot record a webhook attempt"),
     }
 }

@@ -118,7 +118,7 @@ pub fn retry_wait(failures: i32, base_secs: u64) -> Option<Duration> {
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -127,19 +127,45 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_broadcast()
                 || v4.is_documentation()
                 || a == 0
-                || (a == 100 && (64..128).contains(&b)))
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || (a == 192 && b == 0 && c == 0))
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            let s = v6.segments();
+            // `::ffff:a.b.c.d`, `::a.b.c.d` and `::ffff:0:a.b.c.d` carry an IPv4 address;
+            // `2002:AABB:CCDD::/48` (6to4) routes to the IPv4 address AA.BB.CC.DD.
+            if let Some(v4) = v6.to_ipv4() {
+                return !v6.is_loopback() && !v6.is_unspecified() && is_public(IpAddr::V4(v4));
+            }
+            if s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
+                let v4 = std::net::Ipv4Addr::new(
+                    (s[6] >> 8) as u8,
+                    s[6] as u8,
+                    (s[7] >> 8) as u8,
+                    s[7] as u8,
+                );
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            if s[0] == 0x2002 {
+                let v4 = std::net::Ipv4Addr::new(
+                    (s[1] >> 8) as u8,
+                    s[1] as u8,
+                    (s[2] >> 8) as u8,
+                    s[2] as u8,
+                );
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = s[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                || first == 0x64)
+                || (first & 0xffc0) == 0xfec0
+                || first == 0x64
+                || (first == 0x2001 && s[1] == 0xdb8))
         }
     }
 }
@@ -203,7 +229,12 @@ mod tests {
 
     #[test]
     fn only_public_addresses_are_targets() {
-        let public = ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"];
+        let public = [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700:4700::1111",
+            "2002:5db8:d822::1",
+        ];
         let private = [
             "127.0.0.1",
             "10.1.2.3",
@@ -217,6 +248,15 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "::ffff:0:10.0.0.1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::1",
+            "fec0::1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "192.0.0.8",
+            "2001:db8::1",
         ];
         for ip in public {
             assert!(

@@ -16,7 +16,8 @@ use uuid::Uuid;
 use crate::audit::{self, Change};
 use crate::customers::{apply_fields, lock_writable, record, to_domain, write_tags};
 use crate::entities::{
-    contacts, customers, follow_ups, leads, opportunities, opportunity_stage_changes, orders,
+    contacts, customer_events, customers, follow_ups, leads, opportunities,
+    opportunity_stage_changes, orders, pool_cooldowns,
 };
 use crate::uow::{self, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, deletions, now};
@@ -105,6 +106,41 @@ pub async fn merge(
             .filter(opportunity_stage_changes::Column::CustomerId.is_in(from_ids.iter().copied()))
             .exec(tx)
             .await?;
+        // Their ownership history moves over; a rep's cooldown on any of them holds on the
+        // survivor (the latest of them), so a merge cannot lift it.
+        customer_events::Entity::update_many()
+            .col_expr(customer_events::Column::CustomerId, Expr::val(id))
+            .filter(customer_events::Column::CustomerId.is_in(from_ids.iter().copied()))
+            .exec(tx)
+            .await?;
+        let cooldowns = pool_cooldowns::Entity::find()
+            .filter(
+                pool_cooldowns::Column::CustomerId
+                    .is_in(from_ids.iter().copied().chain(std::iter::once(id))),
+            )
+            .all(tx)
+            .await?;
+        if !cooldowns.is_empty() {
+            let mut latest: std::collections::BTreeMap<Uuid, chrono::DateTime<chrono::Utc>> =
+                std::collections::BTreeMap::new();
+            for c in cooldowns {
+                let until = latest.entry(c.user_id).or_insert(c.until);
+                *until = std::cmp::max(*until, c.until);
+            }
+            pool_cooldowns::Entity::delete_many()
+                .filter(pool_cooldowns::Column::CustomerId.eq(id))
+                .exec(tx)
+                .await?;
+            pool_cooldowns::Entity::insert_many(latest.into_iter().map(|(user, until)| {
+                pool_cooldowns::ActiveModel {
+                    customer_id: Set(id),
+                    user_id: Set(user),
+                    until: Set(until),
+                }
+            }))
+            .exec(tx)
+            .await?;
+        }
         let last_follow_up = merged
             .iter()
             .chain(std::iter::once(&target))

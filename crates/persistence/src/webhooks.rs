@@ -356,6 +356,9 @@ pub async fn fan_out(db: &Database) -> Result<usize> {
 #[derive(Debug, Clone)]
 pub struct Due {
     pub id: Uuid,
+    /// The claim: the attempt is recorded only while the delivery still carries it (a
+    /// replay or another dispatcher after the lease took it over).
+    pub claimed_until: DateTime<Utc>,
     pub url: String,
     pub secret: String,
     pub event_id: Uuid,
@@ -381,11 +384,13 @@ pub async fn claim_due(db: &Database, lease: Duration, limit: u64) -> Result<Vec
     }
     db.write(async |tx| {
         let at = now();
+        let claimed_until = at + lease;
         let mut claim = Sql::new(tx.get_database_backend());
         claim
             .push("UPDATE webhook_deliveries SET locked_until = ")
-            .bind(at + lease)
-            .push(" WHERE id IN (SELECT id FROM webhook_deliveries WHERE status IN ('pending', 'failed') AND next_attempt_at <= ")
+            .bind(claimed_until)
+            .push(" WHERE id IN (SELECT id FROM webhook_deliveries WHERE status IN ('pending', 'failed') \
+                   AND webhook_id IN (SELECT id FROM webhooks WHERE active) AND next_attempt_at <= ")
             .bind(at)
             .push(" AND (locked_until IS NULL OR locked_until < ")
             .bind(at)
@@ -415,6 +420,7 @@ pub async fn claim_due(db: &Database, lease: Duration, limit: u64) -> Result<Vec
             .map(|row| {
                 Ok(Due {
                     id: reports::get(row, "id")?,
+                    claimed_until,
                     event_id: reports::get(row, "event_id")?,
                     url: reports::get(row, "url")?,
                     secret: reports::get(row, "secret")?,
@@ -437,19 +443,25 @@ pub struct Attempt {
     pub delivered: bool,
 }
 
-/// Records a try of delivery `id` and releases its claim: delivered, failed with the next
-/// try after the back-off (`retry_base_secs`), or dead after the last.
+/// Records a try of the delivery claimed as `due` and releases the claim: delivered,
+/// failed with the next try after the back-off (`retry_base_secs`), or dead after the
+/// last. `None` when the claim is no longer this one's (the delivery was replayed, or its
+/// lease ran out and another dispatcher took it): that try is not counted.
 pub async fn record_attempt(
     db: &Database,
-    id: Uuid,
+    due: &Due,
     attempt: Attempt,
     retry_base_secs: u64,
-) -> Result<DeliveryStatus> {
+) -> Result<Option<DeliveryStatus>> {
     db.write(async |tx| {
-        let d = webhook_deliveries::Entity::find_by_id(id)
+        let Some(d) = webhook_deliveries::Entity::find_by_id(due.id)
+            .filter(webhook_deliveries::Column::LockedUntil.eq(due.claimed_until))
+            .lock_exclusive()
             .one(tx)
             .await?
-            .ok_or(PersistenceError::NotFound)?;
+        else {
+            return Ok(None);
+        };
         let attempts = d.attempts + 1;
         let at = now();
         let (status, next) = if attempt.delivered {
@@ -469,7 +481,7 @@ pub async fn record_attempt(
         am.next_attempt_at = Set(next);
         am.locked_until = Set(None);
         am.update(tx).await?;
-        Ok(status)
+        Ok(Some(status))
     })
     .await
 }
@@ -492,6 +504,16 @@ pub async fn oldest_undelivered<C: ConnectionTrait>(conn: &C) -> Result<Option<D
             DeliveryStatus::Pending.as_str(),
             DeliveryStatus::Failed.as_str(),
         ]))
+        // A paused subscription's deliveries wait for it, not for the dispatcher.
+        .filter(
+            webhook_deliveries::Column::WebhookId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(webhooks::Column::Id)
+                    .from(webhooks::Entity)
+                    .and_where(webhooks::Column::Active.eq(true))
+                    .to_owned(),
+            ),
+        )
         .order_by_asc(webhook_deliveries::Column::EventOccurredAt)
         .into_tuple::<DateTime<Utc>>()
         .one(conn)

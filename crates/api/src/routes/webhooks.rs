@@ -136,7 +136,7 @@ pub struct DeliveryQuery {
 async fn checked_url(ctx: &Ctx, url: &str) -> Result<String, DomainError> {
     crate::webhooks::check_target(url, ctx.settings.webhooks.allow_private_targets)
         .await
-        .map(|u| u.to_string())
+        .map(|t| t.url.to_string())
         .map_err(|reason| DomainError::field("url", "invalid_url", reason))
 }
 
