@@ -324,3 +324,40 @@ async fn a_refused_merge_changes_nothing() {
     let d = app.get("/api/v1/deletions", &app.admin).await.expect(200);
     assert_eq!(d.body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn a_merge_keeps_the_merged_customers_pool_cooldowns() {
+    let app = spawn_app().await;
+    let (_, rep) = app.user("sales", None).await;
+    let target = app.pool_customer("Target in the pool").await;
+    let merged = app.pool_customer("Released by the rep").await;
+    app.post(
+        &format!("/api/v1/customers/{merged}/claim"),
+        &rep,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/customers/{merged}/release"),
+        &rep,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &merge_path(&target),
+        &app.admin,
+        json!({"from_ids": [merged]}),
+    )
+    .await
+    .expect(200);
+    // The rep's cooldown on what they released holds on the customer it became.
+    app.post(
+        &format!("/api/v1/customers/{target}/claim"),
+        &rep,
+        json!({}),
+    )
+    .await
+    .expect_problem(409, "claim_cooldown");
+}
