@@ -328,3 +328,174 @@ async fn a_paused_subscription_gets_nothing_until_it_is_active_again() {
     assert_eq!(items[0]["status"], "delivered");
     assert_eq!(receiver.got().len(), before + 1);
 }
+
+#[tokio::test]
+async fn every_event_type_reaches_a_subscriber_of_everything() {
+    let app = spawn_app_with(delivering).await;
+    let receiver = Receiver::start(vec![200]).await;
+    let (hook, _) = subscribe(&app, &receiver.url, json!(["*"])).await;
+    let (_, rep) = app.user("sales", None).await;
+
+    let customer = app.customer(&rep, "Evented Co", json!({})).await;
+    app.patch(
+        &format!("/api/v1/customers/{customer}"),
+        &rep,
+        json!({"city": "杭州"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/customers/{customer}/release"),
+        &rep,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/customers/{customer}/claim"),
+        &app.admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let lead = app
+        .post(
+            "/api/v1/leads",
+            &rep,
+            json!({"name": "Lead", "company": "Lead Co"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    app.post(&format!("/api/v1/leads/{lead}/convert"), &rep, json!({}))
+        .await
+        .expect(200);
+    let stages = app.get("/api/v1/pipeline/stages", &rep).await.expect(200);
+    let stage = |kind: &str| {
+        stages.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == kind)
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    for (name, to) in [("Won deal", "won"), ("Lost deal", "lost")] {
+        let o = app
+            .post(
+                "/api/v1/opportunities",
+                &app.admin,
+                json!({"customer_id": customer, "name": name, "amount": "10.00"}),
+            )
+            .await
+            .expect(201)
+            .id();
+        app.post(
+            &format!("/api/v1/opportunities/{o}/stage"),
+            &app.admin,
+            json!({"stage_id": stage(to), "lost_reason": "price"}),
+        )
+        .await
+        .expect(200);
+    }
+    let (warehouse, product) = app.warehouse_and_product().await;
+    app.post(
+        "/api/v1/stock/receipts",
+        &app.admin,
+        json!({"warehouse_id": warehouse, "lines": [{"product_id": product, "quantity": "10"}]}),
+    )
+    .await
+    .expect(201);
+    let shipped = app
+        .draft_order(&app.admin, &customer, (&warehouse, &product))
+        .await;
+    let confirmed = app
+        .post(
+            &format!("/api/v1/orders/{shipped}/confirm"),
+            &app.admin,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let line = confirmed.body["lines"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(&format!("/api/v1/orders/{shipped}/payments"), &app.admin, json!({"amount": confirmed.body["total"], "received_at": "2026-12-01T08:00:00Z", "method": "cash"}))
+        .await
+        .expect(201);
+    app.post(
+        &format!("/api/v1/orders/{shipped}/shipments"),
+        &app.admin,
+        json!({"lines": [{"line_id": line, "quantity": "1"}]}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/orders/{shipped}/complete"),
+        &app.admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let cancelled = app
+        .draft_order(&app.admin, &customer, (&warehouse, &product))
+        .await;
+    app.post(
+        &format!("/api/v1/orders/{cancelled}/cancel"),
+        &app.admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let merged = app.customer(&app.admin, "Merged away", json!({})).await;
+    app.post(
+        &format!("/api/v1/customers/{customer}/merge"),
+        &app.admin,
+        json!({"from_ids": [merged]}),
+    )
+    .await
+    .expect(200);
+    let gone = app.customer(&app.admin, "Deleted Co", json!({})).await;
+    app.delete(&format!("/api/v1/customers/{gone}"), &app.admin)
+        .await
+        .expect(204);
+
+    let all = [
+        "customer.created",
+        "customer.updated",
+        "customer.deleted",
+        "customer.owner_changed",
+        "customer.merged",
+        "lead.converted",
+        "opportunity.stage_changed",
+        "opportunity.won",
+        "opportunity.lost",
+        "order.confirmed",
+        "order.shipped",
+        "order.cancelled",
+        "order.completed",
+        "payment.received",
+    ];
+    let items = deliveries_when(&app, &hook, |d| {
+        let types: std::collections::BTreeSet<&str> =
+            d.iter().filter_map(|x| x["event_type"].as_str()).collect();
+        all.iter().all(|t| types.contains(t)) && d.iter().all(|x| x["status"] == "delivered")
+    })
+    .await;
+    let received: std::collections::BTreeSet<String> = receiver
+        .got()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            body["type"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    for t in all {
+        assert!(
+            received.contains(t),
+            "{t} was not delivered; got {received:?}"
+        );
+    }
+    assert!(items.iter().all(|d| d["status"] == "delivered"));
+}
