@@ -51,14 +51,16 @@ impl TestDb {
                     cleanup: Cleanup::Postgres { admin_url, name },
                 }
             }
-            None => {
-                let path =
-                    std::env::temp_dir().join(format!("sims-test-{}.db", Uuid::now_v7().simple()));
-                TestDb {
-                    url: format!("sqlite://{}?mode=rwc", path.display()),
-                    cleanup: Cleanup::SqliteFile(path),
-                }
-            }
+            None => Self::sqlite(),
+        }
+    }
+
+    /// A new empty SQLite database, whatever `DATABASE_URL` says.
+    pub fn sqlite() -> Self {
+        let path = std::env::temp_dir().join(format!("sims-test-{}.db", Uuid::now_v7().simple()));
+        TestDb {
+            url: format!("sqlite://{}?mode=rwc", path.display()),
+            cleanup: Cleanup::SqliteFile(path),
         }
     }
 }
@@ -218,7 +220,12 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         sims_api::telemetry::init(sims_api::config::LogFormat::Text, "info");
     }
-    let db = TestDb::create().await;
+    spawn_app_on(TestDb::create().await, tweak).await
+}
+
+/// Starts a server on `db` (which may already hold data) after `tweak` adjusts its
+/// settings; signs in the test admin.
+pub async fn spawn_app_on(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&db);
     tweak(&mut settings);
     let app = Application::build(settings)

@@ -9,6 +9,7 @@ mod helpers;
 mod idempotency;
 
 mod auth;
+mod backup;
 mod contacts;
 mod conventions;
 mod customers;

@@ -2,6 +2,7 @@
 //! configuration, telemetry and the CLI's building blocks.
 
 pub mod auth;
+pub mod backup;
 pub mod caller;
 pub mod client;
 pub mod config;

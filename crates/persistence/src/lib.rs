@@ -9,6 +9,7 @@ pub mod access;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod contacts;
 pub mod customers;
 mod db;
