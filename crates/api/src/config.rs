@@ -186,6 +186,56 @@ impl Default for SyncSettings {
     }
 }
 
+/// Field encryption at rest of customer and contact phone and email (SPEC §8).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EncryptionSettings {
+    /// `SIMS_ENCRYPTION__KEY`: 32 bytes in base64 (`openssl rand -base64 32`); unset: off.
+    pub key: Option<Secret>,
+    /// `SIMS_ENCRYPTION__OLD_KEYS`: earlier keys, comma-separated, that still open the
+    /// values written under them until `sims rotate-key` has run.
+    pub old_keys: Option<Secret>,
+}
+
+/// Parsed encryption keys: the current one and the old ones.
+pub type FieldKeys = ([u8; 32], Vec<[u8; 32]>);
+
+impl EncryptionSettings {
+    /// The keys, when encryption is on.
+    pub fn keys(&self) -> Result<Option<FieldKeys>, ConfigError> {
+        let Some(key) = self.key.as_ref().filter(|k| !k.expose().trim().is_empty()) else {
+            if self
+                .old_keys
+                .as_ref()
+                .is_some_and(|k| !k.expose().trim().is_empty())
+            {
+                return Err(ConfigError(
+                    "SIMS_ENCRYPTION__OLD_KEYS is set without SIMS_ENCRYPTION__KEY".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        let parse = |name: &str, text: &str| {
+            sims_persistence::crypto::parse_key(name, text).map_err(|e| ConfigError(e.0))
+        };
+        let current = parse("SIMS_ENCRYPTION__KEY", key.expose())?;
+        let old = self
+            .old_keys
+            .as_ref()
+            .map(|k| {
+                k.expose()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(|k| parse("SIMS_ENCRYPTION__OLD_KEYS", k))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Some((current, old)))
+    }
+}
+
 /// How webhook deliveries are made.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -245,6 +295,7 @@ pub struct Settings {
     pub receivables: ReceivablesSettings,
     pub sync: SyncSettings,
     pub webhooks: WebhookSettings,
+    pub encryption: EncryptionSettings,
     pub server: ServerSettings,
     /// Whether `jwt_secret` was made up at start-up (logged once logging runs).
     #[serde(skip)]
@@ -301,6 +352,7 @@ impl fmt::Debug for Settings {
             .field("receivables", &self.receivables)
             .field("sync", &self.sync)
             .field("webhooks", &self.webhooks)
+            .field("encryption", &self.encryption)
             .field("server", &self.server)
             .finish()
     }
@@ -327,6 +379,7 @@ impl Default for Settings {
             import: ImportSettings::default(),
             sync: SyncSettings::default(),
             webhooks: WebhookSettings::default(),
+            encryption: EncryptionSettings::default(),
             server: ServerSettings::default(),
             jwt_secret_generated: false,
         }
@@ -421,6 +474,7 @@ impl Settings {
             }
             _ => {}
         }
+        self.encryption.keys()?;
         if self.database_max_connections == 0 {
             return Err(ConfigError(
                 "database_max_connections must be at least 1".into(),

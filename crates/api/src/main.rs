@@ -43,6 +43,12 @@ enum Command {
         /// The archive (`-` for standard input).
         file: std::path::PathBuf,
     },
+    /// Encrypt every customer and contact phone and email stored in clear (and every
+    /// stored copy) under `SIMS_ENCRYPTION__KEY`. Safe to run again; a server may serve.
+    EncryptExisting,
+    /// Re-encrypt every value sealed under `SIMS_ENCRYPTION__OLD_KEYS` under the new
+    /// `SIMS_ENCRYPTION__KEY`; afterwards the old keys can be dropped.
+    RotateKey,
     /// Manage administrators.
     Admin {
         #[command(subcommand)]
@@ -173,6 +179,26 @@ async fn run(command: Command, settings: Settings) -> Result<(), StartupError> {
                 file.display(),
                 summary.migrations,
                 summary.migrated_after,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::EncryptExisting | Command::RotateKey => {
+            let db = open_database(&settings).await?;
+            db.migrate()
+                .await
+                .map_err(|e| StartupError::Migrate(e.to_string()))?;
+            sims_api::startup::encryption(&db, &settings).await?;
+            let started = std::time::Instant::now();
+            let done = sims_persistence::encryption::reseal(&db)
+                .await
+                .map_err(|e| StartupError::Other(e.to_string()))?;
+            println!(
+                "sealed under key {}: {} customers, {} contacts, {} stored copies, in {:.1} s",
+                sims_persistence::crypto::current_key_id().unwrap_or("?"),
+                done.customers,
+                done.contacts,
+                done.copies,
                 started.elapsed().as_secs_f64()
             );
             Ok(())

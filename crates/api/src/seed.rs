@@ -71,6 +71,7 @@ pub async fn run(
     db.migrate()
         .await
         .map_err(|e| StartupError::Migrate(e.to_string()))?;
+    crate::startup::encryption(&db, settings).await?;
     let started = Instant::now();
     let password_hash = crate::auth::hash_password(DEMO_PASSWORD.to_owned())
         .await
@@ -99,6 +100,13 @@ pub async fn run(
         sims_persistence::seed::seed(&db, &options, &Quiet).await
     };
     let report = outcome.map_err(|e| StartupError::Other(e.to_string()))?;
+    // The generator writes rows in clear; with encryption on they are sealed before any
+    // server reads them.
+    if sims_persistence::crypto::enabled() {
+        sims_persistence::encryption::reseal(&db)
+            .await
+            .map_err(|e| StartupError::Other(e.to_string()))?;
+    }
     let elapsed = started.elapsed();
     if let Err(e) = db.close().await {
         tracing::warn!(error = %e, "closing the database after seeding");

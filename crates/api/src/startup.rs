@@ -327,6 +327,22 @@ async fn openapi_document(document: web::Data<OpenApiDocument>) -> HttpResponse 
         .body(document.0.clone())
 }
 
+/// Turns field encryption on for this process when a key is configured, and checks that
+/// every value the database holds sealed opens with the keys at hand.
+pub async fn encryption(db: &Database, settings: &Settings) -> Result<(), StartupError> {
+    let keys = settings
+        .encryption
+        .keys()
+        .map_err(|e| StartupError::Other(e.to_string()))?;
+    if let Some((current, old)) = keys {
+        sims_persistence::crypto::install(&current, &old)
+            .map_err(|e| StartupError::Other(e.to_string()))?;
+    }
+    sims_persistence::encryption::check_keys(db)
+        .await
+        .map_err(|e| StartupError::Other(format!("field encryption: {e}")))
+}
+
 impl Application {
     /// Opens and migrates the database, creates the first admin when it is empty, and
     /// binds the listener (port 0 picks a free one).
@@ -335,6 +351,7 @@ impl Application {
         db.migrate()
             .await
             .map_err(|e| StartupError::Migrate(e.to_string()))?;
+        encryption(&db, &settings).await?;
         bootstrap_admin(&db, &settings).await?;
         sims_persistence::stages::seed_defaults(&db)
             .await

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -15,17 +14,6 @@ use serde_json::json;
 mod support;
 
 use support::*;
-
-fn sims(database_url: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sims"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "error")
-        .output()
-        .expect("the sims binary runs")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_under_writes_restores_consistent_and_a_second_restore_is_refused() {
@@ -78,7 +66,7 @@ async fn a_backup_under_writes_restores_consistent_and_a_second_restore_is_refus
     let file = std::env::temp_dir().join(format!("sims-{}.sims-backup", uuid::Uuid::now_v7()));
     let path = file.to_str().unwrap().to_owned();
     let url = db.url.clone();
-    let backup = tokio::task::spawn_blocking(move || sims(&url, &["backup", "--out", &path]))
+    let backup = tokio::task::spawn_blocking(move || sims(&url, &["backup", "--out", &path], &[]))
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -94,10 +82,10 @@ async fn a_backup_under_writes_restores_consistent_and_a_second_restore_is_refus
 
     let target = TestDb::create().await;
     let path = file.to_str().unwrap();
-    let restore = sims(&target.url, &["restore", path]);
+    let restore = sims(&target.url, &["restore", path], &[]);
     let said = String::from_utf8_lossy(&restore.stderr);
     assert!(restore.status.success(), "restore failed: {said}");
-    let again = sims(&target.url, &["restore", path]);
+    let again = sims(&target.url, &["restore", path], &[]);
     assert!(!again.status.success(), "a second restore is refused");
     let said = String::from_utf8_lossy(&again.stderr);
     assert!(said.contains("not empty"), "{said}");

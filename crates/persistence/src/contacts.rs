@@ -9,30 +9,32 @@ use serde_json::json;
 use sims_domain::Scope;
 use sims_domain::audit::{AuditAction, AuditEntity};
 use sims_domain::customer::{Contact, ContactPatch, ContactRecord};
-use sims_domain::values::{normalize_name, phone_digits};
+use sims_domain::values::{normalize_name, normalize_phone_digits, phone_digits};
 use uuid::Uuid;
 
 use crate::audit::Audited;
+use crate::crypto;
 use crate::entities::{contacts, customers};
 use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page};
+use crate::records::opened;
 use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
 use crate::{Actor, Database, Result, customers as customer_repo, now};
 
 /// A stored contact, as sent.
-fn record(m: contacts::Model) -> ContactRecord {
-    ContactRecord {
+fn record(m: contacts::Model) -> Result<ContactRecord> {
+    Ok(ContactRecord {
         id: m.id,
         customer_id: m.customer_id,
         name: m.name,
         title: m.title,
-        phone: m.phone,
-        email: m.email,
+        phone: opened("contacts", "phone", m.phone.as_deref())?,
+        email: opened("contacts", "email", m.email.as_deref())?,
         is_primary: m.is_primary,
         created_by: m.created_by,
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
-    }
+    })
 }
 
 impl Audited for contacts::Model {
@@ -43,7 +45,7 @@ impl Audited for contacts::Model {
     }
 
     fn snapshot(&self) -> serde_json::Value {
-        json!({"customer_id": self.customer_id, "name": self.name, "title": self.title, "phone": self.phone, "email": self.email, "is_primary": self.is_primary})
+        json!({"customer_id": self.customer_id, "name": self.name, "title": self.title, "phone": crypto::audited(self.phone.as_deref(), self.phone_digits.as_deref()), "email": crypto::audited(self.email.as_deref(), self.email_norm.as_deref()), "is_primary": self.is_primary})
     }
 }
 
@@ -72,14 +74,14 @@ const SORT_COLUMNS: [SortColumn<contacts::Model, contacts::Column>; 3] = [
     SortColumn::text("name", contacts::Column::Name, |m| m.name.clone()),
 ];
 
-fn to_domain(m: &contacts::Model) -> Contact {
-    Contact {
+fn to_domain(m: &contacts::Model) -> Result<Contact> {
+    Ok(Contact {
         name: m.name.clone(),
         title: m.title.clone(),
-        phone: m.phone.clone(),
-        email: m.email.clone(),
+        phone: opened("contacts", "phone", m.phone.as_deref())?,
+        email: opened("contacts", "email", m.email.as_deref())?,
         is_primary: m.is_primary,
-    }
+    })
 }
 
 /// Sets the stored fields of a contact, with the normalised name, phone digits and email
@@ -88,10 +90,21 @@ pub(crate) fn apply_fields(am: &mut contacts::ActiveModel, c: &Contact) {
     am.name = Set(c.name.clone());
     am.name_norm = Set(normalize_name(&c.name));
     am.title = Set(c.title.clone());
-    am.phone = Set(c.phone.clone());
-    am.phone_digits = Set(c.phone.as_deref().map(phone_digits));
-    am.email = Set(c.email.clone());
-    am.email_norm = Set(c.email.as_deref().map(str::to_lowercase));
+    // Encrypted: the digits column holds the keyed hash of the normalised phone.
+    am.phone = Set(crypto::seal(c.phone.as_deref()));
+    am.phone_digits = Set(if crypto::enabled() {
+        crypto::search_key(
+            c.phone
+                .as_deref()
+                .map(|p| normalize_phone_digits(&phone_digits(p))),
+        )
+    } else {
+        c.phone.as_deref().map(phone_digits)
+    });
+    am.email = Set(crypto::seal(c.email.as_deref()));
+    am.email_norm = Set(crypto::search_key(
+        c.email.as_deref().map(str::to_lowercase),
+    ));
     am.is_primary = Set(c.is_primary);
 }
 
@@ -126,7 +139,7 @@ pub async fn create(
         create_in(tx, actor, customer_id, &contact).await
     })
     .await
-    .map(record)
+    .and_then(record)
 }
 
 /// Adds a contact to a customer the caller locked with
@@ -159,7 +172,7 @@ pub(crate) async fn create_in<C: ConnectionTrait>(
 pub async fn get<C: ConnectionTrait>(conn: &C, scope: &Scope, id: Uuid) -> Result<ContactRecord> {
     find_in_scope::<contacts::Entity, _>(conn, scope, id)
         .await
-        .map(record)
+        .and_then(record)
 }
 
 /// A page of contacts the caller may see; with `customer_id` in the filter, that
@@ -184,16 +197,27 @@ pub async fn list<C: ConnectionTrait>(
         q = q.filter(contacts::Column::UpdatedAt.gt(t));
     }
     if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let mut any = Condition::any()
-            .add(contains(contacts::Column::NameNorm, &normalize_name(text)))
-            .add(contains(contacts::Column::EmailNorm, &text.to_lowercase()));
+        let mut any =
+            Condition::any().add(contains(contacts::Column::NameNorm, &normalize_name(text)));
         let digits = phone_digits(text);
-        if digits.len() >= 3 {
-            any = any.add(contains(contacts::Column::PhoneDigits, &digits));
+        if crypto::enabled() {
+            let email = crypto::search_keys(&text.to_lowercase());
+            any = any.add(contacts::Column::EmailNorm.is_in(email));
+            if !digits.is_empty() {
+                let phone = crypto::search_keys(&normalize_phone_digits(&digits));
+                any = any.add(contacts::Column::PhoneDigits.is_in(phone));
+            }
+        } else {
+            any = any.add(contains(contacts::Column::EmailNorm, &text.to_lowercase()));
+            if digits.len() >= 3 {
+                any = any.add(contains(contacts::Column::PhoneDigits, &digits));
+            }
         }
         q = q.filter(any);
     }
-    Ok(fetch_page(conn, q, req, &SORT_COLUMNS).await?.map(record))
+    fetch_page(conn, q, req, &SORT_COLUMNS)
+        .await?
+        .try_map(record)
 }
 
 /// Locks a contact of a customer the caller may change.
@@ -219,7 +243,7 @@ pub async fn update(
 ) -> Result<ContactRecord> {
     db.write(async |tx| {
         let current = lock_writable(tx, actor, id, if_match).await?;
-        let after = to_domain(&current).apply(patch.clone())?;
+        let after = to_domain(&current)?.apply(patch.clone())?;
         if after.is_primary && !current.is_primary {
             unmark_primary(tx, current.customer_id, id).await?;
         }
@@ -229,7 +253,7 @@ pub async fn update(
         .await
     })
     .await
-    .map(record)
+    .and_then(record)
 }
 
 /// Deletes a contact of a customer the caller may change.

@@ -19,10 +19,11 @@ use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
 use crate::audit::Audited;
+use crate::crypto;
 use crate::deletions;
 use crate::entities::{contacts, customer_tags, customers, follow_ups, opportunities, orders};
 use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page, page_of_sorted};
-use crate::records::{stored, stored_opt, stored_strings};
+use crate::records::{opened, stored, stored_opt, stored_strings};
 use crate::scope::{Pool, owned_by};
 use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
 use crate::webhooks;
@@ -63,8 +64,8 @@ pub(crate) fn to_domain(m: &customers::Model) -> Result<Customer> {
         level: stored_opt::<CustomerLevel>("customers", "level", m.level.as_deref())?,
         industry: m.industry.clone(),
         source: m.source.clone(),
-        phone: m.phone.clone(),
-        email: m.email.clone(),
+        phone: opened("customers", "phone", m.phone.as_deref())?,
+        email: opened("customers", "email", m.email.as_deref())?,
         province: m.province.clone(),
         city: m.city.clone(),
         address: m.address.clone(),
@@ -83,7 +84,9 @@ impl Audited for customers::Model {
     fn snapshot(&self) -> serde_json::Value {
         json!({
             "name": self.name, "kind": self.kind, "level": self.level, "industry": self.industry,
-            "source": self.source, "phone": self.phone, "email": self.email,
+            "source": self.source,
+            "phone": crypto::audited(self.phone.as_deref(), self.phone_norm.as_deref()),
+            "email": crypto::audited(self.email.as_deref(), self.email_norm.as_deref()),
             "province": self.province, "city": self.city, "address": self.address,
             "tags": serde_json::from_str::<serde_json::Value>(&self.tags).unwrap_or_default(),
             "notes": self.notes, "owner_id": self.owner_id,
@@ -196,10 +199,10 @@ pub async fn find_duplicates<C: ConnectionTrait>(
         any = any.add(customers::Column::NameNorm.eq(n.clone()));
     }
     if let Some(p) = &keys.phone {
-        any = any.add(customers::Column::PhoneNorm.eq(p.clone()));
+        any = any.add(customers::Column::PhoneNorm.is_in(crypto::search_keys(p)));
     }
     if let Some(e) = &keys.email {
-        any = any.add(customers::Column::EmailNorm.eq(e.clone()));
+        any = any.add(customers::Column::EmailNorm.is_in(crypto::search_keys(e)));
     }
     if any.is_empty() {
         return Ok(vec![]);
@@ -236,11 +239,16 @@ pub(crate) fn apply_fields(am: &mut customers::ActiveModel, c: &Customer) {
     am.level = Set(c.level.map(|l| l.as_str().to_owned()));
     am.industry = Set(c.industry.clone());
     am.source = Set(c.source.clone());
-    am.phone = Set(c.phone.clone());
-    am.phone_digits = Set(c.phone.as_deref().map(phone_digits));
-    am.phone_norm = Set(keys.phone);
-    am.email = Set(c.email.clone());
-    am.email_norm = Set(keys.email);
+    // Encrypted: no digits in clear to search parts of, the keyed hashes to match by.
+    am.phone = Set(crypto::seal(c.phone.as_deref()));
+    am.phone_digits = Set(c
+        .phone
+        .as_deref()
+        .map(phone_digits)
+        .filter(|_| !crypto::enabled()));
+    am.phone_norm = Set(crypto::search_key(keys.phone));
+    am.email = Set(crypto::seal(c.email.as_deref()));
+    am.email_norm = Set(crypto::search_key(keys.email));
     am.province = Set(c.province.clone());
     am.city = Set(c.city.clone());
     am.address = Set(c.address.clone());
@@ -418,12 +426,22 @@ fn filtered(scope: &Scope, f: &CustomerFilter) -> sea_orm::Select<customers::Ent
     }
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let lower = sims_domain::values::normalize_name(text);
-        let mut any = Condition::any()
-            .add(contains(customers::Column::NameNorm, &lower))
-            .add(contains(customers::Column::EmailNorm, &text.to_lowercase()));
+        let mut any = Condition::any().add(contains(customers::Column::NameNorm, &lower));
         let digits = phone_digits(text);
-        if digits.len() >= 3 {
-            any = any.add(contains(customers::Column::PhoneDigits, &digits));
+        if crypto::enabled() {
+            // Encrypted: a phone or email is found by its whole normalised value.
+            let keys = sims_domain::customer::duplicate_keys(None, Some(text), Some(text));
+            if let Some(p) = keys.phone {
+                any = any.add(customers::Column::PhoneNorm.is_in(crypto::search_keys(&p)));
+            }
+            if let Some(e) = keys.email {
+                any = any.add(customers::Column::EmailNorm.is_in(crypto::search_keys(&e)));
+            }
+        } else {
+            any = any.add(contains(customers::Column::EmailNorm, &text.to_lowercase()));
+            if digits.len() >= 3 {
+                any = any.add(contains(customers::Column::PhoneDigits, &digits));
+            }
         }
         q = q.filter(any);
     }

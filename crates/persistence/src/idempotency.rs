@@ -81,7 +81,7 @@ async fn prior<C: ConnectionTrait>(tx: &C, key: &IdempotencyKey) -> Result<Prior
                 column: "status",
                 value: status.to_string(),
             })?,
-            body,
+            body: crate::records::opened_json("idempotency_keys", "body", &body)?,
             location: row.location,
             etag: row.etag,
         })),
@@ -154,7 +154,8 @@ async fn store<C: ConnectionTrait>(tx: &C, k: &IdempotencyKey, a: &Answer) -> Re
         caller_id: Set(k.caller),
         key: Set(k.key.clone()),
         status: Set(Some(i32::from(a.status))),
-        body: Set(Some(a.body.clone())),
+        // Kept with phones and emails sealed when encrypted.
+        body: Set(Some(crate::crypto::seal_json_text(&a.body))),
         location: Set(a.location.clone()),
         etag: Set(a.etag.clone()),
         ..Default::default()

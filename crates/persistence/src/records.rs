@@ -18,6 +18,29 @@ pub(crate) fn stored<T: StoredName>(
     })
 }
 
+/// A phone or email as stored in `table.column`, opened when sealed
+/// ([`crate::crypto`]); one that does not open is an error, never garbage.
+pub(crate) fn opened(
+    table: &'static str,
+    column: &'static str,
+    value: Option<&str>,
+) -> Result<Option<String>> {
+    crate::crypto::open(value).map_err(|e| PersistenceError::Corrupt {
+        table,
+        column,
+        value: e.to_string(),
+    })
+}
+
+/// JSON text stored in `table.column` with its phones and emails opened.
+pub(crate) fn opened_json(table: &'static str, column: &'static str, text: &str) -> Result<String> {
+    crate::crypto::open_json_text(text).map_err(|e| PersistenceError::Corrupt {
+        table,
+        column,
+        value: e.to_string(),
+    })
+}
+
 /// Like [`stored`] for a nullable column.
 pub(crate) fn stored_opt<T: StoredName>(
     table: &'static str,

@@ -253,7 +253,10 @@ pub(crate) fn event_row(
 ) -> Result<webhook_events::ActiveModel> {
     let id = Uuid::now_v7();
     let at = now();
-    let data = serde_json::to_value(data).map_err(|e| PersistenceError::Answer(e.to_string()))?;
+    let mut data =
+        serde_json::to_value(data).map_err(|e| PersistenceError::Answer(e.to_string()))?;
+    // Kept with phones and emails sealed when encrypted; opened as it is sent.
+    crate::crypto::seal_json(&mut data);
     let body = json!({"id": id, "type": t.as_str(), "occurred_at": at, "data": data});
     Ok(webhook_events::ActiveModel {
         id: Set(id),
@@ -424,7 +427,11 @@ pub async fn claim_due(db: &Database, lease: Duration, limit: u64) -> Result<Vec
                     event_id: reports::get(row, "event_id")?,
                     url: reports::get(row, "url")?,
                     secret: reports::get(row, "secret")?,
-                    body: reports::get(row, "body")?,
+                    body: crate::records::opened_json(
+                        "webhook_events",
+                        "body",
+                        &reports::get::<String>(row, "body")?,
+                    )?,
                 })
             })
             .collect()

@@ -56,7 +56,8 @@ pub struct ContactQuery {
     pub is_primary: Option<bool>,
     /// Changed after (RFC 3339).
     pub updated_after: Option<DateTime<Utc>>,
-    /// Case-insensitive search in name, email and phone digits.
+    /// Case-insensitive search in name, email and phone digits. With field encryption on
+    /// (`SIMS_ENCRYPTION__KEY`), a phone or email matches by its whole normalised value.
     pub q: Option<String>,
 }
 

@@ -103,7 +103,8 @@ pub struct CustomerQuery {
     pub created_before: Option<DateTime<Utc>>,
     /// Changed after (RFC 3339): what a mobile client syncs.
     pub updated_after: Option<DateTime<Utc>>,
-    /// Case-insensitive search in name, email and phone digits.
+    /// Case-insensitive search in name, email and phone digits. With field encryption on
+    /// (`SIMS_ENCRYPTION__KEY`), a phone or email matches by its whole normalised value.
     pub q: Option<String>,
 }
 

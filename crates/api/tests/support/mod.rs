@@ -196,3 +196,32 @@ pub fn dec(v: &Value) -> Decimal {
         .and_then(|s| s.parse().ok())
         .expect("a decimal string")
 }
+
+/// Runs a `sims` command (not `serve`) on `database_url` with `env`, to its end, within
+/// a minute.
+pub fn sims(database_url: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sims"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("the sims binary runs");
+    let pid = child.id();
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match wait.recv_timeout(Duration::from_secs(60)) {
+        Ok(output) => output.expect("the command's output"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("sims {args:?} did not finish within a minute");
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait};
 use serde_json::json;
 use sims_domain::audit::{AuditAction, AuditEntity};
-use sims_domain::customer::{Customer, MAX_MATCHES};
+use sims_domain::customer::{Customer, DuplicateKeys, MAX_MATCHES};
 use sims_domain::import::RowError;
 use sims_domain::pool::OwnershipChange;
 use uuid::Uuid;
@@ -13,7 +13,15 @@ use super::ImportTarget;
 use crate::audit::{self, Change};
 use crate::entities::{customer_events, customer_tags, customers};
 use crate::reports::Sql;
-use crate::{Actor, Result, now};
+use crate::{Actor, Result, crypto, now};
+
+/// A row's keys as the customers table stores them (keyed hashes when encrypted).
+fn stored_keys(c: &Customer) -> DuplicateKeys {
+    let mut k = c.duplicate_keys();
+    k.phone = crypto::search_key(k.phone);
+    k.email = crypto::search_key(k.email);
+    k
+}
 
 /// Customers into the importer's own book.
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +123,7 @@ impl ImportTarget for CustomerImport {
         }
         let (mut names, mut phones, mut emails) = (vec![], vec![], vec![]);
         for (_, c) in batch {
-            let k = c.duplicate_keys();
+            let k = stored_keys(c);
             names.extend(k.name);
             phones.extend(k.phone);
             emails.extend(k.email);
@@ -123,7 +131,7 @@ impl ImportTarget for CustomerImport {
         let found = matching_keys(conn, names, phones, emails).await?;
         let mut problems = Vec::new();
         for (line, c) in batch {
-            let k = c.duplicate_keys();
+            let k = stored_keys(c);
             let ids: Vec<Uuid> = found
                 .iter()
                 .filter(|(_, n, p, e)| {
@@ -185,7 +193,11 @@ impl ImportTarget for CustomerImport {
             ));
             audits.push(
                 Change::of(AuditEntity::Customer, id, AuditAction::Import)
-                    .after(json!({"name": c.name, "phone": c.phone, "email": c.email}))
+                    .after({
+                        let mut after = json!({"name": c.name, "phone": c.phone, "email": c.email});
+                        crypto::seal_json(&mut after);
+                        after
+                    })
                     .row(Some(actor), t),
             );
         }
