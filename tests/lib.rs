@@ -68,6 +68,15 @@ impl Receiver {
         self.got.lock().unwrap().clone()
     }
 
+    /// What was received once at least `n` requests came, or after 20 seconds.
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.got().len() < n && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.got()
+    }
+
     pub fn answer_from_now(&self, status: u16) {
         *self.plan.lock().unwrap() = vec![status];
     }

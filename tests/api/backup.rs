@@ -135,16 +135,7 @@ async fn answers(app: &TestApp) -> Vec<(String, Value)> {
     ];
     let mut out = Vec::new();
     for path in lists {
-        let mut items = Vec::new();
-        let mut next = format!("{path}?per_page=200");
-        loop {
-            let page = app.get(&next, &app.admin).await.expect(200);
-            items.extend(page.body["items"].as_array().cloned().unwrap_or_default());
-            match page.body["next_cursor"].as_str() {
-                Some(c) => next = format!("{path}?per_page=200&after={c}"),
-                None => break,
-            }
-        }
+        let items = app.all(path, &app.admin).await;
         out.push((path.to_owned(), Value::Array(items)));
     }
     for path in single {

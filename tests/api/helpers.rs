@@ -440,6 +440,21 @@ impl TestApp {
         .id()
     }
 
+    /// Every item of a list, page by page with `after`.
+    pub async fn all(&self, path: &str, token: &str) -> Vec<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut next = format!("{path}{sep}per_page=200");
+        loop {
+            let page = self.get(&next, token).await.expect(200);
+            items.extend(page.body["items"].as_array().cloned().unwrap_or_default());
+            match page.body["next_cursor"].as_str() {
+                Some(c) => next = format!("{path}{sep}per_page=200&after={c}"),
+                None => return items,
+            }
+        }
+    }
+
     /// Creates a customer as `token` with `extra` fields merged in.
     pub async fn customer(&self, token: &str, name: &str, extra: Value) -> String {
         let mut body = json!({"name": name});

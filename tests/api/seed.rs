@@ -34,21 +34,6 @@ fn field(v: &Value, name: &str) -> String {
         .to_owned()
 }
 
-/// Every item of a list, page by page with `after`.
-async fn all(app: &TestApp, path: &str, token: &str) -> Vec<Value> {
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let mut items = Vec::new();
-    let mut next = format!("{path}{sep}per_page=200");
-    loop {
-        let page = app.get(&next, token).await.expect(200);
-        items.extend(page.body["items"].as_array().cloned().unwrap_or_default());
-        match page.body["next_cursor"].as_str() {
-            Some(c) => next = format!("{path}{sep}per_page=200&after={c}"),
-            None => return items,
-        }
-    }
-}
-
 #[tokio::test]
 async fn the_demo_seed_signs_in_and_reads_back_consistent() {
     let db = TestDb::create().await;
@@ -145,13 +130,13 @@ async fn the_demo_seed_signs_in_and_reads_back_consistent() {
 
     // Stock levels are the sums of the ledger.
     let mut ledger: HashMap<(String, String), (i64, i64)> = HashMap::new();
-    for m in all(&app, "/api/v1/stock/movements", &app.admin).await {
+    for m in app.all("/api/v1/stock/movements", &app.admin).await {
         let key = (field(&m, "product_id"), field(&m, "warehouse_id"));
         let sum = ledger.entry(key).or_default();
         sum.0 += scaled(&field(&m, "quantity"), 3);
         sum.1 += scaled(&field(&m, "reserved_change"), 3);
     }
-    let levels = all(&app, "/api/v1/stock", &app.admin).await;
+    let levels = app.all("/api/v1/stock", &app.admin).await;
     assert_eq!(levels.len(), ledger.len());
     for l in &levels {
         let key = (field(l, "product_id"), field(l, "warehouse_id"));
@@ -165,7 +150,7 @@ async fn the_demo_seed_signs_in_and_reads_back_consistent() {
     }
 
     // Orders add up to their lines, and are paid what their payments say.
-    let orders = all(&app, "/api/v1/orders", &app.admin).await;
+    let orders = app.all("/api/v1/orders", &app.admin).await;
     assert_eq!(
         orders.len() as u64,
         report.count("orders") + second.count("orders")

@@ -20,23 +20,7 @@ async fn a_backup_under_writes_restores_consistent_and_a_second_restore_is_refus
     let db = TestDb::create().await;
     let server = start(&db, &[("SIMS_WEBHOOKS__POLL_INTERVAL_MS", "0")]).await;
     let api = Api::sign_in(&server).await;
-    let (_, warehouse) = api
-        .post("/warehouses", json!({"code": "W1", "name": "主仓"}))
-        .await;
-    let (_, product) = api
-        .post(
-            "/products",
-            json!({"sku": "P1", "name": "P1", "unit": "件", "list_price": "10", "tax_rate": "13"}),
-        )
-        .await;
-    let (status, _) = api
-        .post(
-            "/stock/receipts",
-            json!({"warehouse_id": warehouse["id"], "lines": [{"product_id": product["id"], "quantity": "1000000"}]}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let (_, customer) = api.post("/customers", json!({"name": "Buyer Co"})).await;
+    let (warehouse, product, customer) = api.stocked().await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = vec![];

@@ -48,11 +48,7 @@ async fn an_event_committed_before_a_kill_is_delivered_after_the_restart() {
         );
 
         let second = start(&db, &[("SIMS_WEBHOOKS__POLL_INTERVAL_MS", "50")]).await;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while receiver.got().is_empty() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let got = receiver.got();
+        let got = receiver.wait_for(1).await;
         assert_eq!(got.len(), 1, "delivered once after the restart");
         let body: Value = serde_json::from_str(&got[0].body).unwrap();
         assert_eq!(body["type"], "customer.created");
@@ -77,23 +73,7 @@ async fn a_kill_under_concurrent_writes_loses_nothing_acknowledged_and_half_writ
     let db = TestDb::create().await;
     let server = start(&db, &[("SIMS_WEBHOOKS__POLL_INTERVAL_MS", "0")]).await;
     let api = Api::sign_in(&server).await;
-    let (_, warehouse) = api
-        .post("/warehouses", json!({"code": "W1", "name": "主仓"}))
-        .await;
-    let (_, product) = api
-        .post(
-            "/products",
-            json!({"sku": "P1", "name": "P1", "unit": "件", "list_price": "10", "tax_rate": "13"}),
-        )
-        .await;
-    let (status, _) = api
-        .post(
-            "/stock/receipts",
-            json!({"warehouse_id": warehouse["id"], "lines": [{"product_id": product["id"], "quantity": "1000000"}]}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let (_, customer) = api.post("/customers", json!({"name": "Buyer Co"})).await;
+    let (warehouse, product, customer) = api.stocked().await;
 
     // Eight writers: create an order (keyed), confirm it, pay it in full (keyed), until the kill.
     let mut writers = vec![];

@@ -175,6 +175,29 @@ impl Api {
         Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
+    /// Warehouse `W1` holding 1,000,000 of product `P1` (10.00, 13% tax), and a customer
+    /// to sell to: `(warehouse, product, customer)` as created.
+    pub async fn stocked(&self) -> (Value, Value, Value) {
+        let (_, warehouse) = self
+            .post("/warehouses", json!({"code": "W1", "name": "主仓"}))
+            .await;
+        let (_, product) = self
+            .post(
+                "/products",
+                json!({"sku": "P1", "name": "P1", "unit": "件", "list_price": "10", "tax_rate": "13"}),
+            )
+            .await;
+        let (status, _) = self
+            .post(
+                "/stock/receipts",
+                json!({"warehouse_id": warehouse["id"], "lines": [{"product_id": product["id"], "quantity": "1000000"}]}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let (_, customer) = self.post("/customers", json!({"name": "Buyer Co"})).await;
+        (warehouse, product, customer)
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(&body), None)
             .await
