@@ -39,7 +39,7 @@ mod pipeline;
 mod rows;
 mod stock;
 mod targets;
-mod writer;
+pub(crate) mod writer;
 
 use std::collections::HashMap;
 use std::str::FromStr;

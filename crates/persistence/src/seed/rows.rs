@@ -72,7 +72,7 @@ impl Chunk {
 }
 
 /// One row in `COPY` text format, ending in a newline.
-fn encode_row(
+pub(crate) fn encode_row(
     out: &mut String,
     table: &str,
     columns: &[&str],

@@ -1,15 +1,16 @@
-//! Writes generated batches inside one transaction: `COPY … FROM STDIN` on PostgreSQL,
-//! multi-row `INSERT`s on SQLite. Either everything commits or nothing does.
+//! Writes batches of rows inside one transaction: `COPY … FROM STDIN` on PostgreSQL,
+//! multi-row `INSERT`s on SQLite. Either everything commits or nothing does. The seed
+//! writes its generated rows through it, and `sims restore` an archive's.
 
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Alias, Expr, PostgresQueryBuilder, Query, QueryStatementWriter};
 use sea_orm::sqlx::{self, AssertSqlSafe, Postgres};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseTransaction, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait,
+    TransactionOptions, TransactionTrait, Value,
 };
 
 use super::SeedError;
-use super::rows::Chunk;
+use super::rows::{Chunk, encode_row};
 use crate::Database;
 
 /// The open write transaction.
@@ -28,14 +29,20 @@ fn quoted(ident: &str) -> String {
 impl Writer {
     /// Opens the transaction the whole seed runs in.
     pub(crate) async fn begin(db: &Database) -> Result<Self, SeedError> {
+        Self::open(db, false).await
+    }
+
+    /// Opens a write transaction; unless `durable`, its commit does not wait for the
+    /// WAL flush on PostgreSQL (losing a seed to a crash costs a re-run, nothing else).
+    pub(crate) async fn open(db: &Database, durable: bool) -> Result<Self, SeedError> {
         match db.backend() {
             DatabaseBackend::Postgres => {
                 let mut tx = db.conn().get_postgres_connection_pool().begin().await?;
-                // Losing the seed to a crash costs a re-run, nothing else: skip the wait for
-                // the WAL flush at commit.
-                sqlx::query("SET LOCAL synchronous_commit TO OFF")
-                    .execute(&mut *tx)
-                    .await?;
+                if !durable {
+                    sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 Ok(Writer::Postgres(tx))
             }
             _ => Ok(Writer::Sqlite(
@@ -56,29 +63,37 @@ impl Writer {
 
     /// Writes one batch.
     pub(crate) async fn write(&mut self, chunk: Chunk) -> Result<(), SeedError> {
+        match (chunk, &mut *self) {
+            (Chunk::Rows(b), _) => self.put_rows(b.table, &b.columns, &b.rows).await,
+            (Chunk::Copy(e), Writer::Postgres(tx)) => copy(tx, e.table, &e.columns, e.data).await,
+            (Chunk::Copy(_), Writer::Sqlite(_)) => Err(SeedError::Generator(
+                "COPY data cannot be written to SQLite".into(),
+            )),
+        }
+    }
+
+    /// Writes rows of `table`, their values in the order of `columns`.
+    pub(crate) async fn put_rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Value>],
+    ) -> Result<(), SeedError> {
         match self {
             Writer::Postgres(tx) => {
-                let encoded = chunk.into_copy()?;
-                let (table, data) = (encoded.table, encoded.data);
-                let cols: Vec<String> = encoded.columns.iter().map(|c| quoted(c)).collect();
-                let statement = format!("COPY {} ({}) FROM STDIN", quoted(table), cols.join(", "));
-                let mut copy = tx.copy_in_raw(&statement).await?;
-                copy.send(data).await?;
-                copy.finish().await?;
-                Ok(())
+                let mut text = String::with_capacity(rows.len() * 16 * columns.len());
+                for row in rows {
+                    encode_row(&mut text, table, columns, row)?;
+                }
+                copy(tx, table, columns, text.into_bytes()).await
             }
             Writer::Sqlite(tx) => {
-                let Chunk::Rows(batch) = chunk else {
-                    return Err(SeedError::Generator(
-                        "COPY data cannot be written to SQLite".into(),
-                    ));
-                };
-                let per_statement = (SQLITE_MAX_VALUES / batch.columns.len().max(1)).max(1);
-                for chunk in batch.rows.chunks(per_statement) {
+                let per_statement = (SQLITE_MAX_VALUES / columns.len().max(1)).max(1);
+                for chunk in rows.chunks(per_statement) {
                     let mut insert = Query::insert();
                     insert
-                        .into_table(batch.table)
-                        .columns(batch.columns.iter().copied());
+                        .into_table(Alias::new(table))
+                        .columns(columns.iter().map(|c| Alias::new(*c)));
                     for row in chunk {
                         insert
                             .values(row.iter().cloned().map(Expr::value))
@@ -89,6 +104,25 @@ impl Writer {
                 Ok(())
             }
         }
+    }
+
+    /// Runs one statement built with sea-query (values inlined, quoted by sea-query, on
+    /// PostgreSQL; bound on SQLite).
+    pub(crate) async fn run<S: QueryStatementWriter + sea_orm::StatementBuilder>(
+        &mut self,
+        statement: &S,
+    ) -> Result<(), SeedError> {
+        match self {
+            Writer::Postgres(tx) => {
+                sqlx::raw_sql(AssertSqlSafe(statement.to_string(PostgresQueryBuilder)))
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Writer::Sqlite(tx) => {
+                tx.execute(statement).await?;
+            }
+        }
+        Ok(())
     }
 
     /// On PostgreSQL, drops the secondary indexes and the foreign keys of `tables` for the
@@ -249,4 +283,19 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// `COPY table (columns) FROM STDIN` with `data` in its text format.
+async fn copy(
+    tx: &mut sqlx::Transaction<'static, Postgres>,
+    table: &str,
+    columns: &[&str],
+    data: Vec<u8>,
+) -> Result<(), SeedError> {
+    let cols: Vec<String> = columns.iter().map(|c| quoted(c)).collect();
+    let statement = format!("COPY {} ({}) FROM STDIN", quoted(table), cols.join(", "));
+    let mut copy = tx.copy_in_raw(&statement).await?;
+    copy.send(data).await?;
+    copy.finish().await?;
+    Ok(())
 }
