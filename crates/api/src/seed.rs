@@ -71,7 +71,6 @@ pub async fn run(
     db.migrate()
         .await
         .map_err(|e| StartupError::Migrate(e.to_string()))?;
-    crate::startup::encryption(&db, settings).await?;
     let started = Instant::now();
     let password_hash = crate::auth::hash_password(DEMO_PASSWORD.to_owned())
         .await
@@ -100,8 +99,10 @@ pub async fn run(
         sims_persistence::seed::seed(&db, &options, &Quiet).await
     };
     let report = outcome.map_err(|e| StartupError::Other(e.to_string()))?;
-    // The generator writes rows in clear; with encryption on they are sealed before any
-    // server reads them.
+    // The generator writes rows in clear (encryption is turned on only now, so that what
+    // it derives from a contact, a lead's phone, is the value itself); with a key they are
+    // sealed before any server reads them.
+    crate::startup::encryption(&db, settings).await?;
     if sims_persistence::crypto::enabled() {
         sims_persistence::encryption::reseal(&db)
             .await

@@ -323,3 +323,59 @@ async fn phones_and_emails_are_sealed_at_rest_and_read_found_and_sent_in_clear()
     );
     db.drop_it().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_with_a_key_stores_every_phone_and_email_sealed() {
+    let db = TestDb::create().await;
+    // The server creates the first admin; the seed accepts a database holding only it.
+    let server = start(&db, &[("SIMS_ENCRYPTION__KEY", KEY_1)]).await;
+    let out = sims(
+        &db.url,
+        &["seed", "--profile", "demo"],
+        &[
+            ("SIMS_ENCRYPTION__KEY", KEY_1),
+            ("SIMS_JWT_SECRET", "crash-test-secret-crash-test-secret-000"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conn = Database::connect(&db.url).await.unwrap();
+    for (table, column) in [
+        ("customers", "phone"),
+        ("customers", "email"),
+        ("contacts", "phone"),
+        ("contacts", "email"),
+    ] {
+        let counts = conn
+            .query_one_raw(Statement::from_string(
+                conn.get_database_backend(),
+                format!(
+                    "SELECT CAST(COUNT({column}) AS BIGINT) AS n, \
+                     CAST(COUNT(CASE WHEN {column} LIKE 'enc:v1:%' THEN 1 END) AS BIGINT) AS sealed FROM {table}"
+                ),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let (n, sealed): (i64, i64) = (
+            counts.try_get("", "n").unwrap(),
+            counts.try_get("", "sealed").unwrap(),
+        );
+        assert!(n > 0, "{table}.{column} has values");
+        assert_eq!(sealed, n, "every {table}.{column} sealed");
+    }
+    conn.close().await.ok();
+    let api = Api::sign_in(&server).await;
+    let page = api.get("/customers?per_page=5").await;
+    let phone = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| c["phone"].as_str())
+        .expect("a seeded phone");
+    assert!(!phone.starts_with("enc:"), "{phone}");
+    db.drop_it().await;
+}
