@@ -153,8 +153,9 @@ pub fn normalize_name(input: &str) -> String {
 pub struct Email(String);
 
 impl Email {
-    /// Validates an address: one `@`, a non-empty local part, a dotted domain, no spaces,
-    /// at most 254 characters.
+    /// Validates an address: one `@`, a non-empty local part, a dotted domain, no spaces
+    /// and no `:` (which only quoted local parts may hold, and which marks an encrypted
+    /// value at rest), at most 254 characters.
     pub fn parse(field: &str, input: &str) -> Result<Self, FieldViolation> {
         check_length(field, input, EMAIL_MAX)?;
         let s = input.trim();
@@ -178,7 +179,10 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..");
-        if local.is_empty() || !domain_ok || s.chars().any(|c| c.is_whitespace() || c.is_control())
+        if local.is_empty()
+            || !domain_ok
+            || s.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == ':')
         {
             return Err(invalid());
         }
@@ -335,6 +339,7 @@ mod tests {
             "a b@example.com",
             "a@example..com",
             "a@.example.com",
+            "enc:v1:deadbeef:x@a.cn",
         ] {
             assert_eq!(
                 Email::parse("email", bad).map_err(|e| e.code),

@@ -168,7 +168,13 @@ impl TryFrom<audit_log::Model> for AuditRecord {
         Ok(Self {
             action: stored("audit_log", "action", &m.action)?,
             entity: stored("audit_log", "entity", &m.entity)?,
-            changes: serde_json::from_str(&m.changes).map_err(|_| PersistenceError::Corrupt {
+            // Entries sealed by `sims encrypt-existing` read back opened.
+            changes: serde_json::from_str(&crate::records::opened_json(
+                "audit_log",
+                "changes",
+                &m.changes,
+            )?)
+            .map_err(|_| PersistenceError::Corrupt {
                 table: "audit_log",
                 column: "changes",
                 value: m.changes.clone(),

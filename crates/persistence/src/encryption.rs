@@ -67,6 +67,14 @@ pub struct Resealed {
 
 const BATCH: u64 = 500;
 
+/// The column still holds what was read.
+fn unchanged<C: ColumnTrait>(column: C, read: Option<&str>) -> sea_orm::sea_query::SimpleExpr {
+    match read {
+        Some(v) => column.eq(v),
+        None => column.is_null(),
+    }
+}
+
 /// Whether a stored phone or email is not yet sealed under the current key.
 fn stale(stored: Option<&str>) -> bool {
     stored.is_some_and(|s| crypto::key_id_of(s) != crypto::current_key_id())
@@ -75,7 +83,9 @@ fn stale(stored: Option<&str>) -> bool {
 /// Seals every customer's and contact's phone and email under the current key (values in
 /// clear and values under old keys alike), with their search hashes, and every stored
 /// copy; the records' versions do not change (what a client reads is the same). Batches
-/// commit as they go: an interrupted run is finished by running it again.
+/// commit as they go: an interrupted run is finished by running it again. A row a server
+/// changed since it was read is left as that server wrote it (a server with the key
+/// seals what it writes), never overwritten with the older values.
 pub async fn reseal(db: &Database) -> Result<Resealed> {
     if !crypto::enabled() {
         return Err(PersistenceError::Conflict(
@@ -97,40 +107,44 @@ pub async fn reseal(db: &Database) -> Result<Resealed> {
             .into_iter()
             .filter(|m| stale(m.phone.as_deref()) || stale(m.email.as_deref()))
             .collect();
-        done.customers += todo.len() as u64;
-        db.write(async |tx| {
-            for m in &todo {
-                let phone = opened("customers", "phone", m.phone.as_deref())?;
-                let email = opened("customers", "email", m.email.as_deref())?;
-                let keys = duplicate_keys(None, phone.as_deref(), email.as_deref());
-                customers::Entity::update_many()
-                    .col_expr(
-                        customers::Column::Phone,
-                        crypto::seal(phone.as_deref()).into(),
-                    )
-                    .col_expr(
-                        customers::Column::PhoneDigits,
-                        Option::<String>::None.into(),
-                    )
-                    .col_expr(
-                        customers::Column::PhoneNorm,
-                        crypto::search_key(keys.phone).into(),
-                    )
-                    .col_expr(
-                        customers::Column::Email,
-                        crypto::seal(email.as_deref()).into(),
-                    )
-                    .col_expr(
-                        customers::Column::EmailNorm,
-                        crypto::search_key(keys.email).into(),
-                    )
-                    .filter(customers::Column::Id.eq(m.id))
-                    .exec(tx)
-                    .await?;
-            }
-            Ok(())
-        })
-        .await?;
+        done.customers += db
+            .write(async |tx| {
+                let mut n = 0;
+                for m in &todo {
+                    let phone = opened("customers", "phone", m.phone.as_deref())?;
+                    let email = opened("customers", "email", m.email.as_deref())?;
+                    let keys = duplicate_keys(None, phone.as_deref(), email.as_deref());
+                    n += customers::Entity::update_many()
+                        .col_expr(
+                            customers::Column::Phone,
+                            crypto::seal(phone.as_deref()).into(),
+                        )
+                        .col_expr(
+                            customers::Column::PhoneDigits,
+                            Option::<String>::None.into(),
+                        )
+                        .col_expr(
+                            customers::Column::PhoneNorm,
+                            crypto::search_key(keys.phone).into(),
+                        )
+                        .col_expr(
+                            customers::Column::Email,
+                            crypto::seal(email.as_deref()).into(),
+                        )
+                        .col_expr(
+                            customers::Column::EmailNorm,
+                            crypto::search_key(keys.email).into(),
+                        )
+                        .filter(customers::Column::Id.eq(m.id))
+                        .filter(unchanged(customers::Column::Phone, m.phone.as_deref()))
+                        .filter(unchanged(customers::Column::Email, m.email.as_deref()))
+                        .exec(tx)
+                        .await?
+                        .rows_affected;
+                }
+                Ok(n)
+            })
+            .await?;
     }
     let mut after = Uuid::nil();
     loop {
@@ -146,38 +160,42 @@ pub async fn reseal(db: &Database) -> Result<Resealed> {
             .into_iter()
             .filter(|m| stale(m.phone.as_deref()) || stale(m.email.as_deref()))
             .collect();
-        done.contacts += todo.len() as u64;
-        db.write(async |tx| {
-            for m in &todo {
-                let phone = opened("contacts", "phone", m.phone.as_deref())?;
-                let email = opened("contacts", "email", m.email.as_deref())?;
-                let digits = phone
-                    .as_deref()
-                    .map(|p| normalize_phone_digits(&phone_digits(p)));
-                contacts::Entity::update_many()
-                    .col_expr(
-                        contacts::Column::Phone,
-                        crypto::seal(phone.as_deref()).into(),
-                    )
-                    .col_expr(
-                        contacts::Column::PhoneDigits,
-                        crypto::search_key(digits).into(),
-                    )
-                    .col_expr(
-                        contacts::Column::Email,
-                        crypto::seal(email.as_deref()).into(),
-                    )
-                    .col_expr(
-                        contacts::Column::EmailNorm,
-                        crypto::search_key(email.map(|e| e.to_lowercase())).into(),
-                    )
-                    .filter(contacts::Column::Id.eq(m.id))
-                    .exec(tx)
-                    .await?;
-            }
-            Ok(())
-        })
-        .await?;
+        done.contacts += db
+            .write(async |tx| {
+                let mut n = 0;
+                for m in &todo {
+                    let phone = opened("contacts", "phone", m.phone.as_deref())?;
+                    let email = opened("contacts", "email", m.email.as_deref())?;
+                    let digits = phone
+                        .as_deref()
+                        .map(|p| normalize_phone_digits(&phone_digits(p)));
+                    n += contacts::Entity::update_many()
+                        .col_expr(
+                            contacts::Column::Phone,
+                            crypto::seal(phone.as_deref()).into(),
+                        )
+                        .col_expr(
+                            contacts::Column::PhoneDigits,
+                            crypto::search_key(digits).into(),
+                        )
+                        .col_expr(
+                            contacts::Column::Email,
+                            crypto::seal(email.as_deref()).into(),
+                        )
+                        .col_expr(
+                            contacts::Column::EmailNorm,
+                            crypto::search_key(email.map(|e| e.to_lowercase())).into(),
+                        )
+                        .filter(contacts::Column::Id.eq(m.id))
+                        .filter(unchanged(contacts::Column::Phone, m.phone.as_deref()))
+                        .filter(unchanged(contacts::Column::Email, m.email.as_deref()))
+                        .exec(tx)
+                        .await?
+                        .rows_affected;
+                }
+                Ok(n)
+            })
+            .await?;
     }
     done.copies += reseal_audit(db).await?;
     done.copies += reseal_events(db).await?;

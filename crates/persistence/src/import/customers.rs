@@ -15,12 +15,12 @@ use crate::entities::{customer_events, customer_tags, customers};
 use crate::reports::Sql;
 use crate::{Actor, Result, crypto, now};
 
-/// A row's keys as the customers table stores them (keyed hashes when encrypted).
-fn stored_keys(c: &Customer) -> DuplicateKeys {
-    let mut k = c.duplicate_keys();
-    k.phone = crypto::search_key(k.phone);
-    k.email = crypto::search_key(k.email);
-    k
+/// Every form a row's keys may be stored in (keyed hashes under each key when encrypted,
+/// the values in clear): `(name, phones, emails)`.
+fn stored_keys(c: &Customer) -> (Option<String>, Vec<String>, Vec<String>) {
+    let DuplicateKeys { name, phone, email } = c.duplicate_keys();
+    let forms = |v: Option<String>| v.map(|v| crypto::search_keys(&v)).unwrap_or_default();
+    (name, forms(phone), forms(email))
 }
 
 /// Customers into the importer's own book.
@@ -123,21 +123,21 @@ impl ImportTarget for CustomerImport {
         }
         let (mut names, mut phones, mut emails) = (vec![], vec![], vec![]);
         for (_, c) in batch {
-            let k = stored_keys(c);
-            names.extend(k.name);
-            phones.extend(k.phone);
-            emails.extend(k.email);
+            let (name, phone, email) = stored_keys(c);
+            names.extend(name);
+            phones.extend(phone);
+            emails.extend(email);
         }
         let found = matching_keys(conn, names, phones, emails).await?;
         let mut problems = Vec::new();
         for (line, c) in batch {
-            let k = stored_keys(c);
+            let (name, phone, email) = stored_keys(c);
             let ids: Vec<Uuid> = found
                 .iter()
                 .filter(|(_, n, p, e)| {
-                    k.name.as_ref() == Some(n)
-                        || (k.phone.is_some() && k.phone == *p)
-                        || (k.email.is_some() && k.email == *e)
+                    name.as_ref() == Some(n)
+                        || p.as_ref().is_some_and(|p| phone.contains(p))
+                        || e.as_ref().is_some_and(|e| email.contains(e))
                 })
                 .map(|(id, ..)| *id)
                 .collect();
@@ -194,9 +194,14 @@ impl ImportTarget for CustomerImport {
             audits.push(
                 Change::of(AuditEntity::Customer, id, AuditAction::Import)
                     .after({
-                        let mut after = json!({"name": c.name, "phone": c.phone, "email": c.email});
-                        crypto::seal_json(&mut after);
-                        after
+                        // As the customer's own audit snapshot: the hash when encrypted.
+                        let k = c.duplicate_keys();
+                        let (phone, email) = if crypto::enabled() {
+                            (crypto::search_key(k.phone), crypto::search_key(k.email))
+                        } else {
+                            (c.phone.clone(), c.email.clone())
+                        };
+                        json!({"name": c.name, "phone": phone, "email": email})
                     })
                     .row(Some(actor), t),
             );
