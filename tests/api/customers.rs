@@ -65,6 +65,12 @@ async fn every_field_rule_is_named() {
             "invalid_email",
         ),
         (
+            // What an encrypted value looks like at rest: never a client's email.
+            json!({"name": "ok", "email": "enc:v1:deadbeef:x@a.cn"}),
+            "email",
+            "invalid_email",
+        ),
+        (
             json!({"name": "ok", "phone": "call me"}),
             "phone",
             "invalid_phone",
