@@ -221,9 +221,12 @@ pub fn needs_rehash(hash: &str) -> bool {
 /// Hashes a password on a blocking thread (start-up and the CLI; requests go through
 /// [`PasswordHasher`]).
 pub async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || hash_with(&mut Vec::new(), &password))
-        .await
-        .map_err(ApiError::internal)?
+    let hashed = tokio::task::spawn_blocking(move || {
+        let hashed = hash_with(&mut Vec::new(), &password);
+        crate::memory::release_now();
+        hashed
+    });
+    hashed.await.map_err(ApiError::internal)?
 }
 
 type HashJob = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
@@ -232,8 +235,8 @@ type HashJob = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 /// a burst of sign-ins queues instead of running hundreds of argon2 checks at once. A
 /// thread keeps its argon2 memory (12 MiB) from one hash to the next while hashes are
 /// waiting, and frees it when none is: at most threads × 12 MiB during a burst however
-/// many sign-ins come, none when idle (the allocator, mimalloc in `main.rs`, gives freed
-/// memory back to the system). No allocator settings are needed.
+/// many sign-ins come, none when idle (the thread hands the freed pages back to the
+/// system at once, [`crate::memory::release_now`]). No allocator settings are needed.
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: std::sync::mpsc::SyncSender<HashJob>,
@@ -271,6 +274,7 @@ impl PasswordHasher {
                         job(&mut memory);
                         if waiting.load(Ordering::Acquire) == 0 {
                             memory = Vec::new();
+                            crate::memory::release_now();
                         }
                     }
                 })?;

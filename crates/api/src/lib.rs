@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod listing;
+pub mod memory;
 pub mod methods;
 pub mod openapi;
 pub mod reply;

@@ -377,6 +377,9 @@ impl Application {
         let state = build_state(db, settings).await?;
         let housekeeping = state.clone();
         spawn_job("housekeeping", move || run_housekeeping(housekeeping));
+        spawn_job("memory", || {
+            crate::memory::release_periodically(Duration::from_secs(2))
+        });
         if state.settings.webhooks.poll_interval_ms > 0 {
             let dispatcher = state.clone();
             spawn_job("webhooks", move || {
@@ -422,6 +425,8 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
+        // What start-up freed (migrations, the spec parsed above) leaves now.
+        crate::memory::release_now();
         Ok(Self {
             port,
             server: server.run(),
