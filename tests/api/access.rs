@@ -50,24 +50,10 @@ async fn explanations_agree_with_what_each_user_reads() {
         .customer(&top_manager.token, "Manager's Own", json!({}))
         .await;
     let pooled = app.pool_customer("Pooled Co").await;
-    let lead = app
-        .post(
-            "/api/v1/leads",
-            &east_rep.token,
-            json!({"name": "East lead"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let lead = app.lead(&east_rep.token, "East lead").await;
     let opportunity = app
-        .post(
-            "/api/v1/opportunities",
-            &east_rep.token,
-            json!({"customer_id": customer, "name": "East deal", "amount": "100.00"}),
-        )
-        .await
-        .expect(201)
-        .id();
+        .opportunity(&east_rep.token, &customer, "East deal", "100.00")
+        .await;
     let stocked = app.warehouse_and_product().await;
     let order = app
         .draft_order(&east_rep.token, &customer, (&stocked.0, &stocked.1))

@@ -3,17 +3,27 @@
 use reqwest::Method;
 use serde_json::json;
 use sims_api::auth::{TokenFor, TokenKeys};
-use uuid::Uuid;
 
 use crate::helpers::*;
+
+/// Signs the admin in: the token pair.
+async fn admin_pair(app: &TestApp) -> Reply {
+    app.login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect(200)
+}
+
+/// Signs out with a refresh token (no bearer token).
+async fn logout(app: &TestApp, refresh_token: &serde_json::Value) -> Reply {
+    let body = json!({"refresh_token": refresh_token});
+    app.request(Method::POST, "/api/v1/auth/logout", None, Some(body))
+        .await
+}
 
 #[tokio::test]
 async fn login_returns_a_token_pair_that_opens_me() {
     let app = spawn_app().await;
-    let r = app
-        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .expect(200);
+    let r = admin_pair(&app).await;
     assert_eq!(r.body["token_type"], "Bearer");
     assert_eq!(r.body["expires_in"], 900);
     assert!(
@@ -109,68 +119,34 @@ async fn missing_expired_and_tampered_tokens_are_refused() {
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
     let app = spawn_app().await;
-    let first = app
-        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .expect(200);
+    let first = admin_pair(&app).await;
     let r1 = first.body["refresh_token"].as_str().unwrap().to_owned();
-    let second = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": r1})),
-        )
-        .await
-        .expect(200);
+    let second = app.refresh(r1.clone()).await.expect(200);
     let r2 = second.body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(r1, r2, "a new refresh token every time");
     app.get("/api/v1/me", second.body["access_token"].as_str().unwrap())
         .await
         .expect(200);
     // Presenting the rotated token again is reuse: it fails and takes its family with it.
-    app.request(
-        Method::POST,
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": r1})),
-    )
-    .await
-    .expect_problem(401, "unauthorized");
-    app.request(
-        Method::POST,
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": r2})),
-    )
-    .await
-    .expect_problem(401, "unauthorized");
+    app.refresh(r1.clone())
+        .await
+        .expect_problem(401, "unauthorized");
+    app.refresh(r2.clone())
+        .await
+        .expect_problem(401, "unauthorized");
     // Another session of the same user is untouched.
-    let other = app
-        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
+    let other = admin_pair(&app).await;
+    app.refresh(other.body["refresh_token"].clone())
         .await
         .expect(200);
-    app.request(
-        Method::POST,
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": other.body["refresh_token"]})),
-    )
-    .await
-    .expect(200);
 }
 
 #[tokio::test]
 async fn unknown_refresh_token_is_unauthorized() {
     let app = spawn_app().await;
-    app.request(
-        Method::POST,
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": "made-up"})),
-    )
-    .await
-    .expect_problem(401, "unauthorized");
+    app.refresh("made-up")
+        .await
+        .expect_problem(401, "unauthorized");
     app.request(Method::POST, "/api/v1/auth/refresh", None, Some(json!({})))
         .await
         .expect_problem(422, "validation_failed");
@@ -179,35 +155,13 @@ async fn unknown_refresh_token_is_unauthorized() {
 #[tokio::test]
 async fn logout_revokes_the_refresh_token() {
     let app = spawn_app().await;
-    let pair = app
-        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .expect(200);
+    let pair = admin_pair(&app).await;
     let rt = pair.body["refresh_token"].clone();
-    app.request(
-        Method::POST,
-        "/api/v1/auth/logout",
-        None,
-        Some(json!({"refresh_token": rt})),
-    )
-    .await
-    .expect(204);
-    app.request(
-        Method::POST,
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": rt})),
-    )
-    .await
-    .expect_problem(401, "unauthorized");
-    app.request(
-        Method::POST,
-        "/api/v1/auth/logout",
-        None,
-        Some(json!({"refresh_token": rt})),
-    )
-    .await
-    .expect_problem(401, "unauthorized");
+    logout(&app, &rt).await.expect(204);
+    app.refresh(rt.clone())
+        .await
+        .expect_problem(401, "unauthorized");
+    logout(&app, &rt).await.expect_problem(401, "unauthorized");
 }
 
 /// Instances remember who signed-in users are between requests; on PostgreSQL a
@@ -225,16 +179,7 @@ async fn a_deactivation_through_one_instance_reaches_another() {
         .expect("a second instance");
     let second = format!("http://127.0.0.1:{}", other.port());
     tokio::spawn(other.run_until_stopped());
-    let email = format!("roamer-{}@example.com", Uuid::now_v7().simple());
-    let id = app
-        .post(
-            "/api/v1/users",
-            &app.admin,
-            json!({"email": email, "name": "Roamer", "password": PASSWORD, "role": "sales"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let (email, id) = app.sales_user("roamer", "Roamer").await;
     let pair = app.login_pair(&email, PASSWORD).await.expect(200);
     let token = pair.body["access_token"].as_str().unwrap().to_owned();
     let on_second = || {
@@ -247,13 +192,7 @@ async fn a_deactivation_through_one_instance_reaches_another() {
     for _ in 0..2 {
         assert_eq!(on_second().await.unwrap().status(), 200);
     }
-    app.patch(
-        &format!("/api/v1/users/{id}"),
-        &app.admin,
-        json!({"active": false}),
-    )
-    .await
-    .expect(200);
+    app.set_active(&id, false).await;
     let mut status = 200;
     for _ in 0..100 {
         status = on_second().await.unwrap().status().as_u16();
@@ -271,48 +210,22 @@ async fn a_deactivation_through_one_instance_reaches_another() {
 #[tokio::test]
 async fn deactivation_takes_effect_at_once() {
     let app = spawn_app().await;
-    let email = format!("leaver-{}@example.com", Uuid::now_v7().simple());
-    let id = app
-        .post(
-            "/api/v1/users",
-            &app.admin,
-            json!({"email": email, "name": "Leaver", "password": PASSWORD, "role": "sales"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let (email, id) = app.sales_user("leaver", "Leaver").await;
     let pair = app.login_pair(&email, PASSWORD).await.expect(200);
     let token = pair.body["access_token"].as_str().unwrap().to_owned();
     app.get("/api/v1/customers", &token).await.expect(200);
-    app.patch(
-        &format!("/api/v1/users/{id}"),
-        &app.admin,
-        json!({"active": false}),
-    )
-    .await
-    .expect(200);
+    app.set_active(&id, false).await;
     app.get("/api/v1/customers", &token)
         .await
         .expect_problem(401, "unauthorized");
     app.login_pair(&email, PASSWORD)
         .await
         .expect_problem(401, "unauthorized");
-    app.request(
-        Method::POST,
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": pair.body["refresh_token"]})),
-    )
-    .await
-    .expect_problem(401, "unauthorized");
+    app.refresh(pair.body["refresh_token"].clone())
+        .await
+        .expect_problem(401, "unauthorized");
     // Reactivated, they sign in again.
-    app.patch(
-        &format!("/api/v1/users/{id}"),
-        &app.admin,
-        json!({"active": true}),
-    )
-    .await
-    .expect(200);
+    app.set_active(&id, true).await;
     app.login_pair(&email, PASSWORD).await.expect(200);
 }
 
@@ -341,17 +254,13 @@ async fn success_resets_the_failure_count() {
             .await
             .expect(401);
     }
-    app.login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .expect(200);
+    admin_pair(&app).await;
     for _ in 0..4 {
         app.login_pair(ADMIN_EMAIL, "wrong-password!")
             .await
             .expect(401);
     }
-    app.login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .expect(200);
+    admin_pair(&app).await;
 }
 
 #[tokio::test]
@@ -418,16 +327,7 @@ async fn many_failures_from_one_address_are_limited_across_accounts() {
 #[tokio::test]
 async fn a_password_change_ends_every_session_at_once() {
     let app = spawn_app().await;
-    let email = format!("s-{}@example.com", Uuid::now_v7().simple());
-    let id = app
-        .post(
-            "/api/v1/users",
-            &app.admin,
-            json!({"email": email, "name": "S", "password": PASSWORD, "role": "sales"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let (email, id) = app.sales_user("s", "S").await;
     let first = app.login_pair(&email, PASSWORD).await.expect(200);
     let second = app.login_pair(&email, PASSWORD).await.expect(200);
     let token = first.body["access_token"].as_str().unwrap().to_owned();
@@ -466,14 +366,9 @@ async fn a_password_change_ends_every_session_at_once() {
             .await
             .expect_problem(401, "unauthorized");
     }
-    app.request(
-        Method::POST,
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": refresh})),
-    )
-    .await
-    .expect_problem(401, "unauthorized");
+    app.refresh(refresh.clone())
+        .await
+        .expect_problem(401, "unauthorized");
     app.login_pair(&email, PASSWORD).await.expect(401);
     let fresh = app.login(&email, "a brand new passphrase").await;
     app.get("/api/v1/me", &fresh).await.expect(200);
@@ -494,17 +389,9 @@ async fn a_password_change_ends_every_session_at_once() {
 #[tokio::test]
 async fn a_refresh_family_lives_at_most_its_maximum_age() {
     let app = spawn_app_with(|s| s.auth.refresh_family_max_days = 0).await;
-    let pair = app
-        .login_pair(ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .expect(200);
+    let pair = admin_pair(&app).await;
     let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": pair.body["refresh_token"]})),
-        )
+        .refresh(pair.body["refresh_token"].clone())
         .await
         .expect_problem(401, "unauthorized");
     assert!(r.body["detail"].as_str().unwrap().contains("sign in again"));
@@ -575,31 +462,16 @@ async fn expired_counters_and_idempotency_keys_are_purged() {
     app.login_pair("nobody@example.com", "wrong-password!")
         .await
         .expect(401);
-    let w = app
-        .post(
-            "/api/v1/warehouses",
-            &app.admin,
-            json!({"code": "W1", "name": "x"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let w = app.warehouse("W1", "x").await;
     let p = app
-        .post(
-            "/api/v1/products",
-            &app.admin,
+        .product(
             json!({"sku": "P1", "name": "p", "unit": "个", "list_price": "1", "tax_rate": "0"}),
         )
+        .await;
+    let receipt = json!({"warehouse_id": w, "lines": [{"product_id": p, "quantity": "1"}]});
+    app.keyed(&app.address, "/api/v1/stock/receipts", "po-1", receipt)
         .await
-        .expect(201)
-        .id();
-    let rb = app
-        .client
-        .post(format!("{}/api/v1/stock/receipts", app.address))
-        .bearer_auth(&app.admin)
-        .header("idempotency-key", "po-1")
-        .json(&json!({"warehouse_id": w, "lines": [{"product_id": p, "quantity": "1"}]}));
-    app.send(rb).await.expect(201);
+        .expect(201);
     let conn = sea_orm::Database::connect(&app._db.url).await.unwrap();
     let long_ago = chrono::Utc::now() - chrono::Duration::days(2);
     login_failures::Entity::update_many()

@@ -238,25 +238,11 @@ async fn an_archive_of_an_older_schema_restores_and_is_migrated() {
     let customer = original
         .customer(&original.admin, "Old Ltd", json!({"phone": "13800138000"}))
         .await;
-    original
-        .post(
-            "/api/v1/stock/receipts",
-            &original.admin,
-            json!({"warehouse_id": warehouse, "lines": [{"product_id": product, "quantity": "5"}]}),
-        )
-        .await
-        .expect(201);
+    original.receive(&warehouse, &product, "5").await;
     let order = original
         .draft_order(&original.admin, &customer, (&warehouse, &product))
         .await;
-    original
-        .post(
-            &format!("/api/v1/orders/{order}/confirm"),
-            &original.admin,
-            json!({}),
-        )
-        .await
-        .expect(200);
+    original.confirm(&original.admin, &order).await;
     original
         .post(
             &format!("/api/v1/orders/{order}/payments"),

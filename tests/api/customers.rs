@@ -129,17 +129,10 @@ async fn every_field_rule_is_named() {
         ),
     ];
     for (body, field, code) in cases {
-        let r = app
+        let error = app
             .post("/api/v1/customers", &app.admin, body.clone())
             .await
-            .expect_problem(422, "validation_failed");
-        let error = r.body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["field"] == field)
-            .unwrap_or_else(|| panic!("{body} should name {field}: {}", r.body));
-        assert_eq!(error["code"], code, "{body}: {}", r.body);
+            .expect_invalid(field, code);
         assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     let list = app
@@ -488,12 +481,7 @@ async fn keyset_pages_walk_every_row_once_in_order() {
         .get("/api/v1/customers?per_page=3&page=2&sort=name", &app.admin)
         .await
         .expect(200);
-    let names: Vec<_> = p2.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap().to_owned())
-        .collect();
+    let names = p2.column("name");
     assert_eq!(names, vec!["Customer 3", "Customer 4", "Customer 5"]);
     // And a cursor continues the same sort.
     let c = p2.body["next_cursor"].as_str().unwrap();
@@ -696,15 +684,7 @@ async fn a_customer_with_opportunities_or_orders_is_not_deleted() {
     )
     .await
     .expect(200);
-    let opp = app
-        .post(
-            "/api/v1/opportunities",
-            &other,
-            json!({"customer_id": c, "name": "2027 框架", "amount": "1000.00"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let opp = app.opportunity(&other, &c, "2027 框架", "1000.00").await;
     let r = app
         .delete(&format!("/api/v1/customers/{c}"), &app.admin)
         .await

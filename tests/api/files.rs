@@ -156,28 +156,17 @@ async fn broken_rows_are_reported_and_nothing_is_written() {
         (Some(8), Some(2), Some(6), Some(0))
     );
     let errors = dry.body["errors"].as_array().unwrap();
-    let found: Vec<(u64, String)> = errors
-        .iter()
-        .map(|e| {
-            (
-                e["line"].as_u64().unwrap(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    for want in [
-        (3, "invalid_email"),
-        (4, "required"),
-        (5, "duplicate_in_file"),
-        (6, "duplicate_customer"),
-        (7, "wrong_column_count"),
-        (8, "invalid_utf8"),
-    ] {
-        assert!(
-            found.contains(&(want.0, want.1.to_owned())),
-            "missing {want:?} in {found:?}"
-        );
-    }
+    assert_line_codes(
+        &dry.body,
+        &[
+            (3, "invalid_email"),
+            (4, "required"),
+            (5, "duplicate_in_file"),
+            (6, "duplicate_customer"),
+            (7, "wrong_column_count"),
+            (8, "invalid_utf8"),
+        ],
+    );
     let dup = errors
         .iter()
         .find(|e| e["code"] == "duplicate_customer")
@@ -415,36 +404,22 @@ async fn contacts_import_onto_customers_the_caller_may_change() {
         "{}",
         dry.body
     );
-    let codes: Vec<(u64, String)> = dry.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["line"].as_u64().unwrap(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    for want in [
-        (4, "not_found"),
-        (5, "invalid_uuid"),
-        (6, "required"),
-        (6, "invalid_email"),
-    ] {
-        assert!(
-            codes.contains(&(want.0, want.1.to_owned())),
-            "{want:?} in {codes:?}"
-        );
-    }
-    post("").await.expect_problem(422, "validation_failed");
-    assert!(
-        app.get(&format!("/api/v1/customers/{mine}/contacts"), &rep)
-            .await
-            .expect(200)
-            .ids()
-            .is_empty()
+    assert_line_codes(
+        &dry.body,
+        &[
+            (4, "not_found"),
+            (5, "invalid_uuid"),
+            (6, "required"),
+            (6, "invalid_email"),
+        ],
     );
+    post("").await.expect_problem(422, "validation_failed");
+    app.assert_empty(
+        &format!("/api/v1/customers/{mine}/contacts"),
+        &rep,
+        "nothing listed",
+    )
+    .await;
     let done = post("?skip_invalid=true").await.expect(200);
     assert_eq!(done.body["created"], 2);
     let primaries = app
@@ -455,12 +430,10 @@ async fn contacts_import_onto_customers_the_caller_may_change() {
         .await
         .expect(200);
     assert_eq!(primaries.body["items"][0]["name"], "韩梅梅");
-    assert!(
-        app.get(&format!("/api/v1/customers/{theirs}/contacts"), &other)
-            .await
-            .expect(200)
-            .ids()
-            .is_empty(),
-        "nothing on a customer out of scope"
-    );
+    app.assert_empty(
+        &format!("/api/v1/customers/{theirs}/contacts"),
+        &other,
+        "nothing on a customer out of scope",
+    )
+    .await;
 }

@@ -174,58 +174,45 @@ async fn follow_up_rules_are_named() {
     let app = spawn_app().await;
     let c = app.customer(&app.admin, "Rules Co", json!({})).await;
     let path = format!("/api/v1/customers/{c}/follow-ups");
-    for (body, field, code) in [
-        (
-            json!({"kind": "fax", "content": "x"}),
-            "kind",
-            "invalid_choice",
-        ),
-        (json!({"content": "x"}), "kind", "required"),
-        (
-            json!({"kind": "call", "content": " "}),
-            "content",
-            "required",
-        ),
-        (
-            json!({"kind": "call", "content": "c".repeat(10_001)}),
-            "content",
-            "too_long",
-        ),
-        (
-            json!({"kind": "call", "content": "x", "occurred_at": "2030-01-01T00:00:00Z"}),
-            "occurred_at",
-            "in_future",
-        ),
-        (
-            json!({"kind": "call", "content": "x", "occurred_at": "2026-11-20T00:00:00Z", "next_follow_up_at": "2026-11-19T00:00:00Z"}),
-            "next_follow_up_at",
-            "before_occurred_at",
-        ),
-        (
-            json!({"kind": "call", "content": "x", "occurred_at": "yesterday"}),
-            "occurred_at",
-            "invalid",
-        ),
-    ] {
-        let r = app
-            .post(&path, &app.admin, body.clone())
-            .await
-            .expect_problem(422, "validation_failed");
-        let e = r.body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["field"] == field)
-            .unwrap_or_else(|| panic!("{body}: {}", r.body));
-        assert_eq!(e["code"], code, "{body}: {}", r.body);
-    }
-    assert!(
-        app.get(&path, &app.admin)
-            .await
-            .expect(200)
-            .ids()
-            .is_empty()
-    );
+    app.post_each_invalid(
+        &path,
+        &app.admin,
+        [
+            (
+                json!({"kind": "fax", "content": "x"}),
+                "kind",
+                "invalid_choice",
+            ),
+            (json!({"content": "x"}), "kind", "required"),
+            (
+                json!({"kind": "call", "content": " "}),
+                "content",
+                "required",
+            ),
+            (
+                json!({"kind": "call", "content": "c".repeat(10_001)}),
+                "content",
+                "too_long",
+            ),
+            (
+                json!({"kind": "call", "content": "x", "occurred_at": "2030-01-01T00:00:00Z"}),
+                "occurred_at",
+                "in_future",
+            ),
+            (
+                json!({"kind": "call", "content": "x", "occurred_at": "2026-11-20T00:00:00Z", "next_follow_up_at": "2026-11-19T00:00:00Z"}),
+                "next_follow_up_at",
+                "before_occurred_at",
+            ),
+            (
+                json!({"kind": "call", "content": "x", "occurred_at": "yesterday"}),
+                "occurred_at",
+                "invalid",
+            ),
+        ],
+    )
+    .await;
+    app.assert_empty(&path, &app.admin, "nothing listed").await;
 }
 
 #[tokio::test]

@@ -159,6 +159,36 @@ impl Reply {
             .collect()
     }
 
+    /// Asserts a `validation_failed` problem whose error naming `field` has `code`, and
+    /// returns that error.
+    #[track_caller]
+    pub fn expect_invalid(self, field: &str, code: &str) -> Value {
+        let r = self.expect_problem(422, "validation_failed");
+        let e = r.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors in {}", r.body))
+            .iter()
+            .find(|e| e["field"] == field)
+            .unwrap_or_else(|| panic!("no error for {field}: {}", r.body));
+        assert_eq!(e["code"], code, "{field}: {}", r.body);
+        e.clone()
+    }
+
+    /// The string `key` of every item of a list page, in order.
+    pub fn column(&self, key: &str) -> Vec<String> {
+        self.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not a page: {}", self.body))
+            .iter()
+            .map(|i| {
+                i[key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no string {key} in {i}"))
+                    .to_owned()
+            })
+            .collect()
+    }
+
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
@@ -188,6 +218,43 @@ impl Reply {
         assert_eq!(self.code(), code, "problem code; body: {}", self.body);
         assert_eq!(self.body["status"].as_u64(), Some(u64::from(status)));
         self
+    }
+}
+
+/// The `keys` of each object in the array `rows`, one JSON array a row (a missing key is
+/// null), for comparing a table with `json!`.
+pub fn pick(rows: &Value, keys: &[&str]) -> Vec<Value> {
+    rows.as_array()
+        .unwrap_or_else(|| panic!("not an array: {rows}"))
+        .iter()
+        .map(|r| Value::Array(keys.iter().map(|k| r[*k].clone()).collect()))
+        .collect()
+}
+
+/// The `(line, code)` of each of an import's `errors`.
+pub fn line_codes(body: &Value) -> Vec<(u64, String)> {
+    body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {body}"))
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Asserts that an import's `errors` include each `(line, code)` of `wanted`.
+#[track_caller]
+pub fn assert_line_codes(body: &Value, wanted: &[(u64, &str)]) {
+    let found = line_codes(body);
+    for &(line, code) in wanted {
+        assert!(
+            found.contains(&(line, code.to_owned())),
+            "missing ({line}, {code}) in {found:?}"
+        );
     }
 }
 
@@ -311,6 +378,29 @@ impl TestApp {
         .await
     }
 
+    /// Exchanges a refresh token (any JSON value, sent as is) without a bearer token.
+    pub async fn refresh(&self, refresh_token: impl Into<Value>) -> Reply {
+        self.request(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh_token.into()})),
+        )
+        .await
+    }
+
+    /// POSTs `body` to `path` on the server at `address` as admin with an
+    /// `Idempotency-Key`.
+    pub async fn keyed(&self, address: &str, path: &str, key: &str, body: Value) -> Reply {
+        let rb = self
+            .client
+            .post(format!("{address}{path}"))
+            .bearer_auth(&self.admin)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        self.send(rb).await
+    }
+
     /// Signs in and returns the access token.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let r = self.login_pair(email, password).await.expect(200);
@@ -398,27 +488,112 @@ impl TestApp {
         id
     }
 
+    /// Creates a sales user (as admin) with an email starting `prefix-`: `(email, id)`.
+    pub async fn sales_user(&self, prefix: &str, name: &str) -> (String, String) {
+        let email = format!("{prefix}-{}@example.com", Uuid::now_v7().simple());
+        let id = self
+            .post(
+                "/api/v1/users",
+                &self.admin,
+                json!({"email": email, "name": name, "password": PASSWORD, "role": "sales"}),
+            )
+            .await
+            .expect(201)
+            .id();
+        (email, id)
+    }
+
+    /// Activates or deactivates a user (as admin).
+    pub async fn set_active(&self, user: &str, active: bool) {
+        self.patch(
+            &format!("/api/v1/users/{user}"),
+            &self.admin,
+            json!({"active": active}),
+        )
+        .await
+        .expect(200);
+    }
+
+    /// Creates a warehouse (as admin).
+    pub async fn warehouse(&self, code: &str, name: &str) -> String {
+        self.post(
+            "/api/v1/warehouses",
+            &self.admin,
+            json!({"code": code, "name": name}),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
+    /// Creates a product from `fields` (as admin).
+    pub async fn product(&self, fields: Value) -> String {
+        self.post("/api/v1/products", &self.admin, fields)
+            .await
+            .expect(201)
+            .id()
+    }
+
+    /// Receives `quantity` of `product` into `warehouse` (as admin).
+    pub async fn receive(&self, warehouse: &str, product: &str, quantity: &str) -> Reply {
+        self.post(
+            "/api/v1/stock/receipts",
+            &self.admin,
+            json!({"warehouse_id": warehouse, "lines": [{"product_id": product, "quantity": quantity}]}),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// Confirms an order as `token`, expecting success.
+    pub async fn confirm(&self, token: &str, order: &str) -> Reply {
+        self.post(&format!("/api/v1/orders/{order}/confirm"), token, json!({}))
+            .await
+            .expect(200)
+    }
+
+    /// Runs the pool-return job (as admin): how many customers it returned.
+    pub async fn run_pool_return(&self) -> Value {
+        self.post("/api/v1/admin/jobs/pool-return", &self.admin, json!({}))
+            .await
+            .expect(200)
+            .body["returned"]
+            .clone()
+    }
+
+    /// Creates a lead as `token`.
+    pub async fn lead(&self, token: &str, name: &str) -> String {
+        self.post("/api/v1/leads", token, json!({"name": name}))
+            .await
+            .expect(201)
+            .id()
+    }
+
+    /// Creates an opportunity for `customer` as `token`.
+    pub async fn opportunity(
+        &self,
+        token: &str,
+        customer: &str,
+        name: &str,
+        amount: &str,
+    ) -> String {
+        self.post(
+            "/api/v1/opportunities",
+            token,
+            json!({"customer_id": customer, "name": name, "amount": amount}),
+        )
+        .await
+        .expect(201)
+        .id()
+    }
+
     /// A warehouse `W1` and a product `P1` at 10.00 with 13% tax (as admin), for tests
     /// that need an order: `(warehouse, product)`.
     pub async fn warehouse_and_product(&self) -> (String, String) {
-        let warehouse = self
-            .post(
-                "/api/v1/warehouses",
-                &self.admin,
-                json!({"code": "W1", "name": "主仓"}),
-            )
-            .await
-            .expect(201)
-            .id();
+        let warehouse = self.warehouse("W1", "主仓").await;
         let product = self
-            .post(
-                "/api/v1/products",
-                &self.admin,
-                json!({"sku": "P1", "name": "P1", "unit": "件", "list_price": "10", "tax_rate": "13"}),
-            )
-            .await
-            .expect(201)
-            .id();
+            .product(json!({"sku": "P1", "name": "P1", "unit": "件", "list_price": "10", "tax_rate": "13"}))
+            .await;
         (warehouse, product)
     }
 
@@ -438,6 +613,27 @@ impl TestApp {
         .await
         .expect(201)
         .id()
+    }
+
+    /// POSTs each body of `cases` to `path` as `token`: each is refused as
+    /// `validation_failed`, its error naming the case's field with the case's code.
+    pub async fn post_each_invalid(
+        &self,
+        path: &str,
+        token: &str,
+        cases: impl IntoIterator<Item = (Value, &str, &str)>,
+    ) {
+        for (body, field, code) in cases {
+            let r = self.post(path, token, body.clone()).await;
+            assert_eq!(r.status.as_u16(), 422, "{body}: {}", r.body);
+            r.expect_invalid(field, code);
+        }
+    }
+
+    /// Asserts the list at `path` (as `token`) has no items on its first page.
+    pub async fn assert_empty(&self, path: &str, token: &str, why: &str) {
+        let page = self.get(path, token).await.expect(200);
+        assert!(page.ids().is_empty(), "{why}: {}", page.body);
     }
 
     /// Every item of a list, page by page with `after`.

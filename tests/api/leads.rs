@@ -65,11 +65,7 @@ async fn lead_rules_and_scope() {
     )
     .await
     .expect_problem(403, "forbidden");
-    let id = app
-        .post("/api/v1/leads", &rep, json!({"name": "Mine"}))
-        .await
-        .expect(201)
-        .id();
+    let id = app.lead(&rep, "Mine").await;
     let path = format!("/api/v1/leads/{id}");
     app.get(&path, &other)
         .await
@@ -80,13 +76,8 @@ async fn lead_rules_and_scope() {
     app.post(&format!("{path}/convert"), &other, json!({}))
         .await
         .expect_problem(404, "not_found");
-    assert!(
-        app.get("/api/v1/leads", &other)
-            .await
-            .expect(200)
-            .ids()
-            .is_empty()
-    );
+    app.assert_empty("/api/v1/leads", &other, "nothing listed")
+        .await;
     app.patch(&path, &rep, json!({"owner_id": rep2_id}))
         .await
         .expect_problem(403, "forbidden");

@@ -81,20 +81,8 @@ async fn duplicates_fold_into_one_customer() {
         .await
         .expect(201)
         .id();
-    let opportunity = app
-        .post(
-            "/api/v1/opportunities",
-            &rep,
-            json!({"customer_id": first, "name": "Deal", "amount": "100.00"}),
-        )
-        .await
-        .expect(201)
-        .id();
-    let lead = app
-        .post("/api/v1/leads", &rep, json!({"name": "Lead"}))
-        .await
-        .expect(201)
-        .id();
+    let opportunity = app.opportunity(&rep, &first, "Deal", "100.00").await;
+    let lead = app.lead(&rep, "Lead").await;
     app.post(
         &format!("/api/v1/leads/{lead}/convert"),
         &rep,

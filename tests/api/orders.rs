@@ -16,15 +16,7 @@ async fn shop() -> Shop {
     let app = spawn_app().await;
     let (_, rep) = app.user("sales", None).await;
     let customer = app.customer(&rep, "Buyer Co", json!({})).await;
-    let warehouse = app
-        .post(
-            "/api/v1/warehouses",
-            &app.admin,
-            json!({"code": "W1", "name": "主仓"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let warehouse = app.warehouse("W1", "主仓").await;
     Shop {
         app,
         rep,
@@ -35,9 +27,9 @@ async fn shop() -> Shop {
 
 impl Shop {
     async fn product(&self, sku: &str, price: &str, tax: &str, stock: &str) -> String {
-        let id = self.app.post("/api/v1/products", &self.app.admin, json!({"sku": sku, "name": sku, "unit": "件", "list_price": price, "tax_rate": tax, "cost": "1"})).await.expect(201).id();
+        let id = self.app.product(json!({"sku": sku, "name": sku, "unit": "件", "list_price": price, "tax_rate": tax, "cost": "1"})).await;
         if stock != "0" {
-            self.app.post("/api/v1/stock/receipts", &self.app.admin, json!({"warehouse_id": self.warehouse, "lines": [{"product_id": id, "quantity": stock}]})).await.expect(201);
+            self.app.receive(&self.warehouse, &id, stock).await;
         }
         id
     }
@@ -296,10 +288,7 @@ async fn the_whole_flow_keeps_stock_and_money_right() {
     .await
     .expect_problem(409, "invalid_transition");
 
-    let c = app
-        .post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
-        .await
-        .expect(200);
+    let c = app.confirm(&s.rep, &id).await;
     assert_eq!(c.body["status"], "confirmed");
     assert_eq!(s.level(&p).await, ("10".into(), "5".into()));
     app.post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
@@ -441,9 +430,7 @@ async fn confirmation_is_all_or_nothing_and_names_short_lines() {
         .order(json!([{"product_id": plenty, "quantity": "10"}]))
         .await;
     let id2 = o2["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/orders/{id2}/confirm"), &s.rep, json!({}))
-        .await
-        .expect(200);
+    app.confirm(&s.rep, id2).await;
     assert_eq!(s.level(&plenty).await, ("100".into(), "10".into()));
     app.post(&format!("/api/v1/orders/{id2}/cancel"), &s.rep, json!({}))
         .await
@@ -501,9 +488,7 @@ async fn a_product_on_two_lines_is_reserved_for_both_or_for_neither() {
         ]))
         .await;
     let id = o["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
-        .await
-        .expect(200);
+    app.confirm(&s.rep, id).await;
     assert_eq!(s.level(&five).await, ("5".into(), "5".into()));
     assert_eq!(s.ledger(&five).await, (5_000, 5_000));
     let moves = app
@@ -581,9 +566,7 @@ async fn concurrent_shipments_and_cancels_never_double_count() {
     let o = s.order(json!([{"product_id": p, "quantity": "4"}])).await;
     let id = o["id"].as_str().unwrap().to_owned();
     let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    app.post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
-        .await
-        .expect(200);
+    app.confirm(&s.rep, &id).await;
     let ship_path = format!("/api/v1/orders/{id}/shipments");
     let cancel_path = format!("/api/v1/orders/{id}/cancel");
     let mut ops = vec![];
@@ -639,13 +622,8 @@ async fn orders_are_scoped_and_validated() {
     app.post(&format!("/api/v1/orders/{id}/confirm"), &other, json!({}))
         .await
         .expect_problem(404, "not_found");
-    assert!(
-        app.get("/api/v1/orders", &other)
-            .await
-            .expect(200)
-            .ids()
-            .is_empty()
-    );
+    app.assert_empty("/api/v1/orders", &other, "nothing listed")
+        .await;
     for (lines, field) in [
         (json!([]), "lines"),
         (

@@ -369,21 +369,13 @@ async fn money_round_trips_exactly() {
         (json!("1e3"), "invalid"),
         (json!("1_000"), "invalid"),
     ] {
-        let r = app
-            .post(
-                "/api/v1/opportunities",
-                &app.admin,
-                json!({"customer_id": c, "name": "bad", "amount": amount}),
-            )
-            .await
-            .expect_problem(422, "validation_failed");
-        let e = r.body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["field"] == "amount")
-            .unwrap_or_else(|| panic!("{amount}: {}", r.body));
-        assert_eq!(e["code"], code, "{amount}: {}", r.body);
+        app.post(
+            "/api/v1/opportunities",
+            &app.admin,
+            json!({"customer_id": c, "name": "bad", "amount": amount}),
+        )
+        .await
+        .expect_invalid("amount", code);
     }
     app.post(
         "/api/v1/opportunities",
@@ -400,12 +392,7 @@ async fn money_round_trips_exactly() {
         )
         .await
         .expect(200);
-    let amounts: Vec<_> = between.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["amount"].as_str().unwrap().to_owned())
-        .collect();
+    let amounts = between.column("amount");
     assert_eq!(amounts, vec!["0.10", "0.20"]);
     let top = app
         .get("/api/v1/opportunities?sort=-amount&per_page=1", &app.admin)
@@ -615,11 +602,7 @@ async fn lead_conversion_can_open_an_opportunity() {
     assert_eq!(o.body["customer_id"], r.body["customer_id"]);
     assert_eq!(o.body["owner_id"].as_str(), Some(rep_id.as_str()));
     // A bad opportunity fails the whole conversion.
-    let lead2 = app
-        .post("/api/v1/leads", &rep, json!({"name": "钱七"}))
-        .await
-        .expect(201)
-        .id();
+    let lead2 = app.lead(&rep, "钱七").await;
     let bad = app
         .post(
             &format!("/api/v1/leads/{lead2}/convert"),

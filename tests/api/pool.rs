@@ -240,11 +240,7 @@ async fn the_return_job_takes_back_neglected_customers_only() {
     app.post("/api/v1/admin/jobs/pool-return", &rep, json!({}))
         .await
         .expect_problem(403, "forbidden");
-    let run = app
-        .post("/api/v1/admin/jobs/pool-return", &app.admin, json!({}))
-        .await
-        .expect(200);
-    assert_eq!(run.body["returned"], 1);
+    assert_eq!(app.run_pool_return().await, 1);
     let n = app
         .get(&format!("/api/v1/customers/{neglected}"), &rep)
         .await
@@ -290,13 +286,7 @@ async fn the_return_job_takes_back_neglected_customers_only() {
         .expect(200);
     assert_eq!(audit.body["items"][0]["action"], "return_to_pool");
     // Running again returns nothing more.
-    assert_eq!(
-        app.post("/api/v1/admin/jobs/pool-return", &app.admin, json!({}))
-            .await
-            .expect(200)
-            .body["returned"],
-        0
-    );
+    assert_eq!(app.run_pool_return().await, 0);
 }
 
 #[tokio::test]
@@ -305,13 +295,7 @@ async fn the_return_follows_the_configured_days() {
     let (_, rep) = app.user("sales", None).await;
     let c = app.customer(&rep, "Short leash", json!({})).await;
     app.age_customer(&c, 6, None).await;
-    assert_eq!(
-        app.post("/api/v1/admin/jobs/pool-return", &app.admin, json!({}))
-            .await
-            .expect(200)
-            .body["returned"],
-        0
-    );
+    assert_eq!(app.run_pool_return().await, 0);
     app.patch(
         "/api/v1/settings/pool",
         &app.admin,
@@ -319,13 +303,7 @@ async fn the_return_follows_the_configured_days() {
     )
     .await
     .expect(200);
-    assert_eq!(
-        app.post("/api/v1/admin/jobs/pool-return", &app.admin, json!({}))
-            .await
-            .expect(200)
-            .body["returned"],
-        1
-    );
+    assert_eq!(app.run_pool_return().await, 1);
 }
 
 #[tokio::test]
@@ -350,14 +328,12 @@ async fn reps_are_warned_before_they_lose_customers() {
         (47..=48).contains(&in_days),
         "returns in about two days, got {in_days} h"
     );
-    assert!(
-        app.get("/api/v1/customers/pool/returning?within_days=3", &other)
-            .await
-            .expect(200)
-            .ids()
-            .is_empty(),
-        "scoped"
-    );
+    app.assert_empty(
+        "/api/v1/customers/pool/returning?within_days=3",
+        &other,
+        "scoped",
+    )
+    .await;
     assert_eq!(
         app.get("/api/v1/customers/pool/returning?within_days=30", &rep)
             .await
@@ -377,13 +353,12 @@ async fn reps_are_warned_before_they_lose_customers() {
     )
     .await
     .expect(201);
-    assert!(
-        app.get("/api/v1/customers/pool/returning?within_days=3", &rep)
-            .await
-            .expect(200)
-            .ids()
-            .is_empty()
-    );
+    app.assert_empty(
+        "/api/v1/customers/pool/returning?within_days=3",
+        &rep,
+        "nothing listed",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -75,29 +75,13 @@ async fn sales() -> Sales {
     let (a_id, a) = app.user("sales", Some(&east)).await;
     let (b_id, b) = app.user("sales", Some(&east1)).await;
     let (_, c) = app.user("sales", Some(&west)).await;
-    let warehouse = app
-        .post(
-            "/api/v1/warehouses",
-            &app.admin,
-            json!({"code": "W1", "name": "主仓"}),
-        )
-        .await
-        .expect(201)
-        .id();
+    let warehouse = app.warehouse("W1", "主仓").await;
     let mut products = vec![];
     for (sku, price, tax) in [("P1", "100", "13"), ("P2", "33.33", "0")] {
         let id = app
-            .post("/api/v1/products", &app.admin, json!({"sku": sku, "name": format!("Product {sku}"), "unit": "件", "list_price": price, "tax_rate": tax, "reorder_point": "5"}))
-            .await
-            .expect(201)
-            .id();
-        app.post(
-            "/api/v1/stock/receipts",
-            &app.admin,
-            json!({"warehouse_id": warehouse, "lines": [{"product_id": id, "quantity": "100"}]}),
-        )
-        .await
-        .expect(201);
+            .product(json!({"sku": sku, "name": format!("Product {sku}"), "unit": "件", "list_price": price, "tax_rate": tax, "reorder_point": "5"}))
+            .await;
+        app.receive(&warehouse, &id, "100").await;
         products.push(id);
     }
     let mut s = Sales {
@@ -359,15 +343,14 @@ async fn sales_by_day_week_owner_team_product_and_customer() {
             admin,
         )
         .await;
-    let labels: Vec<(&str, &str)> = teams["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["label"].as_str().unwrap(), r["revenue"].as_str().unwrap()))
-        .collect();
+    let labels = pick(&teams["rows"], &["label", "revenue"]);
     assert_eq!(
         labels,
-        vec![("East-1", "270.00"), ("East", "233.33"), ("West", "100.00")]
+        vec![
+            json!(["East-1", "270.00"]),
+            json!(["East", "233.33"]),
+            json!(["West", "100.00"])
+        ]
     );
     let products = s
         .report(
@@ -521,25 +504,13 @@ async fn targets_against_actual_for_users_and_team_subtrees() {
         .report("/api/v1/reports/targets?month=2026-10", admin)
         .await;
     assert_eq!(oct["month"], "2026-10");
-    let got: Vec<(&str, &str, &str, &str)> = oct["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap(),
-                r["target"].as_str().unwrap(),
-                r["actual"].as_str().unwrap(),
-                r["attainment"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let got = pick(&oct["rows"], &["name", "target", "actual", "attainment"]);
     // 233.33 / 200 = 1.16665 → 1.1667; the team East counts A (East) and B (East-1): 233.33.
     assert_eq!(
         got,
         vec![
-            ("East", "1000.00", "233.33", "0.2333"),
-            ("sales user", "200.00", "233.33", "1.1667")
+            json!(["East", "1000.00", "233.33", "0.2333"]),
+            json!(["sales user", "200.00", "233.33", "1.1667"])
         ]
     );
     let nov = s
@@ -601,33 +572,23 @@ async fn receivables_age_by_instalments_and_ignore_later_payments() {
     let r = s
         .report("/api/v1/reports/receivables?as_of=2026-11-30", admin)
         .await;
-    let got: Vec<(String, &str, &str, i64, &str)> = r["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["outstanding"].as_str().unwrap().to_owned(),
-                r["due_date"].as_str().unwrap(),
-                r["paid"].as_str().unwrap(),
-                r["days_past_due"].as_i64().unwrap(),
-                r["bucket"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let got = pick(
+        &r["rows"],
+        &["outstanding", "due_date", "paid", "days_past_due", "bucket"],
+    );
     assert_eq!(
         got,
         vec![
             // O6: 2026-09-15 + 30 days.
-            ("50.00".into(), "2026-10-15", "0.00", 46, "days_31_60"),
+            json!(["50.00", "2026-10-15", "0.00", 46, "days_31_60"]),
             // O1: 226.00 − 100.00, due 2026-11-04.
-            ("126.00".into(), "2026-11-04", "100.00", 26, "days_1_30"),
+            json!(["126.00", "2026-11-04", "100.00", 26, "days_1_30"]),
             // O4: 113.00 − 13.00, due 2026-11-09.
-            ("100.00".into(), "2026-11-09", "13.00", 21, "days_1_30"),
+            json!(["100.00", "2026-11-09", "13.00", 21, "days_1_30"]),
             // O2: unpaid, due 2026-11-19.
-            ("33.33".into(), "2026-11-19", "0.00", 11, "days_1_30"),
+            json!(["33.33", "2026-11-19", "0.00", 11, "days_1_30"]),
             // O3: 150.00 covers the first instalment: due the second's date.
-            ("155.10".into(), "2026-12-10", "150.00", 0, "current"),
+            json!(["155.10", "2026-12-10", "150.00", 0, "current"]),
         ]
     );
     assert_eq!(r["total_outstanding"], "464.43");
@@ -755,26 +716,15 @@ async fn funnel_and_forecast_weight_once_and_stay_in_scope() {
     .expect(200);
 
     let f = app.get("/api/v1/reports/funnel", &a).await.expect(200).body;
-    let stages: Vec<(i64, &str, &str)> = f["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["count"].as_i64().unwrap(),
-                s["amount"].as_str().unwrap(),
-                s["weighted_amount"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let stages = pick(&f["stages"], &["count", "amount", "weighted_amount"]);
     // Four open stages in order, empty ones too; 30.03 at 60% = 18.018 → 18.02 (not 3 × 6.01).
     assert_eq!(
         stages,
         vec![
-            (1, "50.00", "5.00"),
-            (0, "0.00", "0.00"),
-            (3, "30.03", "18.02"),
-            (0, "0.00", "0.00")
+            json!([1, "50.00", "5.00"]),
+            json!([0, "0.00", "0.00"]),
+            json!([3, "30.03", "18.02"]),
+            json!([0, "0.00", "0.00"])
         ]
     );
     assert_eq!(
@@ -862,27 +812,23 @@ async fn inventory_and_customers_reports() {
         .await
         .expect(201);
     let inv = s.report("/api/v1/reports/inventory", &s.c).await;
-    let got: Vec<(&str, &str, &str, &str, bool, &str)> = inv["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["sku"].as_str().unwrap(),
-                r["on_hand"].as_str().unwrap(),
-                r["reserved"].as_str().unwrap(),
-                r["available"].as_str().unwrap(),
-                r["low"].as_bool().unwrap(),
-                r["units_shipped"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let got = pick(
+        &inv["rows"],
+        &[
+            "sku",
+            "on_hand",
+            "reserved",
+            "available",
+            "low",
+            "units_shipped",
+        ],
+    );
     // P1: 100 received, 2 shipped; reserved by O3 (3) and O4 (1). P2: 100 − 94, reserved by O2, O6, O7.
     assert_eq!(
         got,
         vec![
-            ("P1", "98", "4", "94", false, "2"),
-            ("P2", "6", "3", "3", true, "0")
+            json!(["P1", "98", "4", "94", false, "2"]),
+            json!(["P2", "6", "3", "3", true, "0"])
         ]
     );
     let before = s

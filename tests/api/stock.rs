@@ -74,45 +74,38 @@ async fn products_keep_exact_prices_and_hide_cost_from_reps() {
     .await
     .expect_problem(409, "conflict");
     assert_eq!(taken.fields(), vec!["sku"], "the conflict names the field");
-    for (body, field, code) in [
-        (
-            json!({"sku": "A1", "name": "x", "unit": "个", "list_price": "1.00001", "tax_rate": "13"}),
-            "list_price",
-            "too_precise",
-        ),
-        (
-            json!({"sku": "A1", "name": "x", "unit": "个", "list_price": "1", "tax_rate": "130"}),
-            "tax_rate",
-            "out_of_range",
-        ),
-        (
-            json!({"sku": "A 1", "name": "x", "unit": "个", "list_price": "1", "tax_rate": "13"}),
-            "sku",
-            "invalid_sku",
-        ),
-        (
-            json!({"sku": "A1", "name": "x", "unit": "个", "list_price": 1.5, "tax_rate": "13"}),
-            "list_price",
-            "invalid_type",
-        ),
-        (
-            json!({"sku": "A1", "name": "x", "unit": "个", "list_price": "-1", "tax_rate": "13"}),
-            "list_price",
-            "out_of_range",
-        ),
-    ] {
-        let r = app
-            .post("/api/v1/products", &app.admin, body.clone())
-            .await
-            .expect_problem(422, "validation_failed");
-        let e = r.body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["field"] == field)
-            .unwrap_or_else(|| panic!("{body}: {}", r.body));
-        assert_eq!(e["code"], code, "{body}");
-    }
+    app.post_each_invalid(
+        "/api/v1/products",
+        &app.admin,
+        [
+            (
+                json!({"sku": "A1", "name": "x", "unit": "个", "list_price": "1.00001", "tax_rate": "13"}),
+                "list_price",
+                "too_precise",
+            ),
+            (
+                json!({"sku": "A1", "name": "x", "unit": "个", "list_price": "1", "tax_rate": "130"}),
+                "tax_rate",
+                "out_of_range",
+            ),
+            (
+                json!({"sku": "A 1", "name": "x", "unit": "个", "list_price": "1", "tax_rate": "13"}),
+                "sku",
+                "invalid_sku",
+            ),
+            (
+                json!({"sku": "A1", "name": "x", "unit": "个", "list_price": 1.5, "tax_rate": "13"}),
+                "list_price",
+                "invalid_type",
+            ),
+            (
+                json!({"sku": "A1", "name": "x", "unit": "个", "list_price": "-1", "tax_rate": "13"}),
+                "list_price",
+                "out_of_range",
+            ),
+        ],
+    )
+    .await;
     let upd = app
         .patch(
             &format!("/api/v1/products/{id}"),
@@ -220,12 +213,7 @@ async fn receipts_and_adjustments_keep_levels_equal_to_the_ledger() {
         )
         .await
         .expect(200);
-    let kinds: Vec<_> = ledger.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["kind"].as_str().unwrap().to_owned())
-        .collect();
+    let kinds = ledger.column("kind");
     assert_eq!(kinds, vec!["adjustment", "receipt", "receipt"]);
     let receipts = app
         .get(
@@ -358,17 +346,7 @@ async fn products_import_from_csv() {
         "{}",
         dry.body
     );
-    let mut codes: Vec<(u64, String)> = dry.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["line"].as_u64().unwrap(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let mut codes = line_codes(&dry.body);
     codes.sort();
     assert_eq!(
         codes,

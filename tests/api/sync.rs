@@ -71,20 +71,10 @@ async fn every_deleted_record_is_announced_with_what_went_with_it() {
     let kept_contact = contact(&kept, "Stays").await;
     let cascaded_contact = contact(&gone, "Goes with its customer").await;
     let cascaded_follow_up = follow_up(&gone).await;
-    let lead = app
-        .post("/api/v1/leads", &app.admin, json!({"name": "Lead to drop"}))
-        .await
-        .expect(201)
-        .id();
+    let lead = app.lead(&app.admin, "Lead to drop").await;
     let opportunity = app
-        .post(
-            "/api/v1/opportunities",
-            &app.admin,
-            json!({"customer_id": kept, "name": "Dropped deal", "amount": "10.00"}),
-        )
-        .await
-        .expect(201)
-        .id();
+        .opportunity(&app.admin, &kept, "Dropped deal", "10.00")
+        .await;
 
     for path in [
         format!("/api/v1/contacts/{lone_contact}"),

@@ -38,45 +38,38 @@ async fn only_admins_manage_users() {
 #[tokio::test]
 async fn user_rules() {
     let app = spawn_app().await;
-    for (body, field, code) in [
-        (
-            json!({"email": "bad", "name": "X", "password": PASSWORD, "role": "sales"}),
-            "email",
-            "invalid_email",
-        ),
-        (
-            json!({"email": "a@example.com", "name": "X", "password": "short", "role": "sales"}),
-            "password",
-            "too_short",
-        ),
-        (
-            json!({"email": "a@example.com", "name": "", "password": PASSWORD, "role": "sales"}),
-            "name",
-            "required",
-        ),
-        (
-            json!({"email": "a@example.com", "name": "X", "password": PASSWORD, "role": "boss"}),
-            "role",
-            "invalid_choice",
-        ),
-        (
-            json!({"email": "a@example.com", "name": "X", "password": PASSWORD}),
-            "role",
-            "required",
-        ),
-    ] {
-        let r = app
-            .post("/api/v1/users", &app.admin, body.clone())
-            .await
-            .expect_problem(422, "validation_failed");
-        let e = r.body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["field"] == field)
-            .unwrap_or_else(|| panic!("{body}: {}", r.body));
-        assert_eq!(e["code"], code);
-    }
+    app.post_each_invalid(
+        "/api/v1/users",
+        &app.admin,
+        [
+            (
+                json!({"email": "bad", "name": "X", "password": PASSWORD, "role": "sales"}),
+                "email",
+                "invalid_email",
+            ),
+            (
+                json!({"email": "a@example.com", "name": "X", "password": "short", "role": "sales"}),
+                "password",
+                "too_short",
+            ),
+            (
+                json!({"email": "a@example.com", "name": "", "password": PASSWORD, "role": "sales"}),
+                "name",
+                "required",
+            ),
+            (
+                json!({"email": "a@example.com", "name": "X", "password": PASSWORD, "role": "boss"}),
+                "role",
+                "invalid_choice",
+            ),
+            (
+                json!({"email": "a@example.com", "name": "X", "password": PASSWORD}),
+                "role",
+                "required",
+            ),
+        ],
+    )
+    .await;
     let r = app.post("/api/v1/users", &app.admin, json!({"email": "a@example.com", "name": "X", "password": PASSWORD, "role": "sales", "team_id": Uuid::now_v7()})).await.expect_problem(422, "validation_failed");
     assert_eq!(r.fields(), vec!["team_id"]);
     app.post(

@@ -399,24 +399,11 @@ async fn every_event_type_reaches_a_subscriber_of_everything() {
         .expect(200);
     }
     let (warehouse, product) = app.warehouse_and_product().await;
-    app.post(
-        "/api/v1/stock/receipts",
-        &app.admin,
-        json!({"warehouse_id": warehouse, "lines": [{"product_id": product, "quantity": "10"}]}),
-    )
-    .await
-    .expect(201);
+    app.receive(&warehouse, &product, "10").await;
     let shipped = app
         .draft_order(&app.admin, &customer, (&warehouse, &product))
         .await;
-    let confirmed = app
-        .post(
-            &format!("/api/v1/orders/{shipped}/confirm"),
-            &app.admin,
-            json!({}),
-        )
-        .await
-        .expect(200);
+    let confirmed = app.confirm(&app.admin, &shipped).await;
     let line = confirmed.body["lines"][0]["id"]
         .as_str()
         .unwrap()
