@@ -91,6 +91,7 @@ enum AdminCommand {
 }
 
 fn main() -> ExitCode {
+    sims_api::memory::configure();
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
         print!("{}", sims_api::openapi::to_pretty_json());
