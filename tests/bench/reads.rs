@@ -59,6 +59,8 @@ impl Server {
             .env("SIMS_AUTH__REQUESTS_PER_MINUTE_PER_ADDRESS", "0")
             .env("SIMS_POOL__RETURN_INTERVAL_SECS", "0")
             .env_remove("RUST_LOG")
+            // The bench's own setting; the server would refuse it as an unknown `SIMS_` key.
+            .env_remove("SIMS_BIN")
             .stdout(Stdio::null())
             .stderr(log);
         for (k, v) in env {
