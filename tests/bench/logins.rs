@@ -2,7 +2,8 @@
 //! password, against a server started in this process (SQLite). The process's resident
 //! memory is sampled every 10 ms. Account and address limits and the request budgets are
 //! raised so that every sign-in reaches the hash; `auth.max_concurrent_hashes` is the
-//! default (4). No allocator settings (`MALLOC_*`) are needed or read.
+//! default (4). The process runs on the `sims` binary's allocator, set up as `main.rs`
+//! sets it up, so the figures are the server's; no allocator settings are needed or read.
 //!
 //! `cargo bench -p sims-tests --bench logins -- [n]` (default 200).
 
@@ -13,6 +14,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sims_api::Application;
 use sims_api::config::{Secret, Settings};
+
+/// The allocator of the `sims` binary (`crates/api/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -26,8 +31,16 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    sims_api::memory::configure();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(run());
+}
+
+async fn run() {
     let args: Vec<String> = std::env::args().filter(|a| !a.starts_with("--")).collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(200);
     let dir = std::env::temp_dir().join(format!("sims-bench-{}", uuid::Uuid::now_v7().simple()));
