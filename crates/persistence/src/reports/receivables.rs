@@ -22,8 +22,10 @@ pub struct ReceivablesQuery {
 /// The common table expressions up to `aged`: the orders outstanding as of the day, each
 /// with its due date, days past due and outstanding amount. Candidates are found from the
 /// stored paid amount: an order with no payment after the day had paid as of the day what
-/// it has paid now, so payments are summed only for the orders paid into later; each set
-/// is read once, never joined to itself.
+/// it has paid now, so payments are summed (by the payments' order index) only for the
+/// orders paid into later; each set is read once, never joined to itself. The sum is a
+/// subquery per such order, not a join: joined, the planner guessed millions of rows
+/// for every later step and spilled its hashes to disk.
 fn aged(sql: &mut Sql, scope: &Scope, q: &ReceivablesQuery) {
     let pg = sql.pg();
     let end = end_of(q.as_of);
@@ -38,14 +40,14 @@ fn aged(sql: &mut Sql, scope: &Scope, q: &ReceivablesQuery) {
         .push(" AND ")
         .owned_by(scope, "o.owner_id", false)
         .push(" AND (o.total_minor > o.paid_minor OR o.id IN (SELECT id FROM later))), \
-               paid AS (SELECT p.order_id AS order_id, SUM(p.amount_minor) AS paid FROM payments p \
-               WHERE p.order_id IN (SELECT id FROM candidates WHERE paid_later) AND p.received_at < ")
+               open_orders AS (SELECT x.id AS id, x.number AS number, x.customer_id AS customer_id, \
+               x.total AS total, x.paid AS paid, x.order_date AS order_date FROM (SELECT c.id AS id, \
+               c.number AS number, c.customer_id AS customer_id, c.total AS total, \
+               CAST(CASE WHEN c.paid_later THEN (SELECT COALESCE(SUM(p.amount_minor), 0) FROM payments p \
+               WHERE p.order_id = c.id AND p.received_at < ")
         .bind(end)
-        .push(" GROUP BY p.order_id), \
-               open_orders AS (SELECT c.id AS id, c.number AS number, c.customer_id AS customer_id, \
-               c.total AS total, CAST(CASE WHEN c.paid_later THEN COALESCE(paid.paid, 0) ELSE c.paid_now END AS BIGINT) AS paid, \
-               c.order_date AS order_date FROM candidates c LEFT JOIN paid ON paid.order_id = c.id \
-               WHERE c.total > CASE WHEN c.paid_later THEN COALESCE(paid.paid, 0) ELSE c.paid_now END), \
+        .push(") ELSE c.paid_now END AS BIGINT) AS paid, c.order_date AS order_date FROM candidates c) x \
+               WHERE x.total > x.paid), \
                covered AS (SELECT i.order_id AS order_id, i.due_date AS due_date, oo.paid AS paid, \
                SUM(i.amount_minor) OVER (PARTITION BY i.order_id ORDER BY i.due_date, i.position ROWS UNBOUNDED PRECEDING) AS upto \
                FROM payment_plan_instalments i JOIN open_orders oo ON oo.id = i.order_id), \
@@ -90,9 +92,11 @@ pub async fn receivables<C: ConnectionTrait>(
     // One statement: the page of rows and the bucket sums over everything.
     let mut sql = Sql::new(conn.get_database_backend());
     aged(&mut sql, scope, q);
-    sql.push(", page AS (SELECT ROW_NUMBER() OVER (ORDER BY a.days_past_due DESC, a.number, a.id) AS seq, a.* FROM aged a ORDER BY a.days_past_due DESC, a.number, a.id");
+    // The window is cut before the rows are numbered, so that the database keeps only the
+    // top rows while it sorts (a numbered sort reads and spills every row).
+    sql.push(", page AS (SELECT ROW_NUMBER() OVER (ORDER BY l.days_past_due DESC, l.number, l.id) AS seq, l.* FROM (SELECT a.* FROM aged a ORDER BY a.days_past_due DESC, a.number, a.id");
     window.sql(&mut sql);
-    sql.push(") SELECT 'row' AS kind, CAST(p.seq AS BIGINT) AS seq, p.id AS order_id, p.number AS number, p.customer_id AS customer_id, c.name AS customer_name, p.total AS total, p.paid AS paid, ")
+    sql.push(") l) SELECT 'row' AS kind, CAST(p.seq AS BIGINT) AS seq, p.id AS order_id, p.number AS number, p.customer_id AS customer_id, c.name AS customer_name, p.total AS total, p.paid AS paid, ")
         .date_text("p.due_date")
         .push(" AS due_date, CAST(p.days_past_due AS BIGINT) AS days_past_due, NULL AS bucket FROM page p JOIN customers c ON c.id = p.customer_id UNION ALL SELECT 'bucket', NULL, NULL, NULL, NULL, NULL, NULL, CAST(SUM(a.total - a.paid) AS BIGINT), NULL, NULL, ")
         .push(BUCKET)
