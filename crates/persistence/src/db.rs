@@ -11,6 +11,7 @@ use sea_orm::{ConnectOptions, DatabaseBackend, DatabaseConnection, DbErr};
 use sims_domain::Principal;
 use sims_migrations::{Migrator, MigratorTrait};
 
+use crate::order_numbers::OrderNumbers;
 use crate::principals::Principals;
 
 /// Connection settings.
@@ -31,6 +32,9 @@ pub struct Database {
     conn: DatabaseConnection,
     principals: Arc<Principals>,
     statements: Arc<AtomicU64>,
+    order_numbers: Arc<OrderNumbers>,
+    /// SQLite only: held by the write transaction this process has open ([`crate::uow`]).
+    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// Who performs a mutation, for scope checks and the audit log.
@@ -91,6 +95,8 @@ impl Database {
             conn,
             principals: Arc::new(Principals::new(sqlite)),
             statements,
+            order_numbers: Arc::default(),
+            sqlite_writer: sqlite.then(Arc::default),
         })
     }
 
@@ -102,6 +108,17 @@ impl Database {
     /// The pooled connection, for reads.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// The next order number for an order dated `day` ([`crate::order_numbers`]); call it
+    /// before the order's transaction, never inside one.
+    pub async fn next_order_number(&self, day: chrono::NaiveDate) -> crate::Result<String> {
+        self.order_numbers.next(self, day).await
+    }
+
+    /// The lock this process's SQLite write transactions take in turn (none on PostgreSQL).
+    pub(crate) fn sqlite_writer(&self) -> Option<&tokio::sync::Mutex<()>> {
+        self.sqlite_writer.as_deref()
     }
 
     /// The remembered sessions of signed-in users.

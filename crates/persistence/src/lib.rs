@@ -26,6 +26,7 @@ pub mod leads;
 pub mod listing;
 pub mod merge;
 pub mod opportunities;
+pub mod order_numbers;
 pub mod orders;
 pub mod payments;
 pub mod pool;

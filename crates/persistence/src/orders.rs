@@ -8,8 +8,8 @@ pub use transitions::{cancel, complete, confirm, ship};
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, ExprTrait,
     JoinType, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -28,7 +28,7 @@ use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
 use crate::audit::Audited;
-use crate::entities::{order_counters, order_lines, orders};
+use crate::entities::{order_lines, orders};
 use crate::error::ShortLine;
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
 use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
@@ -186,28 +186,6 @@ async fn insert_lines<C: ConnectionTrait>(
     Ok(models)
 }
 
-/// The next order number of the month: `SO-YYYYMM-000123`.
-async fn next_number<C: ConnectionTrait>(conn: &C, today: NaiveDate) -> Result<String> {
-    let month = format!("{:04}{:02}", today.year(), today.month());
-    // One atomic upsert that answers the number it took: concurrent first orders of a
-    // month cannot both insert the row.
-    let counter = order_counters::Entity::insert(order_counters::ActiveModel {
-        month: Set(month.clone()),
-        last: Set(1),
-    })
-    .on_conflict(
-        OnConflict::column(order_counters::Column::Month)
-            .value(
-                order_counters::Column::Last,
-                Expr::col((order_counters::Entity, order_counters::Column::Last)).add(1),
-            )
-            .to_owned(),
-    )
-    .exec_with_returning(conn)
-    .await?;
-    Ok(format!("SO-{month}-{:06}", counter.last))
-}
-
 /// Creates a draft order on a customer the caller may change, priced line by line;
 /// answered by `render` at most once per idempotency key.
 pub async fn create(
@@ -217,6 +195,9 @@ pub async fn create(
     key: Option<&IdempotencyKey>,
     render: impl Fn(&OrderRecord) -> Result<Answer>,
 ) -> Result<Answered> {
+    // Taken before the transaction, so that concurrent orders do not queue on the
+    // counter; a refused order leaves a gap, which numbers may have.
+    let number = db.next_order_number(new.order_date).await?;
     let work = async |tx: &DatabaseTransaction| {
         customers::check_writable(tx, actor, new.customer_id).await?;
         warehouses::check_exists(tx, new.warehouse_id).await?;
@@ -227,14 +208,13 @@ pub async fn create(
         let t = order_totals(&priced)?;
         let at = now();
         let id = Uuid::now_v7();
-        let number = next_number(tx, new.order_date).await?;
         // The order, its lines and its audit entry go in one round trip.
         let mut pending = Pending::default();
         let order = pending.insert(
             Some(actor),
             orders::ActiveModel {
                 id: Set(id),
-                number: Set(number),
+                number: Set(number.clone()),
                 customer_id: Set(new.customer_id),
                 opportunity_id: Set(new.opportunity_id),
                 owner_id: Set(actor.principal.user_id),

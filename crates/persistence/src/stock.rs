@@ -157,7 +157,8 @@ pub(crate) fn movement_row(
 /// `order_id` still ask for, summed product by product, for every product whose
 /// available stock covers it; the others are left as they were. Returns the products
 /// reserved. The caller writes the ledger entries ([`movement_row`]) — or, when a
-/// product is missing from the answer, rolls back.
+/// product is missing from the answer, rolls back. On PostgreSQL the levels are locked
+/// in product order within the statement.
 pub(crate) async fn reserve_order_lines<C: ConnectionTrait>(
     conn: &C,
     order_id: Uuid,
@@ -178,8 +179,21 @@ pub(crate) async fn reserve_order_lines<C: ConnectionTrait>(
         " GROUP BY product_id) AS l WHERE stock_levels.product_id = l.product_id \
          AND stock_levels.warehouse_id = ",
     )
-    .bind(warehouse_id)
-    .push(
+    .bind(warehouse_id);
+    if sql.pg() {
+        // The rows are locked first, in product order, so that two orders sharing
+        // products cannot each hold one row the other waits for (PostgreSQL would detect
+        // the deadlock only after a second and abort one; the join locks in no set order).
+        sql.push(
+            " AND stock_levels.product_id IN (SELECT s.product_id FROM stock_levels s \
+             WHERE s.warehouse_id = ",
+        )
+        .bind(warehouse_id)
+        .push(" AND s.product_id IN (SELECT product_id FROM order_lines WHERE order_id = ")
+        .bind(order_id)
+        .push(") ORDER BY s.product_id FOR UPDATE)");
+    }
+    sql.push(
         " AND stock_levels.on_hand_milli - stock_levels.reserved_milli >= l.q \
          RETURNING stock_levels.product_id",
     );
