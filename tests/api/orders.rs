@@ -737,6 +737,37 @@ async fn concurrent_first_orders_of_a_month_get_distinct_numbers() {
 }
 
 #[tokio::test]
+async fn a_refused_order_uses_no_number() {
+    let s = shop().await;
+    let p = s.product("GAP", "1", "0", "0").await;
+    let first = s.order(json!([{"product_id": p, "quantity": "1"}])).await;
+    let refused = s
+        .app
+        .post(
+            "/api/v1/orders",
+            &s.rep,
+            json!({"customer_id": s.customer, "warehouse_id": uuid::Uuid::now_v7(), "lines": [{"product_id": p, "quantity": "1"}]}),
+        )
+        .await;
+    refused.expect_problem(422, "validation_failed");
+    let next = s.order(json!([{"product_id": p, "quantity": "1"}])).await;
+    let n = |o: &Value| -> u32 {
+        o["number"]
+            .as_str()
+            .and_then(|n| n.rsplit('-').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{o}"))
+    };
+    assert_eq!(
+        n(&next),
+        n(&first) + 1,
+        "{} then {}",
+        first["number"],
+        next["number"]
+    );
+}
+
+#[tokio::test]
 async fn a_pool_customers_timeline_hides_other_reps_orders_and_deals() {
     let s = shop().await;
     let (_, other) = s.app.user("sales", None).await;

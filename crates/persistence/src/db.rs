@@ -121,6 +121,12 @@ impl Database {
         self.sqlite_writer.as_deref()
     }
 
+    /// Hands back a number [`Database::next_order_number`] gave for an order that was not
+    /// written, so that the next order takes it.
+    pub async fn give_back_order_number(&self, day: chrono::NaiveDate, number: &str) {
+        self.order_numbers.give_back(day, number).await;
+    }
+
     /// The remembered sessions of signed-in users.
     pub fn principals(&self) -> &Arc<Principals> {
         &self.principals

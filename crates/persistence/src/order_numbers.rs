@@ -6,10 +6,11 @@
 //! out from memory. When every order took its number inside its own transaction, the
 //! counter's row lock was held until that transaction committed, so concurrent orders
 //! were created one after another (a fifth of create + confirm throughput on PostgreSQL).
-//! The unused rest of a block is lost when the process stops, as is the number of an
-//! order that is then refused; several instances number in interleaved blocks.
+//! A number handed out for an order that is then refused is taken back and given to the
+//! next order; the unused rest of a block is lost when the process stops (a gap), and
+//! several instances number in interleaved blocks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::RangeInclusive;
 
 use chrono::{Datelike, NaiveDate};
@@ -28,7 +29,25 @@ pub const BLOCK: i64 = 20;
 /// one block instead of each taking a block of its own.
 #[derive(Debug, Default)]
 pub struct OrderNumbers {
-    blocks: tokio::sync::Mutex<HashMap<String, RangeInclusive<i64>>>,
+    months: tokio::sync::Mutex<HashMap<String, Unused>>,
+}
+
+/// A month's numbers not yet handed out: the rest of its block, and those handed out for
+/// orders that were then not written (taken first, smallest first).
+#[derive(Debug)]
+struct Unused {
+    block: RangeInclusive<i64>,
+    returned: BTreeSet<i64>,
+}
+
+impl Unused {
+    fn take(&mut self) -> Option<i64> {
+        self.returned.pop_first().or_else(|| self.block.next())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.returned.is_empty() && self.block.is_empty()
+    }
 }
 
 impl OrderNumbers {
@@ -36,26 +55,56 @@ impl OrderNumbers {
     /// write transaction of its own, so call this outside any other) when this month's is
     /// used up.
     pub(crate) async fn next(&self, db: &Database, day: NaiveDate) -> Result<String> {
-        let month = format!("{:04}{:02}", day.year(), day.month());
-        let mut blocks = self.blocks.lock().await;
-        let n = match take(&mut blocks, &month) {
+        let month = month_of(day);
+        let mut months = self.months.lock().await;
+        let n = match take(&mut months, &month) {
             Some(n) => n,
             None => {
                 let last = db.write(async |tx| reserve(tx, &month).await).await?;
-                blocks.insert(month.clone(), (last - BLOCK + 2)..=last);
+                months.insert(
+                    month.clone(),
+                    Unused {
+                        block: (last - BLOCK + 2)..=last,
+                        returned: BTreeSet::new(),
+                    },
+                );
                 last - BLOCK + 1
             }
         };
         Ok(format(&month, n))
     }
+
+    /// Takes back `number`, handed out for an order dated `day` that was not written.
+    pub(crate) async fn give_back(&self, day: NaiveDate, number: &str) {
+        let month = month_of(day);
+        let Some(n) = number
+            .strip_prefix(&format!("SO-{month}-"))
+            .and_then(|n| n.parse::<i64>().ok())
+        else {
+            return;
+        };
+        let mut months = self.months.lock().await;
+        months
+            .entry(month)
+            .or_insert_with(|| Unused {
+                block: 1..=0,
+                returned: BTreeSet::new(),
+            })
+            .returned
+            .insert(n);
+    }
 }
 
-/// The next number of `month`'s block, if any is left.
-fn take(blocks: &mut HashMap<String, RangeInclusive<i64>>, month: &str) -> Option<i64> {
-    let block = blocks.get_mut(month)?;
-    let n = block.next();
-    if block.is_empty() {
-        blocks.remove(month);
+fn month_of(day: NaiveDate) -> String {
+    format!("{:04}{:02}", day.year(), day.month())
+}
+
+/// The next unused number of `month`, if any is left.
+fn take(months: &mut HashMap<String, Unused>, month: &str) -> Option<i64> {
+    let unused = months.get_mut(month)?;
+    let n = unused.take();
+    if unused.is_empty() {
+        months.remove(month);
     }
     n
 }
@@ -89,13 +138,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_block_is_handed_out_in_order_and_then_is_gone() {
-        let mut blocks = HashMap::from([("202612".to_owned(), 41..=42)]);
-        assert_eq!(take(&mut blocks, "202612"), Some(41));
-        assert_eq!(take(&mut blocks, "202612"), Some(42));
-        assert_eq!(take(&mut blocks, "202612"), None);
-        assert!(blocks.is_empty());
-        assert_eq!(take(&mut blocks, "202611"), None);
+    fn a_block_is_handed_out_in_order_returned_numbers_first_and_then_is_gone() {
+        let mut months = HashMap::from([(
+            "202612".to_owned(),
+            Unused {
+                block: 41..=42,
+                returned: BTreeSet::from([7, 3]),
+            },
+        )]);
+        let taken: Vec<_> = std::iter::from_fn(|| take(&mut months, "202612")).collect();
+        assert_eq!(taken, vec![3, 7, 41, 42]);
+        assert!(months.is_empty());
+        assert_eq!(take(&mut months, "202611"), None);
         assert_eq!(format("202612", 42), "SO-202612-000042");
     }
 }

@@ -196,9 +196,12 @@ pub async fn create(
     render: impl Fn(&OrderRecord) -> Result<Answer>,
 ) -> Result<Answered> {
     // Taken before the transaction, so that concurrent orders do not queue on the
-    // counter; a refused order leaves a gap, which numbers may have.
+    // counter; given back unless the last attempt wrote the order (a refused order or a
+    // replayed key uses no number; a failed commit may have, and leaves a gap).
     let number = db.next_order_number(new.order_date).await?;
+    let wrote = std::sync::atomic::AtomicBool::new(false);
     let work = async |tx: &DatabaseTransaction| {
+        wrote.store(false, std::sync::atomic::Ordering::Relaxed);
         customers::check_writable(tx, actor, new.customer_id).await?;
         warehouses::check_exists(tx, new.warehouse_id).await?;
         if let Some(o) = new.opportunity_id {
@@ -242,9 +245,15 @@ pub async fn create(
             .collect::<std::result::Result<Vec<_>, _>>()?;
         pending.insert_rows(rows);
         pending.send(tx).await?;
-        record(order, lines)
+        let answer = record(order, lines);
+        wrote.store(answer.is_ok(), std::sync::atomic::Ordering::Relaxed);
+        answer
     };
-    db.write_once(key, work, render).await
+    let answered = db.write_once(key, work, render).await;
+    if !wrote.load(std::sync::atomic::Ordering::Relaxed) {
+        db.give_back_order_number(new.order_date, &number).await;
+    }
+    answered
 }
 
 async fn lines_of<C: ConnectionTrait>(conn: &C, order_id: Uuid) -> Result<Vec<order_lines::Model>> {

@@ -11,9 +11,9 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, Condition, ConnectionTrait, DatabaseBackend,
-    DatabaseTransaction, EntityTrait, IntoActiveModel, ModelTrait, PrimaryKeyTrait, QueryFilter,
-    QuerySelect, QueryTrait, Set, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait, TryIntoModel,
+    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, ModelTrait, PrimaryKeyTrait,
+    QueryFilter, QuerySelect, QueryTrait, Set, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait, TryIntoModel,
 };
 use sims_domain::Scope;
 use sims_domain::audit::AuditAction;
@@ -28,6 +28,10 @@ use crate::{Actor, Database, PersistenceError, Result, now};
 
 /// How many times a transaction runs before contention is answered as a conflict.
 const ATTEMPTS: u32 = 4;
+
+/// Longest an SQLite write transaction waits for this process's others (as long as
+/// SQLite's own busy timeout, `db.rs`).
+const WRITER_WAIT: Duration = Duration::from_secs(10);
 
 impl Database {
     /// Runs `work` in a write transaction and commits it. On SQLite the transaction
@@ -78,8 +82,17 @@ impl Database {
         // SQLite has one writer at a time: this process's writers queue here, in order,
         // instead of in SQLite's busy handler, which sleeps in growing steps (tails of
         // most of a second under 32 concurrent orders).
+        // A writer that waits longer than SQLite's busy timeout would have is contended.
         let _writer = match self.sqlite_writer() {
-            Some(writer) => Some(writer.lock().await),
+            Some(writer) => Some(
+                tokio::time::timeout(WRITER_WAIT, writer.lock())
+                    .await
+                    .map_err(|_| {
+                        PersistenceError::Contention(DbErr::Custom(
+                            "waited too long for the database's write lock".into(),
+                        ))
+                    })?,
+            ),
             None => None,
         };
         let tx = self
