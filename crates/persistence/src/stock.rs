@@ -204,6 +204,37 @@ pub(crate) async fn reserve_order_lines<C: ConnectionTrait>(
         .collect()
 }
 
+/// On PostgreSQL, locks the stock levels of `products` in `warehouse_id`, in product
+/// order, before a transaction changes several of them one by one (shipments,
+/// cancellations, receipts): every transaction that holds more than one level then took
+/// them in the same order as the reservation does, and none can wait for another that
+/// waits for it. SQLite has one writer at a time: nothing to lock.
+pub(crate) async fn lock_levels<C: ConnectionTrait>(
+    conn: &C,
+    warehouse_id: Uuid,
+    products: impl IntoIterator<Item = Uuid>,
+) -> Result<()> {
+    let mut ids: Vec<Uuid> = products.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    let mut sql = Sql::new(conn.get_database_backend());
+    if !sql.pg() || ids.len() < 2 {
+        return Ok(());
+    }
+    sql.push("SELECT product_id FROM stock_levels WHERE warehouse_id = ")
+        .bind(warehouse_id)
+        .push(" AND product_id IN (");
+    for (i, id) in ids.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(id);
+    }
+    sql.push(") ORDER BY product_id FOR UPDATE");
+    sql.all(conn).await?;
+    Ok(())
+}
+
 /// The stock level of a product in a warehouse, if it has one.
 pub(crate) async fn level<C: ConnectionTrait>(
     conn: &C,
@@ -252,6 +283,7 @@ pub async fn take_in(
             .map(|(i, (p, _))| (*p, format!("lines[{i}].product_id")))
             .collect();
         check_products(tx, &fields).await?;
+        lock_levels(tx, warehouse_id, inbound.lines.iter().map(|(p, _)| *p)).await?;
         let mut written = Vec::with_capacity(inbound.lines.len());
         for (product_id, q) in &inbound.lines {
             let m = Movement {

@@ -217,6 +217,11 @@ pub async fn ship(
         let status = status_of(&o)?;
         status.check_shippable()?;
         let lines = lines_of(tx, id).await?;
+        let shipped = shipment
+            .iter()
+            .filter_map(|(line_id, _)| lines.iter().find(|l| l.id == *line_id))
+            .map(|l| l.product_id);
+        stock::lock_levels(tx, o.warehouse_id, shipped).await?;
         for (i, (line_id, q)) in shipment.iter().enumerate() {
             let Some(line) = lines.iter().find(|l| l.id == *line_id) else {
                 return Err(PersistenceError::unusable(
@@ -288,6 +293,7 @@ pub async fn cancel(
             status.transition(OrderStatus::Cancelled)?;
             let lines = lines_of(tx, id).await?;
             if status.holds_reservation() {
+                stock::lock_levels(tx, o.warehouse_id, lines.iter().map(|l| l.product_id)).await?;
                 for l in &lines {
                     let left = l.quantity_milli - l.shipped_milli;
                     if left > 0 {
