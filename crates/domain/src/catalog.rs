@@ -384,11 +384,9 @@ impl Product {
         {
             self.unit = u;
         }
-        if let Some(c) = patch.category.as_deref()
-            && let Some(c) = v.check(optional_text("category", Some(c), SHORT_TEXT_MAX))
-        {
-            self.category = c;
-        }
+        v.patch(&mut self.category, patch.category.as_deref(), |c| {
+            optional_text("category", Some(c), SHORT_TEXT_MAX)
+        });
         if let Some(x) = patch
             .list_price
             .and_then(|x| v.check(price("list_price", x)))

@@ -291,16 +291,12 @@ impl Customer {
                 *slot = val;
             }
         }
-        if let Some(p) = patch.phone
-            && let Some(p) = v.check(optional_phone("phone", p.as_deref()))
-        {
-            self.phone = p;
-        }
-        if let Some(e) = patch.email
-            && let Some(e) = v.check(optional_email("email", e.as_deref()))
-        {
-            self.email = e;
-        }
+        v.patch(&mut self.phone, patch.phone, |p| {
+            optional_phone("phone", p.as_deref())
+        });
+        v.patch(&mut self.email, patch.email, |e| {
+            optional_email("email", e.as_deref())
+        });
         if let Some(t) = patch.tags {
             self.tags = tags("tags", &t, &mut v);
         }
@@ -425,26 +421,18 @@ impl Contact {
     /// Applies a change, validating only the fields it touches.
     pub fn apply(mut self, patch: ContactPatch) -> Result<Self, DomainError> {
         let mut v = Violations::new();
-        if let Some(n) = patch.name.as_deref()
-            && let Some(n) = v.check(bounded_text("name", n, NAME_MAX))
-        {
-            self.name = n;
-        }
-        if let Some(t) = patch.title
-            && let Some(t) = v.check(optional_text("title", t.as_deref(), SHORT_TEXT_MAX))
-        {
-            self.title = t;
-        }
-        if let Some(p) = patch.phone
-            && let Some(p) = v.check(optional_phone("phone", p.as_deref()))
-        {
-            self.phone = p;
-        }
-        if let Some(e) = patch.email
-            && let Some(e) = v.check(optional_email("email", e.as_deref()))
-        {
-            self.email = e;
-        }
+        v.patch(&mut self.name, patch.name.as_deref(), |n| {
+            bounded_text("name", n, NAME_MAX)
+        });
+        v.patch(&mut self.title, patch.title, |t| {
+            optional_text("title", t.as_deref(), SHORT_TEXT_MAX)
+        });
+        v.patch(&mut self.phone, patch.phone, |p| {
+            optional_phone("phone", p.as_deref())
+        });
+        v.patch(&mut self.email, patch.email, |e| {
+            optional_email("email", e.as_deref())
+        });
         if let Some(p) = patch.is_primary {
             self.is_primary = p;
         }

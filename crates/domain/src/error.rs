@@ -150,6 +150,22 @@ impl Violations {
         }
     }
 
+    /// For a change: when `given` holds a value, checks it with `rule` and, valid, stores
+    /// what the rule made of it in `field`; an invalid one is recorded and `field` keeps
+    /// its value.
+    pub fn patch<V, T>(
+        &mut self,
+        field: &mut T,
+        given: Option<V>,
+        rule: impl FnOnce(V) -> Result<T, FieldViolation>,
+    ) {
+        if let Some(value) = given
+            && let Some(value) = self.check(rule(value))
+        {
+            *field = value;
+        }
+    }
+
     /// Records one violation.
     pub fn push(&mut self, v: FieldViolation) {
         self.0.push(v);

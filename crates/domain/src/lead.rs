@@ -142,31 +142,21 @@ impl Lead {
     /// Applies a change, validating the fields it touches.
     pub fn apply(mut self, patch: LeadPatch) -> Result<Self, DomainError> {
         let mut v = Violations::new();
-        if let Some(n) = patch.name.as_deref()
-            && let Some(n) = v.check(bounded_text("name", n, NAME_MAX))
-        {
-            self.name = n;
-        }
-        if let Some(c) = patch.company
-            && let Some(c) = v.check(optional_text("company", c.as_deref(), NAME_MAX))
-        {
-            self.company = c;
-        }
-        if let Some(p) = patch.phone
-            && let Some(p) = v.check(optional_phone("phone", p.as_deref()))
-        {
-            self.phone = p;
-        }
-        if let Some(e) = patch.email
-            && let Some(e) = v.check(optional_email("email", e.as_deref()))
-        {
-            self.email = e;
-        }
-        if let Some(s) = patch.source
-            && let Some(s) = v.check(optional_text("source", s.as_deref(), SHORT_TEXT_MAX))
-        {
-            self.source = s;
-        }
+        v.patch(&mut self.name, patch.name.as_deref(), |n| {
+            bounded_text("name", n, NAME_MAX)
+        });
+        v.patch(&mut self.company, patch.company, |c| {
+            optional_text("company", c.as_deref(), NAME_MAX)
+        });
+        v.patch(&mut self.phone, patch.phone, |p| {
+            optional_phone("phone", p.as_deref())
+        });
+        v.patch(&mut self.email, patch.email, |e| {
+            optional_email("email", e.as_deref())
+        });
+        v.patch(&mut self.source, patch.source, |s| {
+            optional_text("source", s.as_deref(), SHORT_TEXT_MAX)
+        });
         v.finish()?;
         Ok(self)
     }
