@@ -87,7 +87,8 @@ impl OrderNumbers {
         months
             .entry(month)
             .or_insert_with(|| Unused {
-                block: 1..=0,
+                // No block: only what comes back.
+                block: RangeInclusive::new(1, 0),
                 returned: BTreeSet::new(),
             })
             .returned
