@@ -121,13 +121,7 @@ async fn explanations_agree_with_what_each_user_reads() {
     );
 
     // A deactivated user's access is still explained by their role and team.
-    app.patch(
-        &format!("/api/v1/users/{}", east_rep.id),
-        &app.admin,
-        json!({"active": false}),
-    )
-    .await
-    .expect(200);
+    app.set_active(&east_rep.id, false).await;
     let e = explain(&app, &east_rep.id, "lead", &lead).await.expect(200);
     assert_eq!(e.body["reason"], "owner");
 }

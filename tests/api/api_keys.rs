@@ -133,13 +133,7 @@ async fn revocation_and_deactivation_take_effect_at_once() {
 
     let (_, second) = issue(&app, &rep).await;
     app.get("/api/v1/me", &second).await.expect(200);
-    app.patch(
-        &format!("/api/v1/users/{rep}"),
-        &app.admin,
-        json!({"active": false}),
-    )
-    .await
-    .expect(200);
+    app.set_active(&rep, false).await;
     app.get("/api/v1/me", &second)
         .await
         .expect_problem(401, "unauthorized");

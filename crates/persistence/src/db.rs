@@ -112,7 +112,7 @@ impl Database {
 
     /// The next order number for an order dated `day` ([`crate::order_numbers`]); call it
     /// before the order's transaction, never inside one.
-    pub async fn next_order_number(&self, day: chrono::NaiveDate) -> crate::Result<String> {
+    pub(crate) async fn next_order_number(&self, day: chrono::NaiveDate) -> crate::Result<String> {
         self.order_numbers.next(self, day).await
     }
 
@@ -123,7 +123,7 @@ impl Database {
 
     /// Hands back a number [`Database::next_order_number`] gave for an order that was not
     /// written, so that the next order takes it.
-    pub async fn give_back_order_number(&self, day: chrono::NaiveDate, number: &str) {
+    pub(crate) async fn give_back_order_number(&self, day: chrono::NaiveDate, number: &str) {
         self.order_numbers.give_back(day, number).await;
     }
 
