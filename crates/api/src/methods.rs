@@ -6,6 +6,8 @@ use serde_json::Value;
 /// One path template: literal segments, and `None` for a `{parameter}`.
 #[derive(Debug)]
 struct Template {
+    /// The template as the description writes it (`/api/v1/customers/{id}`).
+    path: String,
     segments: Vec<Option<String>>,
     methods: Vec<String>,
 }
@@ -54,6 +56,7 @@ impl KnownPaths {
                         .position(|o| o == m)
                 });
                 templates.push(Template {
+                    path: path.clone(),
                     segments: split(path)
                         .into_iter()
                         .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
@@ -64,6 +67,7 @@ impl KnownPaths {
         }
         for (path, method) in UNDESCRIBED {
             templates.push(Template {
+                path: (*path).to_owned(),
                 segments: split(path)
                     .into_iter()
                     .map(|s| Some(s.to_owned()))
@@ -86,6 +90,29 @@ impl KnownPaths {
     /// parameter template beside it would otherwise take (`PATCH /customers/export`).
     pub fn literal(&self, path: &str) -> Option<String> {
         self.join(path, |t| t.segments.iter().all(Option::is_some))
+    }
+
+    /// The template `path` is served by, as the router names it (the metric label and log
+    /// field `route`), found without the router's regular expressions: a literal path
+    /// before a template beside it. `None` for a path the description does not know, and
+    /// for one the router would not take as it is (a trailing or doubled `/`).
+    pub fn route(&self, path: &str) -> Option<&str> {
+        let rest = path.strip_prefix('/')?;
+        let parts: Vec<&str> = match rest {
+            "" => Vec::new(),
+            _ => rest.split('/').collect(),
+        };
+        if parts.contains(&"") {
+            return None;
+        }
+        let mut found: Option<&Template> = None;
+        for t in self.0.iter().filter(|t| t.matches(&parts)) {
+            if t.segments.iter().all(Option::is_some) {
+                return Some(&t.path);
+            }
+            found = found.or(Some(t));
+        }
+        found.map(|t| t.path.as_str())
     }
 
     fn join(&self, path: &str, keep: impl Fn(&Template) -> bool) -> Option<String> {
@@ -132,5 +159,34 @@ mod tests {
         assert_eq!(known.allowed("/api/v1/nothing"), None);
         assert_eq!(known.allowed("/api/v1/customers/a/b"), None);
         assert_eq!(known.allowed("/openapi.json").as_deref(), Some("GET"));
+    }
+
+    #[test]
+    fn a_path_is_labelled_with_the_template_that_serves_it() {
+        let spec = json!({"paths": {
+            "/api/v1/customers": {"get": {}},
+            "/api/v1/customers/{id}": {"get": {}},
+            "/api/v1/customers/export": {"get": {}}
+        }});
+        let known = KnownPaths::from_spec(&spec);
+        assert_eq!(known.route("/api/v1/customers"), Some("/api/v1/customers"));
+        assert_eq!(
+            known.route("/api/v1/customers/0192"),
+            Some("/api/v1/customers/{id}")
+        );
+        assert_eq!(
+            known.route("/api/v1/customers/export"),
+            Some("/api/v1/customers/export")
+        );
+        assert_eq!(known.route("/openapi.json"), Some("/openapi.json"));
+        for unknown in [
+            "/api/v1/customers/",
+            "/api/v1//customers",
+            "/api/v1/customers/a/b",
+            "api/v1/customers",
+            "/",
+        ] {
+            assert_eq!(known.route(unknown), None, "{unknown}");
+        }
     }
 }

@@ -192,7 +192,17 @@ pub async fn observe(
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = metric_method(req.method());
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    // The description's templates name the route without the router's regular
+    // expressions (a scan of every route per request); the router names the rest.
+    let known = req
+        .app_data::<web::Data<crate::methods::KnownPaths>>()
+        .cloned();
+    let route: std::borrow::Cow<'_, str> = match known.as_ref().and_then(|k| k.route(req.path())) {
+        Some(r) => r.into(),
+        None => req
+            .match_pattern()
+            .map_or(std::borrow::Cow::Borrowed("unmatched"), Into::into),
+    };
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let address = state
         .as_ref()

@@ -61,6 +61,10 @@ impl Database {
             .min_connections(1)
             .acquire_timeout(options.acquire_timeout)
             .connect_timeout(Duration::from_secs(5))
+            // A ping on every checkout is a round trip more per request (the pool pings
+            // again on every return): only a connection idle long enough to have been
+            // dropped by the server or a proxy is tested first.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
             .sqlx_logging(false);
         opt.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
             o.create_if_missing(true)
