@@ -260,6 +260,21 @@ async fn run_pool_return_job(state: AppState) {
     }
 }
 
+/// Lives as long as one HTTP worker. Each worker runs a runtime of its own, and the
+/// PostgreSQL connections it opened die with it: when it stops (a graceful shutdown stops
+/// idle workers while others still serve), the pools check connections before handing
+/// them out.
+struct WorkerLifetime(Vec<Database>);
+
+impl Drop for WorkerLifetime {
+    fn drop(&mut self) {
+        tracing::debug!("an HTTP worker stopped: pooled connections are checked before use");
+        for db in &self.0 {
+            db.check_connections_before_use();
+        }
+    }
+}
+
 /// Runs a background job on a thread of its own with a single-threaded runtime, so that
 /// it never holds up a request worker (and its future need not be `Send`).
 fn spawn_job<F, Fut>(name: &str, job: F)
@@ -401,7 +416,9 @@ impl Application {
             crate::openapi::COMMITTED.as_bytes(),
         )));
         let mut server = HttpServer::new(move || {
+            let worker = WorkerLifetime(vec![data.db.clone(), data.reports.clone()]);
             App::new()
+                .app_data(worker)
                 .app_data(data.clone())
                 .app_data(known.clone())
                 .app_data(document.clone())

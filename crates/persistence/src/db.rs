@@ -1,7 +1,7 @@
 //! The database connection for SQLite and PostgreSQL (writes go through [`crate::uow`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -35,6 +35,9 @@ pub struct Database {
     order_numbers: Arc<OrderNumbers>,
     /// SQLite only: held by the write transaction this process has open ([`crate::uow`]).
     sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Set once a runtime that opened pooled connections has ended
+    /// ([`Database::check_connections_before_use`]).
+    runtime_ended: Arc<AtomicBool>,
 }
 
 /// Who performs a mutation, for scope checks and the audit log.
@@ -66,6 +69,22 @@ impl Database {
             // dropped by the server or a proxy is tested first.
             .test_before_acquire_if_idle_for(Duration::from_secs(30))
             .sqlx_logging(false);
+        // A PostgreSQL connection's socket belongs to the runtime that opened it, and each
+        // HTTP worker runs its own: once one has stopped (a graceful shutdown stops the idle
+        // workers first), a connection it opened fails on first use. From then on every
+        // connection is pinged before it is handed out, and a dead one replaced by a new
+        // one opened where it is needed. (SQLite connections run on threads of their own.)
+        let runtime_ended = Arc::new(AtomicBool::new(false));
+        let ended = Arc::clone(&runtime_ended);
+        opt.map_sqlx_postgres_before_acquire(move |conn, _| {
+            let ended = ended.load(Ordering::Acquire);
+            Box::pin(async move {
+                if !ended {
+                    return Ok(true);
+                }
+                Ok(sea_orm::sqlx::Connection::ping(conn).await.is_ok())
+            })
+        });
         opt.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -101,7 +120,15 @@ impl Database {
             statements,
             order_numbers: Arc::default(),
             sqlite_writer: sqlite.then(Arc::default),
+            runtime_ended,
         })
+    }
+
+    /// Says that a runtime which may have opened pooled connections has ended (an HTTP
+    /// worker that stopped): from now on each pooled connection is checked before it is
+    /// handed out, so a request still running elsewhere never gets one that died with it.
+    pub fn check_connections_before_use(&self) {
+        self.runtime_ended.store(true, Ordering::Release);
     }
 
     /// Applies every pending migration.
