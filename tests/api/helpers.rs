@@ -55,6 +55,14 @@ impl TestDb {
         }
     }
 
+    /// The file of an SQLite database (`None` on PostgreSQL).
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => Some(path),
+            Cleanup::Postgres { .. } => None,
+        }
+    }
+
     /// A new empty SQLite database, whatever `DATABASE_URL` says.
     pub fn sqlite() -> Self {
         let path = std::env::temp_dir().join(format!("sims-test-{}.db", Uuid::now_v7().simple()));

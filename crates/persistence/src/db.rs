@@ -33,11 +33,35 @@ pub struct Database {
     principals: Arc<Principals>,
     statements: Arc<AtomicU64>,
     order_numbers: Arc<OrderNumbers>,
-    /// SQLite only: held by the write transaction this process has open ([`crate::uow`]).
-    sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite only: the connection this process writes through ([`crate::uow`]).
+    sqlite_writer: Option<Arc<SqliteWriter>>,
     /// Set once a runtime that opened pooled connections has ended
     /// ([`Database::check_connections_before_use`]).
     runtime_ended: Arc<AtomicBool>,
+}
+
+/// SQLite has one writer at a time. This process's write transactions queue for their
+/// turn here, in order, instead of in SQLite's busy handler (which sleeps in growing
+/// steps), and run on one connection of their own: its page cache holds what the writes
+/// before it wrote, where a pooled connection would read back every page another
+/// connection changed since it last ran.
+#[derive(Debug)]
+pub(crate) struct SqliteWriter {
+    pub(crate) turn: tokio::sync::Mutex<()>,
+    pub(crate) conn: DatabaseConnection,
+}
+
+/// Longest an SQLite write transaction waits for this process's others (as long as
+/// SQLite's own busy timeout, below).
+pub(crate) const WRITER_WAIT: Duration = Duration::from_secs(10);
+
+/// What a pool is for.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    /// Reads, and writes on PostgreSQL.
+    Pool,
+    /// SQLite's one writing connection ([`SqliteWriter`]).
+    SqliteWriter,
 }
 
 /// Who performs a mutation, for scope checks and the audit log.
@@ -49,6 +73,66 @@ pub struct Actor {
     pub request_id: Option<String>,
 }
 
+/// A pool for `role` on `options.url`, counting the statements it sends into
+/// `statements`.
+async fn open(
+    options: &DbOptions,
+    role: Role,
+    runtime_ended: &Arc<AtomicBool>,
+    statements: &Arc<AtomicU64>,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut opt = ConnectOptions::new(options.url.clone());
+    let max_connections = match role {
+        Role::Pool => options.max_connections,
+        Role::SqliteWriter => 1,
+    };
+    opt.max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_timeout(Duration::from_secs(5))
+        // A ping on every checkout is a round trip more per request (the pool pings
+        // again on every return): only a connection idle long enough to have been
+        // dropped by the server or a proxy is tested first.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .sqlx_logging(false);
+    let ended = Arc::clone(runtime_ended);
+    opt.map_sqlx_postgres_before_acquire(move |conn, _| {
+        let ended = ended.load(Ordering::Acquire);
+        Box::pin(async move {
+            if !ended {
+                return Ok(true);
+            }
+            Ok(sea_orm::sqlx::Connection::ping(conn).await.is_ok())
+        })
+    });
+    opt.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+        o.create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(WRITER_WAIT)
+            .foreign_keys(true)
+    });
+    // JIT compilation pays off for long analytic scans, not for the short statements
+    // SIMS sends: on the reports' aggregates its planner estimates set it off and it
+    // cost more than the query (receivables at the standard profile: 806 ms with it,
+    // 423 ms without).
+    opt.map_sqlx_postgres_opts(|o: PgConnectOptions| o.options([("jit", "off")]));
+    let mut conn = sea_orm::Database::connect(opt).await?;
+    // Every statement sent (transaction control aside) is counted for the metrics, and
+    // written to the log at `RUST_LOG=sims::sql=trace` with its values and time.
+    let counter = Arc::clone(statements);
+    conn.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(
+            target: "sims::sql",
+            elapsed_us = info.elapsed.as_micros() as u64,
+            failed = info.failed,
+            statement = %info.statement,
+        );
+    });
+    Ok(conn)
+}
+
 /// The current time at the precision both databases keep (microseconds), so that a
 /// value read back equals the value written.
 pub fn now() -> DateTime<Utc> {
@@ -57,69 +141,33 @@ pub fn now() -> DateTime<Utc> {
 
 impl Database {
     /// Opens the pool. SQLite files are created when missing and run in WAL mode with a
-    /// busy timeout, so that concurrent writers queue instead of failing.
+    /// busy timeout, so that concurrent writers queue instead of failing; SQLite writes
+    /// go through one connection of their own ([`SqliteWriter`]).
     pub async fn connect(options: &DbOptions) -> Result<Self, DbErr> {
-        let mut opt = ConnectOptions::new(options.url.clone());
-        opt.max_connections(options.max_connections)
-            .min_connections(1)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_timeout(Duration::from_secs(5))
-            // A ping on every checkout is a round trip more per request (the pool pings
-            // again on every return): only a connection idle long enough to have been
-            // dropped by the server or a proxy is tested first.
-            .test_before_acquire_if_idle_for(Duration::from_secs(30))
-            .sqlx_logging(false);
         // A PostgreSQL connection's socket belongs to the runtime that opened it, and each
         // HTTP worker runs its own: once one has stopped (a graceful shutdown stops the idle
         // workers first), a connection it opened fails on first use. From then on every
         // connection is pinged before it is handed out, and a dead one replaced by a new
         // one opened where it is needed. (SQLite connections run on threads of their own.)
         let runtime_ended = Arc::new(AtomicBool::new(false));
-        let ended = Arc::clone(&runtime_ended);
-        opt.map_sqlx_postgres_before_acquire(move |conn, _| {
-            let ended = ended.load(Ordering::Acquire);
-            Box::pin(async move {
-                if !ended {
-                    return Ok(true);
-                }
-                Ok(sea_orm::sqlx::Connection::ping(conn).await.is_ok())
-            })
-        });
-        opt.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
-            o.create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-        });
-        // JIT compilation pays off for long analytic scans, not for the short statements
-        // SIMS sends: on the reports' aggregates its planner estimates set it off and it
-        // cost more than the query (receivables at the standard profile: 806 ms with it,
-        // 423 ms without).
-        opt.map_sqlx_postgres_opts(|o: PgConnectOptions| o.options([("jit", "off")]));
-        let mut conn = sea_orm::Database::connect(opt).await?;
-        // Every statement sent (transaction control aside) is counted for the metrics, and
-        // written to the log at `RUST_LOG=sims::sql=trace` with its values and time.
         let statements = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&statements);
-        conn.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            tracing::trace!(
-                target: "sims::sql",
-                elapsed_us = info.elapsed.as_micros() as u64,
-                failed = info.failed,
-                statement = %info.statement,
-            );
-        });
+        let conn = open(options, Role::Pool, &runtime_ended, &statements).await?;
         // SQLite: this process is the only writer, and its writes forget for themselves.
         // PostgreSQL: only while `principals::listen` is subscribed.
         let sqlite = conn.get_database_backend() == DatabaseBackend::Sqlite;
+        let sqlite_writer = match sqlite {
+            true => Some(Arc::new(SqliteWriter {
+                turn: tokio::sync::Mutex::new(()),
+                conn: open(options, Role::SqliteWriter, &runtime_ended, &statements).await?,
+            })),
+            false => None,
+        };
         Ok(Self {
             conn,
             principals: Arc::new(Principals::new(sqlite)),
             statements,
             order_numbers: Arc::default(),
-            sqlite_writer: sqlite.then(Arc::default),
+            sqlite_writer,
             runtime_ended,
         })
     }
@@ -147,8 +195,9 @@ impl Database {
         self.order_numbers.next(self, day).await
     }
 
-    /// The lock this process's SQLite write transactions take in turn (none on PostgreSQL).
-    pub(crate) fn sqlite_writer(&self) -> Option<&tokio::sync::Mutex<()>> {
+    /// The connection this process's SQLite write transactions take in turn (none on
+    /// PostgreSQL).
+    pub(crate) fn sqlite_writer(&self) -> Option<&SqliteWriter> {
         self.sqlite_writer.as_deref()
     }
 
@@ -194,6 +243,9 @@ impl Database {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(self) -> Result<(), DbErr> {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.conn.clone().close().await?;
+        }
         self.conn.close().await
     }
 }

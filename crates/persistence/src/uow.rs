@@ -21,6 +21,7 @@ use sims_domain::sync::DeletedEntity;
 use uuid::Uuid;
 
 use crate::audit::{self, Audited, Change};
+use crate::db::WRITER_WAIT;
 use crate::decode::{Decoded, Read};
 use crate::deletions;
 use crate::entities::{self, audit_log};
@@ -28,10 +29,6 @@ use crate::{Actor, Database, PersistenceError, Result, now};
 
 /// How many times a transaction runs before contention is answered as a conflict.
 const ATTEMPTS: u32 = 4;
-
-/// Longest an SQLite write transaction waits for this process's others (as long as
-/// SQLite's own busy timeout, `db.rs`).
-const WRITER_WAIT: Duration = Duration::from_secs(10);
 
 impl Database {
     /// Runs `work` in a write transaction and commits it. On SQLite the transaction
@@ -79,24 +76,23 @@ impl Database {
         &self,
         work: &mut impl AsyncFnMut(&DatabaseTransaction) -> Result<T>,
     ) -> Result<T> {
-        // SQLite has one writer at a time: this process's writers queue here, in order,
-        // instead of in SQLite's busy handler, which sleeps in growing steps (tails of
-        // most of a second under 32 concurrent orders).
         // A writer that waits longer than SQLite's busy timeout would have is contended.
-        let _writer = match self.sqlite_writer() {
-            Some(writer) => Some(
-                tokio::time::timeout(WRITER_WAIT, writer.lock())
-                    .await
-                    .map_err(|_| {
-                        PersistenceError::Contention(DbErr::Custom(
-                            "waited too long for the database's write lock".into(),
-                        ))
-                    })?,
+        let (_turn, conn) = match self.sqlite_writer() {
+            Some(writer) => (
+                Some(
+                    tokio::time::timeout(WRITER_WAIT, writer.turn.lock())
+                        .await
+                        .map_err(|_| {
+                            PersistenceError::Contention(DbErr::Custom(
+                                "waited too long for the database's write lock".into(),
+                            ))
+                        })?,
+                ),
+                &writer.conn,
             ),
-            None => None,
+            None => (None, self.conn()),
         };
-        let tx = self
-            .conn()
+        let tx = conn
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..Default::default()
