@@ -1,26 +1,40 @@
 //! Rows read straight from the driver. sea-orm's derived readers build an error message
 //! for every NULL column they meet, only to drop it: on a page of 50 customers that was
 //! most of the time spent turning rows into records. [`Decoded`] reads the same columns
-//! by name with the same driver conversions (sqlx's), without the message. Every table
-//! declared with `entities::table!` implements it.
+//! with the same driver conversions (sqlx's), without the message, and by position where
+//! the name there is the column's (a select of the table's own columns lists them in
+//! order), rather than looking every name up. Every table declared with
+//! `entities::table!` implements it.
 
-use sea_orm::sqlx::{Decode, Postgres, Row, Sqlite, Type};
+use sea_orm::sqlx::{Column, Decode, Postgres, Row, Sqlite, Type};
 use sea_orm::{DbErr, EntityTrait, FromQueryResult, QueryResult};
 
-/// A column's value, read by name as sea-orm reads it (`Option` for a nullable column).
+/// A column's value as sea-orm reads it (`Option` for a nullable column): the column
+/// `column`, expected at position `at`.
 pub(crate) trait ColumnValue: Sized {
-    fn read(res: &QueryResult, column: &str) -> Result<Self, DbErr>;
+    fn read(res: &QueryResult, at: usize, column: &str) -> Result<Self, DbErr>;
+}
+
+/// Where `column` is in `row`: at `at` when the name there is `column`, else looked up.
+fn position<R: Row>(row: &R, at: usize, column: &str) -> Result<usize, sea_orm::sqlx::Error>
+where
+    for<'a> &'a str: sea_orm::sqlx::ColumnIndex<R>,
+{
+    match row.columns().get(at) {
+        Some(c) if c.name() == column => Ok(at),
+        _ => row.try_column(column).map(Column::ordinal),
+    }
 }
 
 impl<T> ColumnValue for T
 where
     T: for<'r> Decode<'r, Postgres> + Type<Postgres> + for<'r> Decode<'r, Sqlite> + Type<Sqlite>,
 {
-    fn read(res: &QueryResult, column: &str) -> Result<Self, DbErr> {
+    fn read(res: &QueryResult, at: usize, column: &str) -> Result<Self, DbErr> {
         let read = if let Some(row) = res.try_as_pg_row() {
-            row.try_get::<T, _>(column)
+            position(row, at, column).and_then(|i| row.try_get::<T, _>(i))
         } else if let Some(row) = res.try_as_sqlite_row() {
-            row.try_get::<T, _>(column)
+            position(row, at, column).and_then(|i| row.try_get::<T, _>(i))
         } else {
             return Err(DbErr::Type(format!(
                 "column {column}: a row of neither PostgreSQL nor SQLite"

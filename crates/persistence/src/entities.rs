@@ -27,8 +27,15 @@ macro_rules! table {
             impl crate::decode::Decoded for Entity {
                 fn decode(res: &sea_orm::QueryResult) -> Result<Model, DbErr> {
                     use crate::decode::ColumnValue;
+                    // The columns in the order the table declares them, as a select of
+                    // the whole table lists them.
+                    let mut at = 0..;
                     Ok(Model {
-                        $($field: <$ty as ColumnValue>::read(res, stringify!($field))?,)*
+                        $($field: <$ty as ColumnValue>::read(
+                            res,
+                            at.next().unwrap_or_default(),
+                            stringify!($field),
+                        )?,)*
                     })
                 }
             }
