@@ -361,8 +361,9 @@ impl Write {
 /// Writes that nothing later in the transaction reads back (new rows, the next version
 /// of a locked record, audit entries), kept until [`Pending::send`] sends them together:
 /// on PostgreSQL as one statement (every write but the last a data-modifying `WITH`
-/// query, all seeing the same snapshot, foreign keys checked at its end), on SQLite one
-/// after another. A write a later read depends on is sent before that read, never kept.
+/// query, all seeing the same snapshot, foreign keys checked at its end), on SQLite as
+/// one text whose statements the driver runs one after another. A write a later read
+/// depends on is sent before that read, never kept.
 #[derive(Default)]
 pub(crate) struct Pending(Vec<Write>);
 
@@ -464,8 +465,19 @@ impl Pending {
             conn.execute(&query).await?;
             return Ok(());
         }
-        for w in writes {
-            conn.execute_raw(w.build(backend)).await?;
+        // SQLite: the statements in one text, run one after another by the driver in one
+        // round trip, their `?` parameters taken in order.
+        let mut text = String::new();
+        let mut values = Vec::new();
+        for w in &writes {
+            let statement = w.build(backend);
+            text.push_str(&statement.sql);
+            text.push_str(";\n");
+            values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+        }
+        if !text.is_empty() {
+            conn.execute_raw(Statement::from_sql_and_values(backend, text, values))
+                .await?;
         }
         Ok(())
     }
