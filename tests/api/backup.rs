@@ -260,12 +260,12 @@ async fn an_archive_of_an_older_schema_restores_and_is_migrated() {
         .await
         .expect(200);
     // The schema as an earlier release left it: before product sales (which migration
-    // 11 derives from the orders), notices, tombstones and webhooks.
+    // 11 derives from the orders), notices, tombstones, webhooks and payments by date.
     let conn = sea_orm::Database::connect(&original._db.url)
         .await
         .expect("connect");
     use sims_migrations::MigratorTrait;
-    sims_migrations::Migrator::down(&conn, Some(4))
+    sims_migrations::Migrator::down(&conn, Some(5))
         .await
         .expect("migrate down");
     conn.close().await.ok();
@@ -284,7 +284,7 @@ async fn an_archive_of_an_older_schema_restores_and_is_migrated() {
     let target = TestDb::create().await;
     let restored = restore_into(&target, &archive).await.expect("restore");
     assert_eq!(restored.migrations, 10);
-    assert_eq!(restored.migrated_after, 4);
+    assert_eq!(restored.migrated_after, 5);
     let app = spawn_app_on(target, quiet).await;
     assert_eq!(
         app.get("/api/v1/customers", &app.admin)
