@@ -122,12 +122,19 @@ pub(crate) fn status_of(o: &orders::Model) -> Result<OrderStatus> {
 }
 
 /// Prices lines against the catalogue (list price and tax rate by default); a line
-/// naming no active product is a `422` naming it.
+/// naming no active product is a `422` naming it. With `warehouse`, a warehouse that does
+/// not exist is a `422` naming `warehouse_id` first, checked in the same statement.
 async fn price_lines<C: ConnectionTrait>(
     conn: &C,
+    warehouse: Option<Uuid>,
     lines: &[LineRequest],
 ) -> Result<Vec<PricedLine>> {
-    let found = products::active(conn, lines.iter().map(|l| l.product_id).collect()).await?;
+    let ids = lines.iter().map(|l| l.product_id).collect();
+    let found = products::active(conn, ids, warehouse).await?;
+    // Nothing found: the warehouse may be what is missing (a draft has at least one line).
+    if let (true, Some(w)) = (found.is_empty(), warehouse) {
+        warehouses::check_exists(conn, w).await?;
+    }
     lines
         .iter()
         .enumerate()
@@ -203,11 +210,10 @@ pub async fn create(
     let work = async |tx: &DatabaseTransaction| {
         wrote.store(false, std::sync::atomic::Ordering::Relaxed);
         customers::check_writable(tx, actor, new.customer_id).await?;
-        warehouses::check_exists(tx, new.warehouse_id).await?;
+        let priced = price_lines(tx, Some(new.warehouse_id), &new.lines).await?;
         if let Some(o) = new.opportunity_id {
             opportunities::check_belongs(tx, &actor.principal.scope(), o, new.customer_id).await?;
         }
-        let priced = price_lines(tx, &new.lines).await?;
         let t = order_totals(&priced)?;
         let at = now();
         let id = Uuid::now_v7();
@@ -424,7 +430,7 @@ pub async fn replace_lines(
         .write(async |tx| {
             let o = lock(tx, actor, id, if_match).await?;
             status_of(&o)?.check_editable()?;
-            let priced = price_lines(tx, &lines).await?;
+            let priced = price_lines(tx, None, &lines).await?;
             let t = order_totals(&priced)?;
             order_lines::Entity::delete_many()
                 .filter(order_lines::Column::OrderId.eq(id))
