@@ -418,13 +418,35 @@ async fn confirmation_is_all_or_nothing_and_names_short_lines() {
         ("100".into(), "0".into()),
         "nothing reserved"
     );
+    let after = app
+        .get(&format!("/api/v1/orders/{id}"), &s.rep)
+        .await
+        .expect(200);
+    assert_eq!(after.body["status"], "draft");
     assert_eq!(
-        app.get(&format!("/api/v1/orders/{id}"), &s.rep)
-            .await
-            .expect(200)
-            .body["status"],
-        "draft"
+        after.body["version"], o["version"],
+        "the order did not move"
     );
+    // The ledger entries, audit entry and event sent with the reservation went back with it.
+    assert_eq!(
+        s.ledger(&plenty).await,
+        (100_000, 0),
+        "no reservation entry"
+    );
+    let log = app
+        .get(
+            &format!("/api/v1/audit?entity=order&entity_id={id}"),
+            &app.admin,
+        )
+        .await
+        .expect(200);
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["create"], "no confirmation audited");
     // Cancelling a confirmed order releases its reservation.
     let o2 = s
         .order(json!([{"product_id": plenty, "quantity": "10"}]))

@@ -4,10 +4,12 @@
 //! Who may receive or adjust stock is a role rule the caller checks.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{
+    Alias, Expr, IntoIden, LockType, Order, Query, TableRef, UpdateStatement,
+};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
+    EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use sims_domain::Refusal;
@@ -19,7 +21,7 @@ use sims_domain::stock::{
 use uuid::Uuid;
 
 use crate::audit::{self, Change};
-use crate::entities::{products, stock_levels, stock_movements};
+use crate::entities::{order_lines, products, stock_levels, stock_movements};
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
 use crate::listing::{ListRequest, Page, SortColumn, fetch_page, page_of_sorted};
 use crate::records::stored;
@@ -153,53 +155,83 @@ pub(crate) fn movement_row(
     }
 }
 
-/// Reserves in `warehouse_id`, in one guarded statement, what the lines of order
-/// `order_id` still ask for, summed product by product, for every product whose
-/// available stock covers it; the others are left as they were. Returns the products
-/// reserved. The caller writes the ledger entries ([`movement_row`]) — or, when a
-/// product is missing from the answer, rolls back. On PostgreSQL the levels are locked
-/// in product order within the statement.
-pub(crate) async fn reserve_order_lines<C: ConnectionTrait>(
-    conn: &C,
+/// The statement that reserves in `warehouse_id` what the lines of order `order_id`
+/// still ask for, summed product by product, for every product whose available stock
+/// covers it, leaving the others as they were, and returns the products reserved
+/// ([`reserved_products`]). The caller sends it with the ledger entries
+/// ([`movement_row`]) — and rolls back when a product is missing from the answer. On
+/// PostgreSQL the levels are locked in product order within the statement.
+pub(crate) fn reservation_of_order_lines(
+    backend: DatabaseBackend,
     order_id: Uuid,
     warehouse_id: Uuid,
     at: DateTime<Utc>,
-) -> Result<Vec<Uuid>> {
-    let mut sql = Sql::new(conn.get_database_backend());
-    sql.push(
-        "UPDATE stock_levels SET reserved_milli = stock_levels.reserved_milli + l.q, updated_at = ",
-    )
-    .bind(at)
-    .push(
-        " FROM (SELECT product_id, CAST(SUM(quantity_milli - shipped_milli) AS BIGINT) AS q \
-         FROM order_lines WHERE order_id = ",
-    )
-    .bind(order_id)
-    .push(
-        " GROUP BY product_id) AS l WHERE stock_levels.product_id = l.product_id \
-         AND stock_levels.warehouse_id = ",
-    )
-    .bind(warehouse_id);
-    if sql.pg() {
+) -> UpdateStatement {
+    let (levels, lines) = (stock_levels::Entity, order_lines::Entity);
+    let asked = Alias::new("asked");
+    let q = Alias::new("q");
+    // What the order's lines still ask for, product by product.
+    let ask = Query::select()
+        .column(order_lines::Column::ProductId)
+        .expr_as(
+            Expr::cust("CAST(SUM(quantity_milli - shipped_milli) AS BIGINT)"),
+            q.clone(),
+        )
+        .from(lines)
+        .and_where(order_lines::Column::OrderId.eq(order_id))
+        .group_by_col(order_lines::Column::ProductId)
+        .to_owned();
+    let mut update = Query::update();
+    update
+        .table(levels)
+        .value(
+            stock_levels::Column::ReservedMilli,
+            Expr::col((levels, stock_levels::Column::ReservedMilli))
+                .add(Expr::col((asked.clone(), q.clone()))),
+        )
+        .value(stock_levels::Column::UpdatedAt, Expr::val(at))
+        .from(TableRef::SubQuery(Box::new(ask), asked.clone().into_iden()))
+        .and_where(
+            Expr::col((levels, stock_levels::Column::ProductId))
+                .equals((asked.clone(), order_lines::Column::ProductId)),
+        )
+        .and_where(Expr::col((levels, stock_levels::Column::WarehouseId)).eq(warehouse_id));
+    if backend == DatabaseBackend::Postgres {
         // The rows are locked first, in product order, so that two orders sharing
         // products cannot each hold one row the other waits for (PostgreSQL would detect
         // the deadlock only after a second and abort one; the join locks in no set order).
-        sql.push(
-            " AND stock_levels.product_id IN (SELECT s.product_id FROM stock_levels s \
-             WHERE s.warehouse_id = ",
-        )
-        .bind(warehouse_id)
-        .push(" AND s.product_id IN (SELECT product_id FROM order_lines WHERE order_id = ")
-        .bind(order_id)
-        .push(") ORDER BY s.product_id FOR UPDATE)");
+        let s = Alias::new("s");
+        let locked = Query::select()
+            .column((s.clone(), stock_levels::Column::ProductId))
+            .from_as(levels, s.clone())
+            .and_where(Expr::col((s.clone(), stock_levels::Column::WarehouseId)).eq(warehouse_id))
+            .and_where(
+                Expr::col((s.clone(), stock_levels::Column::ProductId)).in_subquery(
+                    Query::select()
+                        .column(order_lines::Column::ProductId)
+                        .from(lines)
+                        .and_where(order_lines::Column::OrderId.eq(order_id))
+                        .to_owned(),
+                ),
+            )
+            .order_by((s, stock_levels::Column::ProductId), Order::Asc)
+            .lock(LockType::Update)
+            .to_owned();
+        update.and_where(Expr::col((levels, stock_levels::Column::ProductId)).in_subquery(locked));
     }
-    sql.push(
-        " AND stock_levels.on_hand_milli - stock_levels.reserved_milli >= l.q \
-         RETURNING stock_levels.product_id",
-    );
-    sql.all(conn)
-        .await?
-        .iter()
+    update
+        .and_where(
+            Expr::col((levels, stock_levels::Column::OnHandMilli))
+                .sub(Expr::col((levels, stock_levels::Column::ReservedMilli)))
+                .gte(Expr::col((asked, q))),
+        )
+        .returning_col((levels, stock_levels::Column::ProductId));
+    update
+}
+
+/// The products a [`reservation_of_order_lines`] reserved, from the rows it returned.
+pub(crate) fn reserved_products(rows: &[sea_orm::QueryResult]) -> Result<Vec<Uuid>> {
+    rows.iter()
         .map(|row| get::<Uuid>(row, "product_id"))
         .collect()
 }

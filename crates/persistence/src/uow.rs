@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, DeleteStatement, InsertStatement, SubQueryStatement,
-    UpdateStatement, WithClause,
+    Alias, Asterisk, CommonTableExpression, DeleteStatement, InsertStatement, Query,
+    SubQueryStatement, UpdateStatement, WithClause,
 };
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, Condition, ConnectionTrait, DatabaseBackend,
     DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, ModelTrait, PrimaryKeyTrait,
-    QueryFilter, QuerySelect, QueryTrait, Set, SqliteTransactionMode, Statement,
+    QueryFilter, QueryResult, QuerySelect, QueryTrait, Set, SqliteTransactionMode, Statement,
     TransactionOptions, TransactionTrait, TryIntoModel,
 };
 use sims_domain::Scope;
@@ -452,33 +452,69 @@ impl Pending {
             let Some(last) = writes.pop() else {
                 return Ok(());
             };
-            let mut with = WithClause::new();
-            for (i, w) in writes.into_iter().enumerate() {
-                with.cte(
-                    CommonTableExpression::new()
-                        .query(w.into_sub_query())
-                        .table_name(Alias::new(format!("write_{i}")))
-                        .to_owned(),
-                );
-            }
-            let query = with.query(last.into_sub_query());
+            let query = with_writes(writes).query(last.into_sub_query());
             conn.execute(&query).await?;
             return Ok(());
         }
-        // SQLite: the statements in one text, run one after another by the driver in one
-        // round trip, their `?` parameters taken in order.
-        let mut text = String::new();
-        let mut values = Vec::new();
-        for w in &writes {
-            let statement = w.build(backend);
-            text.push_str(&statement.sql);
-            text.push_str(";\n");
-            values.extend(statement.values.map(|v| v.0).unwrap_or_default());
-        }
-        if !text.is_empty() {
-            conn.execute_raw(Statement::from_sql_and_values(backend, text, values))
-                .await?;
+        if let Some(text) = sqlite_text(backend, &writes) {
+            conn.execute_raw(text).await?;
         }
         Ok(())
     }
+
+    /// [`Pending::send`] with `first` (an `UPDATE … RETURNING`) before the kept writes, in
+    /// the same round trip: the rows `first` returned. The kept writes run whatever
+    /// `first` changed; a caller that finds the answer short rolls back.
+    pub(crate) async fn send_after<C: ConnectionTrait>(
+        self,
+        conn: &C,
+        first: UpdateStatement,
+    ) -> Result<Vec<QueryResult>> {
+        let backend = conn.get_database_backend();
+        let mut writes = vec![Write::Update(first)];
+        writes.extend(self.0);
+        if backend == DatabaseBackend::Postgres {
+            // Every write a data-modifying `WITH` query; the answer is the first's rows.
+            let query = with_writes(writes).query(
+                Query::select()
+                    .column(Asterisk)
+                    .from(Alias::new("write_0"))
+                    .to_owned(),
+            );
+            return Ok(conn.query_all(&query).await?);
+        }
+        match sqlite_text(backend, &writes) {
+            Some(text) => Ok(conn.query_all_raw(text).await?),
+            None => Ok(vec![]),
+        }
+    }
+}
+
+/// `writes` as the data-modifying `WITH` queries `write_0`, `write_1`, … (PostgreSQL).
+fn with_writes(writes: Vec<Write>) -> WithClause {
+    let mut with = WithClause::new();
+    for (i, w) in writes.into_iter().enumerate() {
+        with.cte(
+            CommonTableExpression::new()
+                .query(w.into_sub_query())
+                .table_name(Alias::new(format!("write_{i}")))
+                .to_owned(),
+        );
+    }
+    with
+}
+
+/// SQLite: the statements in one text, run one after another by the driver in one
+/// round trip, their `?` parameters taken in order (rows are those the statements
+/// return, in order). `None` when there is nothing to send.
+fn sqlite_text(backend: DatabaseBackend, writes: &[Write]) -> Option<Statement> {
+    let mut text = String::new();
+    let mut values = Vec::new();
+    for w in writes {
+        let statement = w.build(backend);
+        text.push_str(&statement.sql);
+        text.push_str(";\n");
+        values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+    }
+    (!text.is_empty()).then(|| Statement::from_sql_and_values(backend, text, values))
 }

@@ -5,12 +5,27 @@
 use super::*;
 
 /// Moves a locked order with `lines` to `to`, audited as `action`, and sends it with
-/// the writes already in `pending`, in one round trip. An order that starts to count in
-/// reports writes its rows of `product_sales` (net sales per product); one that stops
-/// counting removes them.
+/// the writes already in `pending`, in one round trip.
 async fn set_status<C: ConnectionTrait>(
     conn: &C,
     mut pending: Pending,
+    actor: &Actor,
+    action: AuditAction,
+    o: orders::Model,
+    to: OrderStatus,
+    lines: &[order_lines::Model],
+) -> Result<orders::Model> {
+    let order = keep_status(&mut pending, actor, action, o, to, lines)?;
+    pending.send(conn).await?;
+    Ok(order)
+}
+
+/// Keeps in `pending` the move of a locked order with `lines` to `to`, audited as
+/// `action`, with its webhook event: the order as it will be stored. An order that
+/// starts to count in reports writes its rows of `product_sales` (net sales per
+/// product); one that stops counting removes them.
+fn keep_status(
+    pending: &mut Pending,
     actor: &Actor,
     action: AuditAction,
     o: orders::Model,
@@ -78,7 +93,6 @@ async fn set_status<C: ConnectionTrait>(
     if let Some(t) = event {
         pending.event(t, &record(order.clone(), lines.to_vec())?)?;
     }
-    pending.send(conn).await?;
     Ok(order)
 }
 
@@ -103,8 +117,9 @@ fn line_movement(
 
 /// Confirms a draft: reserves every line's stock in one transaction, all or nothing.
 /// Lines that stock cannot cover are listed in `InsufficientStock` and nothing changes.
-/// Three round trips: the order with its lines, locked; the reservation; the ledger,
-/// `product_sales`, the order's next version and its audit entry together.
+/// Two round trips: the order with its lines, locked; then the reservation with the
+/// ledger, `product_sales`, the order's next version and its audit entry, rolled back
+/// when a product could not be reserved.
 pub async fn confirm(
     db: &Database,
     actor: &Actor,
@@ -116,14 +131,6 @@ pub async fn confirm(
             let (o, lines) = lock_with_lines(tx, actor, id, if_match).await?;
             status_of(&o)?.transition(OrderStatus::Confirmed)?;
             let at = now();
-            let reserved = stock::reserve_order_lines(tx, o.id, o.warehouse_id, at).await?;
-            let mut products: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
-            products.sort();
-            products.dedup();
-            if reserved.len() < products.len() {
-                let short = short_lines(tx, &o, &lines, &reserved).await?;
-                return Err(PersistenceError::InsufficientStock(short));
-            }
             let mut pending = Pending::default();
             pending.insert_rows(
                 lines
@@ -139,16 +146,30 @@ pub async fn confirm(
                     })
                     .collect(),
             );
-            let order = set_status(
-                tx,
-                pending,
+            let reservation = stock::reservation_of_order_lines(
+                tx.get_database_backend(),
+                o.id,
+                o.warehouse_id,
+                at,
+            );
+            let order = keep_status(
+                &mut pending,
                 actor,
                 AuditAction::Confirm,
-                o,
+                o.clone(),
                 OrderStatus::Confirmed,
                 &lines,
-            )
-            .await?;
+            )?;
+            let reserved = stock::reserved_products(&pending.send_after(tx, reservation).await?)?;
+            let mut products: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
+            products.sort();
+            products.dedup();
+            if reserved.len() < products.len() {
+                // The error rolls the whole transaction back, the writes sent with the
+                // reservation too.
+                let short = short_lines(tx, &o, &lines, &reserved).await?;
+                return Err(PersistenceError::InsufficientStock(short));
+            }
             Ok((order, lines))
         })
         .await?;
@@ -157,7 +178,7 @@ pub async fn confirm(
 
 /// The lines a confirmation cannot cover, as if reserved one after another in order
 /// (what a line finds available is what the lines before it left), from the levels
-/// after [`stock::reserve_order_lines`] reserved the `reserved` products.
+/// after [`stock::reservation_of_order_lines`] reserved the `reserved` products.
 async fn short_lines<C: ConnectionTrait>(
     conn: &C,
     o: &orders::Model,
