@@ -678,6 +678,27 @@ async fn orders_are_scoped_and_validated() {
     let r = app.post("/api/v1/orders", &s.rep, json!({"customer_id": s.customer, "warehouse_id": uuid::Uuid::now_v7(), "lines": [{"product_id": p, "quantity": "1"}]})).await.expect_problem(422, "validation_failed");
     assert_eq!(r.fields(), vec!["warehouse_id"]);
     app.post("/api/v1/orders", &other, json!({"customer_id": s.customer, "warehouse_id": s.warehouse, "lines": [{"product_id": p, "quantity": "1"}]})).await.expect_problem(404, "not_found");
+    // A customer out of scope is named first, whatever else is wrong.
+    app.post("/api/v1/orders", &other, json!({"customer_id": s.customer, "warehouse_id": uuid::Uuid::now_v7(), "lines": [{"product_id": uuid::Uuid::now_v7(), "quantity": "1"}]})).await.expect_problem(404, "not_found");
+    // A rep takes a customer out of the pool before ordering for it.
+    let pooled = app.customer(&s.rep, "Pooled Co", json!({})).await;
+    app.post(
+        &format!("/api/v1/customers/{pooled}/release"),
+        &s.rep,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post("/api/v1/orders", &s.rep, json!({"customer_id": pooled, "warehouse_id": s.warehouse, "lines": [{"product_id": p, "quantity": "1"}]})).await.expect_problem(403, "forbidden");
+    let orders = app
+        .get(&format!("/api/v1/orders?customer_id={pooled}"), &app.admin)
+        .await
+        .expect(200);
+    assert_eq!(
+        orders.body["items"],
+        json!([]),
+        "no order for the pool customer"
+    );
 }
 
 #[tokio::test]

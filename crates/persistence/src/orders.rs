@@ -28,7 +28,7 @@ use sims_domain::{DomainError, Scope};
 use uuid::Uuid;
 
 use crate::audit::Audited;
-use crate::entities::{order_lines, orders};
+use crate::entities::{self, order_lines, orders};
 use crate::error::ShortLine;
 use crate::idempotency::{Answer, Answered, IdempotencyKey};
 use crate::listing::{ListRequest, Page, SortColumn, fetch_page};
@@ -122,19 +122,17 @@ pub(crate) fn status_of(o: &orders::Model) -> Result<OrderStatus> {
 }
 
 /// Prices lines against the catalogue (list price and tax rate by default); a line
-/// naming no active product is a `422` naming it. With `warehouse`, a warehouse that does
-/// not exist is a `422` naming `warehouse_id` first, checked in the same statement.
+/// naming no active product is a `422` naming it.
 async fn price_lines<C: ConnectionTrait>(
     conn: &C,
-    warehouse: Option<Uuid>,
     lines: &[LineRequest],
 ) -> Result<Vec<PricedLine>> {
-    let ids = lines.iter().map(|l| l.product_id).collect();
-    let found = products::active(conn, ids, warehouse).await?;
-    // Nothing found: the warehouse may be what is missing (a draft has at least one line).
-    if let (true, Some(w)) = (found.is_empty(), warehouse) {
-        warehouses::check_exists(conn, w).await?;
-    }
+    let found = products::active(conn, lines.iter().map(|l| l.product_id).collect()).await?;
+    price(&found, lines)
+}
+
+/// `lines` priced with the products `found`.
+fn price(found: &[entities::products::Model], lines: &[LineRequest]) -> Result<Vec<PricedLine>> {
     lines
         .iter()
         .enumerate()
@@ -152,6 +150,75 @@ async fn price_lines<C: ConnectionTrait>(
             Ok(l.price(i, terms)?)
         })
         .collect()
+}
+
+/// An active product of a new draft's lines, read with what the draft's other checks
+/// need: whether the caller may read the customer, and who owns it.
+struct Offer {
+    product: entities::products::Model,
+    customer_seen: bool,
+    customer_owner: Option<Uuid>,
+}
+
+impl sea_orm::FromQueryResult for Offer {
+    fn from_query_result(
+        res: &sea_orm::QueryResult,
+        pre: &str,
+    ) -> std::result::Result<Self, DbErr> {
+        Ok(Offer {
+            product: <entities::products::Entity as crate::decode::Decoded>::decode(res)?,
+            customer_seen: res.try_get(pre, "customer_seen")?,
+            customer_owner: res.try_get(pre, "customer_owner")?,
+        })
+    }
+}
+
+/// A new draft's checks, in one statement when all is well: the customer is one the
+/// caller may change (`404` out of scope, `403` the pool for a rep), the warehouse exists
+/// (`422`; no product is found without it) and every line names an active product
+/// (`422`), which prices it. When no product is found, the customer and the warehouse
+/// are checked on their own first, so that the error names what is wrong.
+async fn check_draft<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    new: &NewOrder,
+) -> Result<Vec<PricedLine>> {
+    use entities::{customers as customer_rows, warehouses as warehouse_rows};
+    let customer = || {
+        Query::select()
+            .from(customer_rows::Entity)
+            .cond_where(customers::readable(&actor.principal.scope()))
+            .and_where(customer_rows::Column::Id.eq(new.customer_id))
+            .to_owned()
+    };
+    let warehouse = Query::select()
+        .expr(Expr::val(1))
+        .from(warehouse_rows::Entity)
+        .and_where(warehouse_rows::Column::Id.eq(new.warehouse_id))
+        .to_owned();
+    let offers = products::active_of(new.lines.iter().map(|l| l.product_id).collect())
+        .filter(Expr::exists(warehouse))
+        .column_as(
+            Expr::exists(customer().expr(Expr::val(1)).to_owned()),
+            "customer_seen",
+        )
+        .column_as(
+            Expr::from(customer().column(customer_rows::Column::OwnerId).to_owned()),
+            "customer_owner",
+        )
+        .into_model::<Offer>()
+        .all(conn)
+        .await?;
+    match offers.first() {
+        Some(o) if !o.customer_seen => return Err(PersistenceError::NotFound),
+        Some(o) => actor.principal.may_change_customer(o.customer_owner)?,
+        None => {
+            customers::check_writable(conn, actor, new.customer_id).await?;
+            warehouses::check_exists(conn, new.warehouse_id).await?;
+        }
+    }
+    let found: Vec<entities::products::Model> = offers.into_iter().map(|o| o.product).collect();
+    price(&found, &new.lines)
 }
 
 fn line_rows(order_id: Uuid, priced: &[PricedLine]) -> Vec<order_lines::ActiveModel> {
@@ -209,8 +276,7 @@ pub async fn create(
     let wrote = std::sync::atomic::AtomicBool::new(false);
     let work = async |tx: &DatabaseTransaction| {
         wrote.store(false, std::sync::atomic::Ordering::Relaxed);
-        customers::check_writable(tx, actor, new.customer_id).await?;
-        let priced = price_lines(tx, Some(new.warehouse_id), &new.lines).await?;
+        let priced = check_draft(tx, actor, &new).await?;
         if let Some(o) = new.opportunity_id {
             opportunities::check_belongs(tx, &actor.principal.scope(), o, new.customer_id).await?;
         }
@@ -430,7 +496,7 @@ pub async fn replace_lines(
         .write(async |tx| {
             let o = lock(tx, actor, id, if_match).await?;
             status_of(&o)?.check_editable()?;
-            let priced = price_lines(tx, None, &lines).await?;
+            let priced = price_lines(tx, &lines).await?;
             let t = order_totals(&priced)?;
             order_lines::Entity::delete_many()
                 .filter(order_lines::Column::OrderId.eq(id))

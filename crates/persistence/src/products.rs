@@ -1,9 +1,8 @@
 //! Products (every role reads them; managers and admins change them, the caller checks).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set,
 };
 use serde_json::json;
 use sims_domain::Scope;
@@ -13,7 +12,7 @@ use sims_domain::values::normalize_name;
 use uuid::Uuid;
 
 use crate::audit::Audited;
-use crate::entities::{products, warehouses};
+use crate::entities::products;
 use crate::listing::{ListRequest, Page, SortColumn, contains, fetch_page};
 use crate::uow::{self, find_in_scope, lock_for_change};
 use crate::{Actor, Database, PersistenceError, Result, now};
@@ -131,26 +130,19 @@ pub async fn get<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<ProductRecord
         .map(record)
 }
 
-/// Of `ids`, the active products, by id; with `in_warehouse`, none unless that warehouse
-/// exists (an order's products and its warehouse checked in one round trip).
+/// Of `ids`, the active products, by id.
 pub(crate) async fn active<C: ConnectionTrait>(
     conn: &C,
     ids: Vec<Uuid>,
-    in_warehouse: Option<Uuid>,
 ) -> Result<Vec<products::Model>> {
-    let mut q = products::Entity::find()
+    Ok(active_of(ids).all(conn).await?)
+}
+
+/// The select of [`active`], for a caller that reads more with it.
+pub(crate) fn active_of(ids: Vec<Uuid>) -> Select<products::Entity> {
+    products::Entity::find()
         .filter(products::Column::Id.is_in(ids))
-        .filter(products::Column::Active.eq(true));
-    if let Some(w) = in_warehouse {
-        q = q.filter(Expr::exists(
-            Query::select()
-                .expr(Expr::val(1))
-                .from(warehouses::Entity)
-                .and_where(warehouses::Column::Id.eq(w))
-                .take(),
-        ));
-    }
-    Ok(q.all(conn).await?)
+        .filter(products::Column::Active.eq(true))
 }
 
 /// Filters of the product list.
