@@ -174,15 +174,15 @@ impl sea_orm::FromQueryResult for Offer {
 }
 
 /// A new draft's checks, in one statement when all is well: the customer is one the
-/// caller may change (`404` out of scope, `403` the pool for a rep), the warehouse exists
-/// (`422`; no product is found without it) and every line names an active product
-/// (`422`), which prices it. When no product is found, the customer and the warehouse
-/// are checked on their own first, so that the error names what is wrong.
+/// caller may change (`404` out of scope, `403` the pool for a rep) and the warehouse
+/// exists (`422`; no product is found without it). Answers the active products of the
+/// lines, which [`price`] checks and prices. When no product is found, the customer and
+/// the warehouse are checked on their own, so that the error names what is wrong.
 async fn check_draft<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     new: &NewOrder,
-) -> Result<Vec<PricedLine>> {
+) -> Result<Vec<entities::products::Model>> {
     use entities::{customers as customer_rows, warehouses as warehouse_rows};
     let customer = || {
         Query::select()
@@ -217,8 +217,7 @@ async fn check_draft<C: ConnectionTrait>(
             warehouses::check_exists(conn, new.warehouse_id).await?;
         }
     }
-    let found: Vec<entities::products::Model> = offers.into_iter().map(|o| o.product).collect();
-    price(&found, &new.lines)
+    Ok(offers.into_iter().map(|o| o.product).collect())
 }
 
 fn line_rows(order_id: Uuid, priced: &[PricedLine]) -> Vec<order_lines::ActiveModel> {
@@ -276,10 +275,11 @@ pub async fn create(
     let wrote = std::sync::atomic::AtomicBool::new(false);
     let work = async |tx: &DatabaseTransaction| {
         wrote.store(false, std::sync::atomic::Ordering::Relaxed);
-        let priced = check_draft(tx, actor, &new).await?;
+        let found = check_draft(tx, actor, &new).await?;
         if let Some(o) = new.opportunity_id {
             opportunities::check_belongs(tx, &actor.principal.scope(), o, new.customer_id).await?;
         }
+        let priced = price(&found, &new.lines)?;
         let t = order_totals(&priced)?;
         let at = now();
         let id = Uuid::now_v7();
