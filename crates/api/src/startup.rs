@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -261,9 +261,9 @@ async fn run_pool_return_job(state: AppState) {
 }
 
 /// Lives as long as one HTTP worker. Each worker runs a runtime of its own, and the
-/// PostgreSQL connections it opened die with it: when it stops (a graceful shutdown stops
-/// idle workers while others still serve), the pools check connections before handing
-/// them out.
+/// PostgreSQL connections it opened die with it: when it stops, the pools check
+/// connections before handing them out. (A shutdown waits for the requests in flight
+/// before it stops any worker: [`Application::run_until_stopped`].)
 struct WorkerLifetime(Vec<Database>);
 
 impl Drop for WorkerLifetime {
@@ -331,6 +331,7 @@ fn tls_config(cert: &str, key: &str) -> Result<rustls::ServerConfig, StartupErro
 pub struct Application {
     port: u16,
     server: Server,
+    in_flight: web::Data<crate::telemetry::InFlight>,
 }
 
 /// The OpenAPI description as served at `/openapi.json`.
@@ -415,10 +416,13 @@ impl Application {
         let document = web::Data::new(OpenApiDocument(web::Bytes::from_static(
             crate::openapi::COMMITTED.as_bytes(),
         )));
+        let in_flight = web::Data::new(crate::telemetry::InFlight::default());
+        let counted = in_flight.clone();
         let mut server = HttpServer::new(move || {
             let worker = WorkerLifetime(vec![data.db.clone(), data.reports.clone()]);
             App::new()
                 .app_data(worker)
+                .app_data(counted.clone())
                 .app_data(data.clone())
                 .app_data(known.clone())
                 .app_data(document.clone())
@@ -433,7 +437,9 @@ impl Application {
                 .wrap(from_fn(observe))
                 .wrap(cors(&origins))
         })
-        .shutdown_timeout(30);
+        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+        // Signals are handled by `run_until_stopped`, which lets requests finish first.
+        .disable_signals();
         server = match tls {
             Some(config) => server.listen_rustls_0_23(listener, config),
             None => server.listen(listener),
@@ -447,6 +453,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            in_flight,
         })
     }
 
@@ -455,9 +462,53 @@ impl Application {
         self.port
     }
 
-    /// Serves until stopped; in-flight requests finish on shutdown.
+    /// Serves until stopped. On SIGTERM it stops accepting connections, lets the requests
+    /// in flight finish (up to [`SHUTDOWN_TIMEOUT`]) and only then stops the workers: a
+    /// worker that stopped earlier would take the database connections it opened with it,
+    /// under a request another worker is still serving. SIGINT and SIGQUIT stop at once.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let in_flight = self.in_flight.clone();
+        tokio::spawn(async move {
+            let graceful = stop_signal().await;
+            if !graceful {
+                handle.stop(false).await;
+                return;
+            }
+            tracing::info!(
+                in_flight = in_flight.count(),
+                "stopping: requests in flight finish first"
+            );
+            handle.pause().await;
+            let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+            while in_flight.count() > 0 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            handle.stop(true).await;
+        });
         self.server.await
+    }
+}
+
+/// How long a graceful shutdown waits for requests in flight.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Waits for a signal to stop: `true` for SIGTERM (graceful), `false` for SIGINT or
+/// SIGQUIT (at once). Without signal handlers it never returns.
+async fn stop_signal() -> bool {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut quit)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::quit()),
+    ) else {
+        tracing::warn!("cannot listen for signals: stop the server by killing it");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => true,
+        _ = int.recv() => false,
+        _ = quit.recv() => false,
     }
 }
 

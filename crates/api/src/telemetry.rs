@@ -34,6 +34,33 @@ pub fn init(format: LogFormat, default_filter: &str) {
     };
 }
 
+/// How many requests the server is handling now, so that a shutdown can wait for them
+/// before it stops the workers (whose runtimes the database connections live on).
+#[derive(Debug, Default)]
+pub struct InFlight(std::sync::atomic::AtomicUsize);
+
+impl InFlight {
+    /// Counts a request until the guard drops.
+    pub fn enter(counter: web::Data<Self>) -> InFlightGuard {
+        counter.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlightGuard(counter)
+    }
+
+    /// Requests being handled now.
+    pub fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A request counted by [`InFlight::enter`].
+pub struct InFlightGuard(web::Data<InFlight>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// The id of the current request, echoed from `X-Request-Id` or generated.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -182,6 +209,10 @@ pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let _in_flight = req
+        .app_data::<web::Data<InFlight>>()
+        .cloned()
+        .map(InFlight::enter);
     let start = Instant::now();
     let id = req
         .headers()
