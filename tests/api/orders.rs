@@ -427,7 +427,7 @@ async fn confirmation_is_all_or_nothing_and_names_short_lines() {
         after.body["version"], o["version"],
         "the order did not move"
     );
-    // The ledger entries, audit entry and event sent with the reservation went back with it.
+    // The ledger entries and the audit entry sent with the reservation went back with it.
     assert_eq!(
         s.ledger(&plenty).await,
         (100_000, 0),
