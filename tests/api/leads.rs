@@ -256,14 +256,19 @@ async fn a_failed_conversion_leaves_nothing_behind() {
             .body["total"],
         1
     );
-    // Linking a customer the rep cannot see fails the same way: nothing changes.
-    app.post(
-        &format!("/api/v1/leads/{id}/convert"),
-        &rep,
-        json!({"customer_id": existing}),
-    )
-    .await
-    .expect_problem(404, "not_found");
+    // Linking a customer the rep cannot see, or one that does not exist, is a 422 naming
+    // `customer_id`: nothing changes.
+    for customer in [existing.clone(), uuid::Uuid::now_v7().to_string()] {
+        let r = app
+            .post(
+                &format!("/api/v1/leads/{id}/convert"),
+                &rep,
+                json!({"customer_id": customer}),
+            )
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(r.fields(), vec!["customer_id"]);
+    }
     assert_eq!(
         app.get(&format!("/api/v1/leads/{id}"), &rep)
             .await

@@ -677,9 +677,32 @@ async fn orders_are_scoped_and_validated() {
     }
     let r = app.post("/api/v1/orders", &s.rep, json!({"customer_id": s.customer, "warehouse_id": uuid::Uuid::now_v7(), "lines": [{"product_id": p, "quantity": "1"}]})).await.expect_problem(422, "validation_failed");
     assert_eq!(r.fields(), vec!["warehouse_id"]);
-    app.post("/api/v1/orders", &other, json!({"customer_id": s.customer, "warehouse_id": s.warehouse, "lines": [{"product_id": p, "quantity": "1"}]})).await.expect_problem(404, "not_found");
-    // An out-of-scope customer answers 404 whatever else is wrong with the body.
-    app.post("/api/v1/orders", &other, json!({"customer_id": s.customer, "warehouse_id": uuid::Uuid::now_v7(), "lines": [{"product_id": uuid::Uuid::now_v7(), "quantity": "1"}]})).await.expect_problem(404, "not_found");
+    // A customer outside the caller's scope, or none at all, is a 422 naming
+    // `customer_id`, whatever else is wrong with the body.
+    for (who, customer, warehouse, product) in [
+        (&other, s.customer.clone(), s.warehouse.clone(), p.clone()),
+        (
+            &other,
+            s.customer.clone(),
+            uuid::Uuid::now_v7().to_string(),
+            uuid::Uuid::now_v7().to_string(),
+        ),
+        (
+            &s.rep,
+            uuid::Uuid::now_v7().to_string(),
+            s.warehouse.clone(),
+            p.clone(),
+        ),
+        (
+            &s.rep,
+            uuid::Uuid::now_v7().to_string(),
+            uuid::Uuid::now_v7().to_string(),
+            p.clone(),
+        ),
+    ] {
+        let r = app.post("/api/v1/orders", who, json!({"customer_id": customer, "warehouse_id": warehouse, "lines": [{"product_id": product, "quantity": "1"}]})).await.expect_problem(422, "validation_failed");
+        assert_eq!(r.fields(), vec!["customer_id"], "{}", r.body);
+    }
     // An opportunity of another customer is named before the lines.
     let elsewhere = app.customer(&s.rep, "Elsewhere Co", json!({})).await;
     let opportunity = app.opportunity(&s.rep, &elsewhere, "Deal", "100").await;

@@ -465,13 +465,18 @@ async fn opportunities_are_scoped() {
             .body["total"],
         0
     );
-    app.post(
-        "/api/v1/opportunities",
-        &rep_b,
-        json!({"customer_id": c, "name": "steal", "amount": "1"}),
-    )
-    .await
-    .expect_problem(404, "not_found");
+    // A body naming a customer out of scope, or none at all, is a 422 naming the field.
+    for customer in [c.clone(), uuid::Uuid::now_v7().to_string()] {
+        let r = app
+            .post(
+                "/api/v1/opportunities",
+                &rep_b,
+                json!({"customer_id": customer, "name": "steal", "amount": "1"}),
+            )
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(r.fields(), vec!["customer_id"]);
+    }
     assert_eq!(
         app.get("/api/v1/opportunities", &manager)
             .await

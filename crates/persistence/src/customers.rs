@@ -364,6 +364,21 @@ pub(crate) async fn check_writable<C: ConnectionTrait>(
     Ok(m)
 }
 
+/// What a missing customer named in a request body is: `422` naming `field` (SPEC §3),
+/// whether it does not exist or lies outside the caller's scope; `404` stays for the
+/// path's own id.
+pub(crate) fn named_in_body(field: &'static str) -> impl Fn(PersistenceError) -> PersistenceError {
+    move |e| match e {
+        PersistenceError::NotFound => unknown_customer(field),
+        other => other,
+    }
+}
+
+/// The `422` of a body field naming no customer the caller may see.
+pub(crate) fn unknown_customer(field: &'static str) -> PersistenceError {
+    PersistenceError::unusable(field, "no such customer")
+}
+
 /// Locks a customer the caller may change (in scope; not the pool for a rep) and checks
 /// `If-Match`.
 pub(crate) async fn lock_writable<C: ConnectionTrait>(

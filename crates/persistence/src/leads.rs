@@ -299,7 +299,12 @@ pub async fn convert(
         let lead_owner = current.owner_id;
         let lead = to_domain(&current);
         let customer = match customer_id {
-            Some(cid) => customers::lock_writable(tx, actor, cid, None).await?.id,
+            Some(cid) => {
+                customers::lock_writable(tx, actor, cid, None)
+                    .await
+                    .map_err(customers::named_in_body("customer_id"))?
+                    .id
+            }
             None => {
                 customers::create_in(
                     tx,

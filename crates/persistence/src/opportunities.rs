@@ -120,7 +120,9 @@ pub async fn create(
     new: NewOpportunity,
 ) -> Result<OpportunityRecord> {
     db.write(async |tx| {
-        customers::lock_writable(tx, actor, new.customer_id, None).await?;
+        customers::lock_writable(tx, actor, new.customer_id, None)
+            .await
+            .map_err(customers::named_in_body("customer_id"))?;
         create_in(tx, actor, new.clone()).await
     })
     .await

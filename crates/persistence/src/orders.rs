@@ -174,7 +174,7 @@ impl sea_orm::FromQueryResult for Offer {
 }
 
 /// A new draft's checks, in one statement when all is well: the customer is one the
-/// caller may change (`404` out of scope, `403` the pool for a rep) and the warehouse
+/// caller may change (`422` naming `customer_id` when missing or out of scope, `403` the pool for a rep) and the warehouse
 /// exists (`422`; no product is found without it). Answers the active products of the
 /// lines, which [`price`] checks and prices. When no product is found, the customer and
 /// the warehouse are checked on their own, so that the error names what is wrong.
@@ -210,10 +210,12 @@ async fn check_draft<C: ConnectionTrait>(
         .all(conn)
         .await?;
     match offers.first() {
-        Some(o) if !o.customer_seen => return Err(PersistenceError::NotFound),
+        Some(o) if !o.customer_seen => return Err(customers::unknown_customer("customer_id")),
         Some(o) => actor.principal.may_change_customer(o.customer_owner)?,
         None => {
-            customers::check_writable(conn, actor, new.customer_id).await?;
+            customers::check_writable(conn, actor, new.customer_id)
+                .await
+                .map_err(customers::named_in_body("customer_id"))?;
             warehouses::check_exists(conn, new.warehouse_id).await?;
         }
     }

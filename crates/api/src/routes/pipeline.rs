@@ -217,7 +217,6 @@ pub struct StageHistory {
     WithBody,
     (status = 201, description = "Created: the new opportunity", body = OpportunityRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 403, description = "A rep naming another owner, or a pool customer", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such customer in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/opportunities")]
 pub async fn create_opportunity(
