@@ -483,6 +483,15 @@ async fn keyset_pages_walk_every_row_once_in_order() {
         .expect(200);
     let names = p2.column("name");
     assert_eq!(names, vec!["Customer 3", "Customer 4", "Customer 5"]);
+    // An offset page whose query binds values before the offset (a search).
+    let found = app
+        .get(
+            "/api/v1/customers?per_page=2&page=3&sort=name&q=customer",
+            &app.admin,
+        )
+        .await
+        .expect(200);
+    assert_eq!(found.column("name"), vec!["Customer 4", "Customer 5"]);
     // And a cursor continues the same sort.
     let c = p2.body["next_cursor"].as_str().unwrap();
     let p3 = app

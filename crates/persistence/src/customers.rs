@@ -31,9 +31,12 @@ use crate::{Actor, Database, PersistenceError, Result, now};
 
 /// A stored customer, as sent.
 pub(crate) fn record(m: customers::Model) -> Result<CustomerRecord> {
-    let c = to_domain(&m)?;
+    let (id, owner_id, created_by, version) = (m.id, m.owner_id, m.created_by, m.version);
+    let (last_follow_up_at, next_follow_up_at) = (m.last_follow_up_at, m.next_follow_up_at);
+    let (created_at, updated_at) = (m.created_at, m.updated_at);
+    let c = into_domain(m)?;
     Ok(CustomerRecord {
-        id: m.id,
+        id,
         name: c.name,
         kind: c.kind,
         level: c.level,
@@ -46,31 +49,37 @@ pub(crate) fn record(m: customers::Model) -> Result<CustomerRecord> {
         address: c.address,
         tags: c.tags,
         notes: c.notes,
-        owner_id: m.owner_id,
-        last_follow_up_at: m.last_follow_up_at,
-        next_follow_up_at: m.next_follow_up_at,
-        created_by: m.created_by,
-        version: m.version,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
+        owner_id,
+        last_follow_up_at,
+        next_follow_up_at,
+        created_by,
+        version,
+        created_at,
+        updated_at,
     })
 }
 
 /// A stored customer as the domain value its changes are applied to.
 pub(crate) fn to_domain(m: &customers::Model) -> Result<Customer> {
+    into_domain(m.clone())
+}
+
+/// A stored customer as its domain value, its text moved rather than copied (a page of
+/// records reads hundreds of them).
+fn into_domain(m: customers::Model) -> Result<Customer> {
     Ok(Customer {
-        name: m.name.clone(),
         kind: stored::<CustomerKind>("customers", "kind", &m.kind)?,
         level: stored_opt::<CustomerLevel>("customers", "level", m.level.as_deref())?,
-        industry: m.industry.clone(),
-        source: m.source.clone(),
-        phone: opened("customers", "phone", m.phone.as_deref())?,
-        email: opened("customers", "email", m.email.as_deref())?,
-        province: m.province.clone(),
-        city: m.city.clone(),
-        address: m.address.clone(),
         tags: stored_strings("customers", "tags", &m.tags)?,
-        notes: m.notes.clone(),
+        phone: opened("customers", "phone", m.phone)?,
+        email: opened("customers", "email", m.email)?,
+        name: m.name,
+        industry: m.industry,
+        source: m.source,
+        province: m.province,
+        city: m.city,
+        address: m.address,
+        notes: m.notes,
     })
 }
 

@@ -32,7 +32,11 @@ where
 {
     fn read(res: &QueryResult, at: usize, column: &str) -> Result<Self, DbErr> {
         let read = if let Some(row) = res.try_as_pg_row() {
-            position(row, at, column).and_then(|i| row.try_get::<T, _>(i))
+            // PostgreSQL's column types are the schema's, which a test holds to the
+            // committed description, and each decoder checks the bytes it reads: the
+            // per-value type comparison (a clone of the type's description) is skipped.
+            // SQLite stores any value in any column, so there the check stays.
+            position(row, at, column).and_then(|i| row.try_get_unchecked::<T, _>(i))
         } else if let Some(row) = res.try_as_sqlite_row() {
             position(row, at, column).and_then(|i| row.try_get::<T, _>(i))
         } else {

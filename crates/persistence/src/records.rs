@@ -20,16 +20,22 @@ pub(crate) fn stored<T: StoredName>(
 
 /// A phone or email as stored in `table.column`, opened when sealed
 /// ([`crate::crypto`]); one that does not open is an error, never garbage.
-pub(crate) fn opened(
+/// A value stored in clear is moved out as it is (no copy when given a `String`).
+pub(crate) fn opened<S: AsRef<str> + Into<String>>(
     table: &'static str,
     column: &'static str,
-    value: Option<&str>,
+    value: Option<S>,
 ) -> Result<Option<String>> {
-    crate::crypto::open(value).map_err(|e| PersistenceError::Corrupt {
-        table,
-        column,
-        value: e.to_string(),
-    })
+    match value {
+        Some(v) if v.as_ref().starts_with(crate::crypto::SEALED) => {
+            crate::crypto::open(Some(v.as_ref())).map_err(|e| PersistenceError::Corrupt {
+                table,
+                column,
+                value: e.to_string(),
+            })
+        }
+        other => Ok(other.map(Into::into)),
+    }
 }
 
 /// JSON text stored in `table.column` with its phones and emails opened.
