@@ -269,6 +269,22 @@ async fn a_failed_conversion_leaves_nothing_behind() {
             .expect_problem(422, "validation_failed");
         assert_eq!(r.fields(), vec!["customer_id"]);
     }
+    // A pool customer: a rep claims it before linking it.
+    let pooled = app.customer(&rep, "Pooled Lead Co", json!({})).await;
+    app.post(
+        &format!("/api/v1/customers/{pooled}/release"),
+        &rep,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/leads/{id}/convert"),
+        &rep,
+        json!({"customer_id": pooled}),
+    )
+    .await
+    .expect_problem(403, "forbidden");
     assert_eq!(
         app.get(&format!("/api/v1/leads/{id}"), &rep)
             .await

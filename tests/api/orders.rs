@@ -678,7 +678,7 @@ async fn orders_are_scoped_and_validated() {
     let r = app.post("/api/v1/orders", &s.rep, json!({"customer_id": s.customer, "warehouse_id": uuid::Uuid::now_v7(), "lines": [{"product_id": p, "quantity": "1"}]})).await.expect_problem(422, "validation_failed");
     assert_eq!(r.fields(), vec!["warehouse_id"]);
     // A customer outside the caller's scope, or none at all, is a 422 naming
-    // `customer_id`, whatever else is wrong with the body.
+    // `customer_id`, before an unknown warehouse or product.
     for (who, customer, warehouse, product) in [
         (&other, s.customer.clone(), s.warehouse.clone(), p.clone()),
         (

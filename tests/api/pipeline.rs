@@ -477,6 +477,22 @@ async fn opportunities_are_scoped() {
             .expect_problem(422, "validation_failed");
         assert_eq!(r.fields(), vec!["customer_id"]);
     }
+    // A pool customer: a rep claims it first.
+    let pooled = app.customer(&rep_b, "Pooled Deal Co", json!({})).await;
+    app.post(
+        &format!("/api/v1/customers/{pooled}/release"),
+        &rep_b,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/v1/opportunities",
+        &rep_b,
+        json!({"customer_id": pooled, "name": "pool", "amount": "1"}),
+    )
+    .await
+    .expect_problem(403, "forbidden");
     assert_eq!(
         app.get("/api/v1/opportunities", &manager)
             .await

@@ -32,11 +32,19 @@ where
 {
     fn read(res: &QueryResult, at: usize, column: &str) -> Result<Self, DbErr> {
         let read = if let Some(row) = res.try_as_pg_row() {
-            // PostgreSQL's column types are the schema's, which a test holds to the
-            // committed description, and each decoder checks the bytes it reads: the
-            // per-value type comparison (a clone of the type's description) is skipped.
-            // SQLite stores any value in any column, so there the check stays.
-            position(row, at, column).and_then(|i| row.try_get_unchecked::<T, _>(i))
+            // PostgreSQL's column types are fixed by the schema, and each decoder checks
+            // the bytes it reads, so a release build skips the per-value comparison of
+            // the column's type with the field's (a clone of the type's description);
+            // debug builds — the test suite — keep it, so a field whose type drifts from
+            // its column fails the tests. SQLite stores any value in any column: there
+            // the comparison always stays.
+            position(row, at, column).and_then(|i| {
+                if cfg!(debug_assertions) {
+                    row.try_get::<T, _>(i)
+                } else {
+                    row.try_get_unchecked::<T, _>(i)
+                }
+            })
         } else if let Some(row) = res.try_as_sqlite_row() {
             position(row, at, column).and_then(|i| row.try_get::<T, _>(i))
         } else {

@@ -174,10 +174,11 @@ impl sea_orm::FromQueryResult for Offer {
 }
 
 /// A new draft's checks, in one statement when all is well: the customer is one the
-/// caller may change (`422` naming `customer_id` when missing or out of scope, `403` the pool for a rep) and the warehouse
-/// exists (`422`; no product is found without it). Answers the active products of the
-/// lines, which [`price`] checks and prices. When no product is found, the customer and
-/// the warehouse are checked on their own, so that the error names what is wrong.
+/// caller may change (`422` naming `customer_id` when missing or out of scope, `403` the
+/// pool for a rep) and the warehouse exists (`422`; no product is found without it).
+/// Answers the active products of the lines, which [`price`] checks and prices. When no
+/// product is found, the customer and the warehouse are checked on their own, so that
+/// the error names what is wrong.
 async fn check_draft<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,

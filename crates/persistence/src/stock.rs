@@ -308,6 +308,17 @@ pub async fn take_in(
     };
     let work = async |tx: &DatabaseTransaction| {
         warehouses::check_exists(tx, warehouse_id).await?;
+        if let Some(o) = order_id {
+            // A body field naming no order the caller may see is a 422 naming it.
+            crate::orders::find(tx, &actor.principal.scope(), o)
+                .await
+                .map_err(|e| match e {
+                    PersistenceError::NotFound => {
+                        PersistenceError::unusable("order_id", "no such order")
+                    }
+                    other => other,
+                })?;
+        }
         let fields: Vec<(Uuid, String)> = inbound
             .lines
             .iter()

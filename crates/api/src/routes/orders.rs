@@ -96,7 +96,7 @@ pub struct UpdateOrder {
     (status = 201, description = "Created: the new order", body = OrderRecord, headers(("Location" = String), ("ETag" = String))),
     (status = 409, description = "The first request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "A pool customer", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid line, or no such customer in your scope, product, warehouse or opportunity of the customer", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid line; no such customer in your scope; unknown product or warehouse; an opportunity not of this customer", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/orders")]
 pub async fn create_order(ctx: Ctx, body: KeyedJson<CreateOrder>) -> ApiResult<HttpResponse> {

@@ -186,7 +186,7 @@ pub struct CreateReturn {
     WithBody,
     RoleGated,
     (status = 201, description = "The movements written", body = ReceiptResult),
-    (status = 422, description = "Invalid line, unknown product or warehouse", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid line, unknown product or warehouse, or no such order in your scope", body = Problem, content_type = "application/problem+json"),
 ))]
 #[post("/stock/returns")]
 pub async fn create_stock_return(
