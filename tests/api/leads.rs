@@ -270,14 +270,7 @@ async fn a_failed_conversion_leaves_nothing_behind() {
         assert_eq!(r.fields(), vec!["customer_id"]);
     }
     // A pool customer: a rep claims it before linking it.
-    let pooled = app.customer(&rep, "Pooled Lead Co", json!({})).await;
-    app.post(
-        &format!("/api/v1/customers/{pooled}/release"),
-        &rep,
-        json!({}),
-    )
-    .await
-    .expect(200);
+    let pooled = app.pool_customer("Pooled Lead Co").await;
     app.post(
         &format!("/api/v1/leads/{id}/convert"),
         &rep,

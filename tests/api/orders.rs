@@ -710,14 +710,7 @@ async fn orders_are_scoped_and_validated() {
     assert_eq!(r.fields(), vec!["opportunity_id"]);
     // A rep takes a customer out of the pool before ordering for it; a manager may order
     // for it as it is.
-    let pooled = app.customer(&s.rep, "Pooled Co", json!({})).await;
-    app.post(
-        &format!("/api/v1/customers/{pooled}/release"),
-        &s.rep,
-        json!({}),
-    )
-    .await
-    .expect(200);
+    let pooled = app.pool_customer("Pooled Co").await;
     let body = json!({"customer_id": pooled, "warehouse_id": s.warehouse, "lines": [{"product_id": p, "quantity": "1"}]});
     app.post("/api/v1/orders", &s.rep, body.clone())
         .await

@@ -478,14 +478,7 @@ async fn opportunities_are_scoped() {
         assert_eq!(r.fields(), vec!["customer_id"]);
     }
     // A pool customer: a rep claims it first.
-    let pooled = app.customer(&rep_b, "Pooled Deal Co", json!({})).await;
-    app.post(
-        &format!("/api/v1/customers/{pooled}/release"),
-        &rep_b,
-        json!({}),
-    )
-    .await
-    .expect(200);
+    let pooled = app.pool_customer("Pooled Deal Co").await;
     app.post(
         "/api/v1/opportunities",
         &rep_b,
