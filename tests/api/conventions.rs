@@ -327,3 +327,55 @@ async fn a_stored_value_the_code_cannot_read_is_a_logged_500_not_a_default() {
         .await
         .expect_problem(500, "internal");
 }
+
+/// The pool gauges count every connection the server holds, whichever HTTP worker holds
+/// it: on PostgreSQL each worker has a pool of its own (two workers here), beside the
+/// pool the background jobs use.
+#[tokio::test]
+async fn the_pool_gauge_counts_the_connections_of_every_worker() {
+    use sea_orm::ConnectionTrait;
+    let db = TestDb::create().await;
+    let url = db.url.clone();
+    let app = spawn_app_on(db, |_| {}).await;
+    let burst = (0..40).map(|_| app.get("/api/v1/customers", &app.admin));
+    for r in futures_util::future::join_all(burst).await {
+        r.expect(200);
+    }
+    let metrics = app
+        .request(Method::GET, "/metrics", None, None)
+        .await
+        .expect(200);
+    let gauge: i64 = metrics
+        .body
+        .as_str()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("sims_db_pool_connections "))
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .expect("sims_db_pool_connections");
+    assert!(gauge >= 1, "{gauge}");
+    if !url.starts_with("postgres") {
+        return;
+    }
+    // Each worker keeps one connection open at least, and so does the shared pool.
+    assert!(gauge >= 3, "{gauge}");
+    let conn = sea_orm::Database::connect(url.as_str())
+        .await
+        .expect("connect");
+    let rows = conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+             AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+        ))
+        .await
+        .expect("count the connections");
+    let open = rows.len() as i64;
+    conn.close().await.ok();
+    // The one connection outside every pool listens for changes to users.
+    assert!(
+        (gauge..=gauge + 1).contains(&open),
+        "the gauge says {gauge}, the database sees {open}"
+    );
+}

@@ -46,16 +46,44 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
                 .map_err(|e| StartupError::Database(format!("{}: {e}", dir.display())))?;
         }
     }
-    let options = DbOptions {
-        url: settings.database_url.clone(),
+    Database::connect(&db_options(settings, &settings.database_url))
+        .await
+        .map_err(|e| {
+            StartupError::Database(format!(
+                "{} ({e})",
+                crate::config::redact_url(&settings.database_url)
+            ))
+        })
+}
+
+/// How the pools for `url` are opened.
+fn db_options(settings: &Settings, url: &str) -> DbOptions {
+    DbOptions {
+        url: url.to_owned(),
         max_connections: settings.database_max_connections,
         acquire_timeout: Duration::from_secs(10),
+    }
+}
+
+/// The state one of `workers` HTTP workers serves with: the shared one, with database
+/// pools of the worker's own ([`Database::for_worker`]). Call it on the worker's runtime.
+fn worker_state(state: &AppState, workers: usize) -> Result<AppState, String> {
+    let settings = &state.settings;
+    let db = state
+        .db
+        .for_worker(&db_options(settings, &settings.database_url), workers)
+        .map_err(|e| e.to_string())?;
+    let reports = match &settings.database_read_url {
+        Some(url) => state
+            .reports
+            .for_worker(&db_options(settings, url), workers)
+            .map_err(|e| e.to_string())?,
+        None => db.clone(),
     };
-    Database::connect(&options).await.map_err(|e| {
-        StartupError::Database(format!(
-            "{} ({e})",
-            crate::config::redact_url(&settings.database_url)
-        ))
+    Ok(AppState {
+        db,
+        reports,
+        ..state.clone()
     })
 }
 
@@ -109,12 +137,7 @@ pub async fn open_reports_database(
     let Some(url) = &settings.database_read_url else {
         return Ok(db.clone());
     };
-    let options = DbOptions {
-        url: url.clone(),
-        max_connections: settings.database_max_connections,
-        acquire_timeout: Duration::from_secs(10),
-    };
-    Database::connect(&options)
+    Database::connect(&db_options(settings, url))
         .await
         .map_err(|e| StartupError::Database(format!("{} ({e})", crate::config::redact_url(url))))
 }
@@ -260,10 +283,12 @@ async fn run_pool_return_job(state: AppState) {
     }
 }
 
-/// Lives as long as one HTTP worker. Each worker runs a runtime of its own, and the
-/// PostgreSQL connections it opened die with it: when it stops, the pools check
-/// connections before handing them out. (A shutdown waits for the requests in flight
-/// before it stops any worker: [`Application::run_until_stopped`].)
+/// Lives as long as one HTTP worker. Each worker runs a runtime of its own, with a
+/// PostgreSQL pool of its own ([`Database::for_worker`]) whose connections die with it:
+/// when it stops, its pool leaves the gauges, and the shared pool, which may hold a
+/// connection the worker opened, checks connections before handing them out. (A shutdown
+/// waits for the requests in flight before it stops any worker:
+/// [`Application::run_until_stopped`].)
 struct WorkerLifetime(Vec<Database>);
 
 impl Drop for WorkerLifetime {
@@ -271,6 +296,7 @@ impl Drop for WorkerLifetime {
         tracing::debug!("an HTTP worker stopped: pooled connections are checked before use");
         for db in &self.0 {
             db.check_connections_before_use();
+            db.retire();
         }
     }
 }
@@ -418,7 +444,18 @@ impl Application {
         )));
         let in_flight = web::Data::new(crate::telemetry::InFlight::default());
         let counted = in_flight.clone();
+        let worker_count = match workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
         let mut server = HttpServer::new(move || {
+            let data = match worker_state(&data, worker_count) {
+                Ok(state) => web::Data::new(state),
+                Err(e) => {
+                    tracing::error!(error = %e, "a worker shares the pool: cannot open its own");
+                    data.clone()
+                }
+            };
             let worker = WorkerLifetime(vec![data.db.clone(), data.reports.clone()]);
             App::new()
                 .app_data(worker)

@@ -1,10 +1,11 @@
 //! The database connection for SQLite and PostgreSQL (writes go through [`crate::uow`]).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use futures_util::FutureExt;
 use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, DatabaseBackend, DatabaseConnection, DbErr};
@@ -38,6 +39,26 @@ pub struct Database {
     /// Set once a runtime that opened pooled connections has ended
     /// ([`Database::check_connections_before_use`]).
     runtime_ended: Arc<AtomicBool>,
+    /// The pool [`Database::connect`] opened (background jobs use it), when `conn` is a
+    /// worker's.
+    shared: DatabaseConnection,
+    /// The HTTP workers' pools, for the pool gauges.
+    worker_pools: Arc<WorkerPools>,
+    /// Which of `worker_pools` `conn` is (`None`: the shared pool).
+    worker: Option<u64>,
+}
+
+/// The pools of the running HTTP workers ([`Database::for_worker`]).
+#[derive(Debug, Default)]
+struct WorkerPools {
+    next: AtomicU64,
+    pools: Mutex<Vec<(u64, DatabaseConnection)>>,
+}
+
+impl WorkerPools {
+    fn pools(&self) -> std::sync::MutexGuard<'_, Vec<(u64, DatabaseConnection)>> {
+        self.pools.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// SQLite has one writer at a time. This process's write transactions queue for their
@@ -60,6 +81,9 @@ pub(crate) const WRITER_WAIT: Duration = Duration::from_secs(10);
 enum Role {
     /// Reads, and writes on PostgreSQL.
     Pool,
+    /// One HTTP worker's PostgreSQL connections ([`Database::for_worker`]), opened when
+    /// first needed.
+    Worker { max_connections: u32 },
     /// SQLite's one writing connection ([`SqliteWriter`]).
     SqliteWriter,
 }
@@ -84,9 +108,11 @@ async fn open(
     let mut opt = ConnectOptions::new(options.url.clone());
     let max_connections = match role {
         Role::Pool => options.max_connections,
+        Role::Worker { max_connections } => max_connections,
         Role::SqliteWriter => 1,
     };
     opt.max_connections(max_connections)
+        .connect_lazy(matches!(role, Role::Worker { .. }))
         .min_connections(1)
         .acquire_timeout(options.acquire_timeout)
         .connect_timeout(Duration::from_secs(5))
@@ -163,13 +189,52 @@ impl Database {
             false => None,
         };
         Ok(Self {
+            shared: conn.clone(),
             conn,
             principals: Arc::new(Principals::new(sqlite)),
             statements,
             order_numbers: Arc::default(),
             sqlite_writer,
             runtime_ended,
+            worker_pools: Arc::default(),
+            worker: None,
         })
+    }
+
+    /// This database as one of `workers` HTTP workers uses it: on PostgreSQL with a pool
+    /// of its own (its share of `options.max_connections`, opened as needed), the rest
+    /// shared. Call it on the worker's own runtime. A connection's socket answers to the
+    /// runtime that opened it: in a pool shared by the workers, a reply to a query from
+    /// one worker would wake the thread of the worker that opened the connection, which
+    /// then hands it over; with a pool a worker, the thread that asked is the one woken.
+    /// SQLite connections run on threads of their own, so SQLite keeps the one pool.
+    pub fn for_worker(&self, options: &DbOptions, workers: usize) -> Result<Self, DbErr> {
+        if self.backend() != DatabaseBackend::Postgres {
+            return Ok(self.clone());
+        }
+        let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+        let role = Role::Worker {
+            max_connections: options.max_connections.div_ceil(workers).max(1),
+        };
+        // A lazy pool opens nothing here: the future is ready at once.
+        let conn = open(options, role, &self.runtime_ended, &self.statements)
+            .now_or_never()
+            .ok_or_else(|| DbErr::Custom("a lazy pool waited to be opened".into()))??;
+        let id = self.worker_pools.next.fetch_add(1, Ordering::Relaxed);
+        self.worker_pools.pools().push((id, conn.clone()));
+        Ok(Self {
+            conn,
+            worker: Some(id),
+            ..self.clone()
+        })
+    }
+
+    /// Says that the worker this copy serves has stopped: its pool leaves the gauges and
+    /// closes once the last request holding it has ended.
+    pub fn retire(&self) {
+        if let Some(id) = self.worker {
+            self.worker_pools.pools().retain(|(w, _)| *w != id);
+        }
     }
 
     /// Says that a runtime which may have opened pooled connections has ended (an HTTP
@@ -227,18 +292,23 @@ impl Database {
         self.statements.load(Ordering::Relaxed)
     }
 
-    /// Pool size and idle connections, for metrics.
+    /// Open and idle connections of the shared pool and the workers' pools, for metrics.
     pub fn pool_stats(&self) -> (u32, usize) {
-        match self.backend() {
+        let stats = |conn: &DatabaseConnection| match self.backend() {
             DatabaseBackend::Postgres => {
-                let p = self.conn.get_postgres_connection_pool();
+                let p = conn.get_postgres_connection_pool();
                 (p.size(), p.num_idle())
             }
             _ => {
-                let p = self.conn.get_sqlite_connection_pool();
+                let p = conn.get_sqlite_connection_pool();
                 (p.size(), p.num_idle())
             }
-        }
+        };
+        let workers = self.worker_pools.pools();
+        std::iter::once(&self.shared)
+            .chain(workers.iter().map(|(_, conn)| conn))
+            .map(stats)
+            .fold((0, 0), |(size, idle), (s, i)| (size + s, idle + i))
     }
 
     /// Closes the pool, waiting for connections in use to be returned.
