@@ -328,9 +328,9 @@ async fn a_stored_value_the_code_cannot_read_is_a_logged_500_not_a_default() {
         .expect_problem(500, "internal");
 }
 
-/// The pool gauges count every connection the server holds, whichever HTTP worker holds
-/// it: on PostgreSQL each worker has a pool of its own (two workers here), beside the
-/// pool the background jobs use.
+/// The pool gauges count every connection the server holds on its database, whichever
+/// HTTP worker holds it: on PostgreSQL each worker has a pool of its own (two workers
+/// here), beside the pool start-up and the background jobs share.
 #[tokio::test]
 async fn the_pool_gauge_counts_the_connections_of_every_worker() {
     use sea_orm::ConnectionTrait;
@@ -358,7 +358,8 @@ async fn the_pool_gauge_counts_the_connections_of_every_worker() {
     if !url.starts_with("postgres") {
         return;
     }
-    // Each worker keeps one connection open at least, and so does the shared pool.
+    // The burst reached both workers, which opened connections of their own, and the
+    // shared pool keeps one.
     assert!(gauge >= 3, "{gauge}");
     let conn = sea_orm::Database::connect(url.as_str())
         .await

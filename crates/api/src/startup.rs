@@ -33,6 +33,12 @@ pub enum StartupError {
 
 /// Opens the database, creating the directory of a SQLite file when needed.
 pub async fn open_database(settings: &Settings) -> Result<Database, StartupError> {
+    connect(settings, db_options(settings, &settings.database_url)).await
+}
+
+/// Opens the database as `options` say, creating the directory of a SQLite file when
+/// needed.
+async fn connect(settings: &Settings, options: DbOptions) -> Result<Database, StartupError> {
     if let Some(path) = settings
         .database_url
         .strip_prefix("sqlite://")
@@ -46,14 +52,12 @@ pub async fn open_database(settings: &Settings) -> Result<Database, StartupError
                 .map_err(|e| StartupError::Database(format!("{}: {e}", dir.display())))?;
         }
     }
-    Database::connect(&db_options(settings, &settings.database_url))
-        .await
-        .map_err(|e| {
-            StartupError::Database(format!(
-                "{} ({e})",
-                crate::config::redact_url(&settings.database_url)
-            ))
-        })
+    Database::connect(&options).await.map_err(|e| {
+        StartupError::Database(format!(
+            "{} ({e})",
+            crate::config::redact_url(&settings.database_url)
+        ))
+    })
 }
 
 /// How the pools for `url` are opened.
@@ -63,6 +67,20 @@ fn db_options(settings: &Settings, url: &str) -> DbOptions {
         max_connections: settings.database_max_connections,
         acquire_timeout: Duration::from_secs(10),
     }
+}
+
+/// Connections of the pool a server's start-up and background jobs share on PostgreSQL,
+/// where the HTTP workers have pools of their own ([`worker_state`]).
+const SHARED_POOL_CONNECTIONS: u32 = 4;
+
+/// How a server opens the pool it shares for `url`: on PostgreSQL small, since the
+/// requests have the workers' pools; on SQLite every request uses it.
+fn shared_options(settings: &Settings, url: &str) -> DbOptions {
+    let mut options = db_options(settings, url);
+    if url.starts_with("postgres") {
+        options.max_connections = options.max_connections.min(SHARED_POOL_CONNECTIONS);
+    }
+    options
 }
 
 /// The state one of `workers` HTTP workers serves with: the shared one, with database
@@ -137,7 +155,7 @@ pub async fn open_reports_database(
     let Some(url) = &settings.database_read_url else {
         return Ok(db.clone());
     };
-    Database::connect(&db_options(settings, url))
+    Database::connect(&shared_options(settings, url))
         .await
         .map_err(|e| StartupError::Database(format!("{} ({e})", crate::config::redact_url(url))))
 }
@@ -285,8 +303,9 @@ async fn run_pool_return_job(state: AppState) {
 
 /// Lives as long as one HTTP worker. Each worker runs a runtime of its own, with a
 /// PostgreSQL pool of its own ([`Database::for_worker`]) whose connections die with it:
-/// when it stops, its pool leaves the gauges, and the shared pool, which may hold a
-/// connection the worker opened, checks connections before handing them out. (A shutdown
+/// when it stops, its pool leaves the gauges; and the shared pool (the one every worker
+/// uses on SQLite, or where a worker could not open its own) checks connections before
+/// handing them out, in case one was opened on the stopped worker's runtime. (A shutdown
 /// waits for the requests in flight before it stops any worker:
 /// [`Application::run_until_stopped`].)
 struct WorkerLifetime(Vec<Database>);
@@ -389,7 +408,7 @@ impl Application {
     /// Opens and migrates the database, creates the first admin when it is empty, and
     /// binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let db = open_database(&settings).await?;
+        let db = connect(&settings, shared_options(&settings, &settings.database_url)).await?;
         db.migrate()
             .await
             .map_err(|e| StartupError::Migrate(e.to_string()))?;
@@ -444,8 +463,10 @@ impl Application {
         )));
         let in_flight = web::Data::new(crate::telemetry::InFlight::default());
         let counted = in_flight.clone();
+        // Set here rather than left to actix, so that the pools are shared out between
+        // exactly the workers that run.
         let worker_count = match workers {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
         let mut server = HttpServer::new(move || {
@@ -482,9 +503,7 @@ impl Application {
             None => server.listen(listener),
         }
         .map_err(|e| StartupError::Other(e.to_string()))?;
-        if workers > 0 {
-            server = server.workers(workers);
-        }
+        server = server.workers(worker_count);
         // What start-up freed (migrations, the spec parsed above) leaves now.
         crate::memory::release_now();
         Ok(Self {

@@ -216,8 +216,11 @@ impl Database {
         let role = Role::Worker {
             max_connections: options.max_connections.div_ceil(workers).max(1),
         };
-        // A lazy pool opens nothing here: the future is ready at once.
-        let conn = open(options, role, &self.runtime_ended, &self.statements)
+        // A lazy pool opens nothing here: the future is ready at once. Its connections are
+        // all opened on this worker's runtime, so it never needs to check them for a
+        // runtime that ended: its flag stays unset.
+        let own_runtime = Arc::new(AtomicBool::new(false));
+        let conn = open(options, role, &own_runtime, &self.statements)
             .now_or_never()
             .ok_or_else(|| DbErr::Custom("a lazy pool waited to be opened".into()))??;
         let id = self.worker_pools.next.fetch_add(1, Ordering::Relaxed);
@@ -229,8 +232,8 @@ impl Database {
         })
     }
 
-    /// Says that the worker this copy serves has stopped: its pool leaves the gauges and
-    /// closes once the last request holding it has ended.
+    /// Says that the worker this copy serves has stopped: its pool leaves the gauges, and
+    /// is dropped with its connections once nothing holds it any more.
     pub fn retire(&self) {
         if let Some(id) = self.worker {
             self.worker_pools.pools().retain(|(w, _)| *w != id);
