@@ -166,12 +166,11 @@ async fn an_expired_key_stops_working() {
 async fn only_admins_manage_keys_and_bad_input_changes_nothing() {
     let app = spawn_app().await;
     let (rep, rep_token) = app.user("sales", None).await;
-    app.get("/api/v1/api-keys", &rep_token)
-        .await
-        .expect_problem(403, "forbidden");
-    app.post("/api/v1/api-keys", &rep_token, json!({"name": "mine"}))
-        .await
-        .expect_problem(403, "forbidden");
+    let calls = [
+        Call::get("/api/v1/api-keys"),
+        Call::post("/api/v1/api-keys", json!({"name": "mine"})),
+    ];
+    app.refuses(&rep_token, 403, "forbidden", calls).await;
     let past = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
     let r = app
         .post(

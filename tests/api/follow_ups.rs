@@ -102,16 +102,14 @@ async fn only_the_author_edits_a_follow_up() {
     app.get(&format!("/api/v1/follow-ups/{f}"), &manager)
         .await
         .expect(200);
-    app.patch(
-        &format!("/api/v1/follow-ups/{f}"),
-        &manager,
-        json!({"content": "not yours"}),
-    )
-    .await
-    .expect_problem(403, "forbidden");
-    app.delete(&format!("/api/v1/follow-ups/{f}"), &manager)
-        .await
-        .expect_problem(403, "forbidden");
+    let calls = [
+        Call::patch(
+            format!("/api/v1/follow-ups/{f}"),
+            json!({"content": "not yours"}),
+        ),
+        Call::delete(format!("/api/v1/follow-ups/{f}")),
+    ];
+    app.refuses(&manager, 403, "forbidden", calls).await;
     app.delete(&format!("/api/v1/follow-ups/{f}"), &app.admin)
         .await
         .expect(204);
@@ -132,29 +130,17 @@ async fn follow_ups_and_timelines_are_scoped() {
         .await
         .expect(201)
         .id();
-    app.get(&format!("/api/v1/follow-ups/{f}"), &rep_b)
-        .await
-        .expect_problem(404, "not_found");
-    app.patch(
-        &format!("/api/v1/follow-ups/{f}"),
-        &rep_b,
-        json!({"content": "x"}),
-    )
-    .await
-    .expect_problem(404, "not_found");
-    app.get(&format!("/api/v1/customers/{c}/follow-ups"), &rep_b)
-        .await
-        .expect_problem(404, "not_found");
-    app.get(&format!("/api/v1/customers/{c}/timeline"), &rep_b)
-        .await
-        .expect_problem(404, "not_found");
-    app.post(
-        &format!("/api/v1/customers/{c}/follow-ups"),
-        &rep_b,
-        json!({"kind": "call", "content": "x"}),
-    )
-    .await
-    .expect_problem(404, "not_found");
+    let calls = [
+        Call::get(format!("/api/v1/follow-ups/{f}")),
+        Call::patch(format!("/api/v1/follow-ups/{f}"), json!({"content": "x"})),
+        Call::get(format!("/api/v1/customers/{c}/follow-ups")),
+        Call::get(format!("/api/v1/customers/{c}/timeline")),
+        Call::post(
+            format!("/api/v1/customers/{c}/follow-ups"),
+            json!({"kind": "call", "content": "x"}),
+        ),
+    ];
+    app.refuses(&rep_b, 404, "not_found", calls).await;
     let all = app
         .get("/api/v1/follow-ups?include_total=true", &rep_b)
         .await

@@ -106,6 +106,40 @@ impl Drop for TestDb {
     }
 }
 
+/// One request of a table of requests that should all be answered alike: a method, a
+/// path and, for writes, a JSON body.
+pub struct Call {
+    pub method: Method,
+    pub path: String,
+    pub body: Option<Value>,
+}
+
+impl Call {
+    pub fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::GET, path, None)
+    }
+
+    pub fn post(path: impl Into<String>, body: Value) -> Self {
+        Self::new(Method::POST, path, Some(body))
+    }
+
+    pub fn patch(path: impl Into<String>, body: Value) -> Self {
+        Self::new(Method::PATCH, path, Some(body))
+    }
+
+    pub fn delete(path: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, path, None)
+    }
+
+    fn new(method: Method, path: impl Into<String>, body: Option<Value>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            body,
+        }
+    }
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
     pub address: String,
@@ -635,6 +669,26 @@ impl TestApp {
             let r = self.post(path, token, body.clone()).await;
             assert_eq!(r.status.as_u16(), 422, "{body}: {}", r.body);
             r.expect_invalid(field, code);
+        }
+    }
+
+    /// Sends each call as `token`: every one is refused with this status and problem
+    /// code (the failure names the call).
+    pub async fn refuses(
+        &self,
+        token: &str,
+        status: u16,
+        code: &str,
+        calls: impl IntoIterator<Item = Call>,
+    ) {
+        for call in calls {
+            let what = format!("{} {}", call.method, call.path);
+            let r = self
+                .request(call.method, &call.path, Some(token), call.body)
+                .await;
+            assert_eq!(r.status.as_u16(), status, "{what}: {}", r.body);
+            assert_eq!(r.code(), code, "{what}: {}", r.body);
+            r.expect_problem(status, code);
         }
     }
 

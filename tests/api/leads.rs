@@ -67,15 +67,12 @@ async fn lead_rules_and_scope() {
     .expect_problem(403, "forbidden");
     let id = app.lead(&rep, "Mine").await;
     let path = format!("/api/v1/leads/{id}");
-    app.get(&path, &other)
-        .await
-        .expect_problem(404, "not_found");
-    app.patch(&path, &other, json!({"status": "contacted"}))
-        .await
-        .expect_problem(404, "not_found");
-    app.post(&format!("{path}/convert"), &other, json!({}))
-        .await
-        .expect_problem(404, "not_found");
+    let calls = [
+        Call::get(&path),
+        Call::patch(&path, json!({"status": "contacted"})),
+        Call::post(format!("{path}/convert"), json!({})),
+    ];
+    app.refuses(&other, 404, "not_found", calls).await;
     app.assert_empty("/api/v1/leads", &other, "nothing listed")
         .await;
     app.patch(&path, &rep, json!({"owner_id": rep2_id}))

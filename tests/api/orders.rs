@@ -270,37 +270,30 @@ async fn the_whole_flow_keeps_stock_and_money_right() {
         .as_str()
         .map(str::to_owned)
         .unwrap_or(line);
-    app.post(
-        &format!("/api/v1/orders/{id}/payments"),
-        &s.rep,
-        json!({"amount": "1", "received_at": "2026-11-25T00:00:00Z", "method": "cash"}),
-    )
-    .await
-    .expect_problem(409, "invalid_transition");
-    app.post(&format!("/api/v1/orders/{id}/complete"), &s.rep, json!({}))
-        .await
-        .expect_problem(409, "invalid_transition");
-    app.post(
-        &format!("/api/v1/orders/{id}/shipments"),
-        &s.rep,
-        json!({"lines": [{"line_id": line, "quantity": "1"}]}),
-    )
-    .await
-    .expect_problem(409, "invalid_transition");
+    let calls = [
+        Call::post(
+            format!("/api/v1/orders/{id}/payments"),
+            json!({"amount": "1", "received_at": "2026-11-25T00:00:00Z", "method": "cash"}),
+        ),
+        Call::post(format!("/api/v1/orders/{id}/complete"), json!({})),
+        Call::post(
+            format!("/api/v1/orders/{id}/shipments"),
+            json!({"lines": [{"line_id": line, "quantity": "1"}]}),
+        ),
+    ];
+    app.refuses(&s.rep, 409, "invalid_transition", calls).await;
 
     let c = app.confirm(&s.rep, &id).await;
     assert_eq!(c.body["status"], "confirmed");
     assert_eq!(s.level(&p).await, ("10".into(), "5".into()));
-    app.post(&format!("/api/v1/orders/{id}/confirm"), &s.rep, json!({}))
-        .await
-        .expect_problem(409, "invalid_transition");
-    app.patch(
-        &format!("/api/v1/orders/{id}"),
-        &s.rep,
-        json!({"lines": [{"product_id": p, "quantity": "1"}]}),
-    )
-    .await
-    .expect_problem(409, "invalid_transition");
+    let calls = [
+        Call::post(format!("/api/v1/orders/{id}/confirm"), json!({})),
+        Call::patch(
+            format!("/api/v1/orders/{id}"),
+            json!({"lines": [{"product_id": p, "quantity": "1"}]}),
+        ),
+    ];
+    app.refuses(&s.rep, 409, "invalid_transition", calls).await;
 
     let r = app
         .post(
@@ -638,12 +631,11 @@ async fn orders_are_scoped_and_validated() {
     let p = s.product("SCOPE", "1", "0", "5").await;
     let o = s.order(json!([{"product_id": p, "quantity": "1"}])).await;
     let id = o["id"].as_str().unwrap();
-    app.get(&format!("/api/v1/orders/{id}"), &other)
-        .await
-        .expect_problem(404, "not_found");
-    app.post(&format!("/api/v1/orders/{id}/confirm"), &other, json!({}))
-        .await
-        .expect_problem(404, "not_found");
+    let calls = [
+        Call::get(format!("/api/v1/orders/{id}")),
+        Call::post(format!("/api/v1/orders/{id}/confirm"), json!({})),
+    ];
+    app.refuses(&other, 404, "not_found", calls).await;
     app.assert_empty("/api/v1/orders", &other, "nothing listed")
         .await;
     for (lines, field) in [

@@ -75,16 +75,11 @@ async fn the_pool_is_visible_to_every_rep_but_changed_only_after_a_claim() {
         .await
         .expect(200);
     assert_eq!(got.body["owner_id"], serde_json::Value::Null);
-    app.patch(
-        &format!("/api/v1/customers/{c}"),
-        &rep,
-        json!({"level": "A"}),
-    )
-    .await
-    .expect_problem(403, "forbidden");
-    app.post(&format!("/api/v1/customers/{c}/release"), &rep, json!({}))
-        .await
-        .expect_problem(403, "forbidden");
+    let calls = [
+        Call::patch(format!("/api/v1/customers/{c}"), json!({"level": "A"})),
+        Call::post(format!("/api/v1/customers/{c}/release"), json!({})),
+    ];
+    app.refuses(&rep, 403, "forbidden", calls).await;
     app.post(&format!("/api/v1/customers/{c}/claim"), &rep, json!({}))
         .await
         .expect(200);
@@ -365,16 +360,11 @@ async fn reps_are_warned_before_they_lose_customers() {
 async fn pool_settings_are_for_admins_and_validated() {
     let app = spawn_app().await;
     let (_, manager) = app.user("manager", None).await;
-    app.get("/api/v1/settings/pool", &manager)
-        .await
-        .expect_problem(403, "forbidden");
-    app.patch(
-        "/api/v1/settings/pool",
-        &manager,
-        json!({"max_owned_per_rep": 9}),
-    )
-    .await
-    .expect_problem(403, "forbidden");
+    let calls = [
+        Call::get("/api/v1/settings/pool"),
+        Call::patch("/api/v1/settings/pool", json!({"max_owned_per_rep": 9})),
+    ];
+    app.refuses(&manager, 403, "forbidden", calls).await;
     let got = app
         .get("/api/v1/settings/pool", &app.admin)
         .await

@@ -73,12 +73,11 @@ async fn a_rep_cannot_reach_another_reps_customer_or_its_contacts() {
         missing.body, hidden.body,
         "out of scope looks exactly like missing"
     );
-    app.patch(&path, &w.rep_b, json!({"name": "stolen"}))
-        .await
-        .expect_problem(404, "not_found");
-    app.delete(&path, &w.rep_b)
-        .await
-        .expect_problem(404, "not_found");
+    let calls = [
+        Call::patch(&path, json!({"name": "stolen"})),
+        Call::delete(&path),
+    ];
+    app.refuses(&w.rep_b, 404, "not_found", calls).await;
     let list = app
         .get("/api/v1/customers?include_total=true", &w.rep_b)
         .await
@@ -91,29 +90,17 @@ async fn a_rep_cannot_reach_another_reps_customer_or_its_contacts() {
         .expect(200);
     assert!(searched.ids().is_empty(), "search does not leak");
 
-    app.get(&format!("/api/v1/contacts/{contact}"), &w.rep_b)
-        .await
-        .expect_problem(404, "not_found");
-    app.patch(
-        &format!("/api/v1/contacts/{contact}"),
-        &w.rep_b,
-        json!({"name": "x"}),
-    )
-    .await
-    .expect_problem(404, "not_found");
-    app.delete(&format!("/api/v1/contacts/{contact}"), &w.rep_b)
-        .await
-        .expect_problem(404, "not_found");
-    app.get(&format!("/api/v1/customers/{c}/contacts"), &w.rep_b)
-        .await
-        .expect_problem(404, "not_found");
-    app.post(
-        &format!("/api/v1/customers/{c}/contacts"),
-        &w.rep_b,
-        json!({"name": "x"}),
-    )
-    .await
-    .expect_problem(404, "not_found");
+    let calls = [
+        Call::get(format!("/api/v1/contacts/{contact}")),
+        Call::patch(format!("/api/v1/contacts/{contact}"), json!({"name": "x"})),
+        Call::delete(format!("/api/v1/contacts/{contact}")),
+        Call::get(format!("/api/v1/customers/{c}/contacts")),
+        Call::post(
+            format!("/api/v1/customers/{c}/contacts"),
+            json!({"name": "x"}),
+        ),
+    ];
+    app.refuses(&w.rep_b, 404, "not_found", calls).await;
     let contacts = app
         .get("/api/v1/contacts?include_total=true", &w.rep_b)
         .await

@@ -184,23 +184,15 @@ async fn managers_set_targets_in_their_subtree_and_reps_read_their_own() {
         .expect(201)
         .id();
     // Reps write none.
-    app.post(
-        "/api/v1/targets",
-        &o.rep,
-        json!({"month": "2027-01", "user_id": o.rep_id, "amount": "100"}),
-    )
-    .await
-    .expect_problem(403, "forbidden");
-    app.patch(
-        &format!("/api/v1/targets/{mine}"),
-        &o.rep,
-        json!({"amount": "1"}),
-    )
-    .await
-    .expect_problem(403, "forbidden");
-    app.delete(&format!("/api/v1/targets/{mine}"), &o.rep)
-        .await
-        .expect_problem(403, "forbidden");
+    let calls = [
+        Call::post(
+            "/api/v1/targets",
+            json!({"month": "2027-01", "user_id": o.rep_id, "amount": "100"}),
+        ),
+        Call::patch(format!("/api/v1/targets/{mine}"), json!({"amount": "1"})),
+        Call::delete(format!("/api/v1/targets/{mine}")),
+    ];
+    app.refuses(&o.rep, 403, "forbidden", calls).await;
     // Reads: a rep their own; a manager their subtree; an admin everything.
     let ids = |r: Reply| {
         let mut v = r.ids();

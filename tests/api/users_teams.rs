@@ -9,23 +9,15 @@ use crate::helpers::*;
 async fn only_admins_manage_users() {
     let app = spawn_app().await;
     let (rep_id, rep) = app.user("sales", None).await;
-    app.post(
-        "/api/v1/users",
-        &rep,
-        json!({"email": "x@example.com", "name": "X", "password": PASSWORD, "role": "admin"}),
-    )
-    .await
-    .expect_problem(403, "forbidden");
-    app.patch(
-        &format!("/api/v1/users/{rep_id}"),
-        &rep,
-        json!({"role": "admin"}),
-    )
-    .await
-    .expect_problem(403, "forbidden");
-    app.post("/api/v1/teams", &rep, json!({"name": "Mine"}))
-        .await
-        .expect_problem(403, "forbidden");
+    let calls = [
+        Call::post(
+            "/api/v1/users",
+            json!({"email": "x@example.com", "name": "X", "password": PASSWORD, "role": "admin"}),
+        ),
+        Call::patch(format!("/api/v1/users/{rep_id}"), json!({"role": "admin"})),
+        Call::post("/api/v1/teams", json!({"name": "Mine"})),
+    ];
+    app.refuses(&rep, 403, "forbidden", calls).await;
     // Everyone may read the directory.
     let list = app
         .get("/api/v1/users?include_total=true", &rep)

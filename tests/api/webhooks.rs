@@ -196,12 +196,11 @@ async fn subscriptions_are_for_admins_and_refuse_private_targets() {
     let app = spawn_app().await;
     let (_, rep) = app.user("sales", None).await;
     let body = json!({"url": "https://93.184.216.34/hook", "events": ["*"]});
-    app.post("/api/v1/webhooks", &rep, body.clone())
-        .await
-        .expect_problem(403, "forbidden");
-    app.get("/api/v1/webhooks", &rep)
-        .await
-        .expect_problem(403, "forbidden");
+    let calls = [
+        Call::post("/api/v1/webhooks", body.clone()),
+        Call::get("/api/v1/webhooks"),
+    ];
+    app.refuses(&rep, 403, "forbidden", calls).await;
     for (bad, field) in [
         (
             json!({"url": "http://127.0.0.1:9/hook", "events": ["*"]}),
