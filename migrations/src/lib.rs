@@ -20,6 +20,7 @@ mod m20261202_000012_principal_notices;
 mod m20261202_000013_deletions;
 mod m20261202_000014_webhooks;
 mod m20261207_000015_payments_by_date;
+mod m20261208_000016_pool_by_date;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_deletions::Migration),
             Box::new(m20261202_000014_webhooks::Migration),
             Box::new(m20261207_000015_payments_by_date::Migration),
+            Box::new(m20261208_000016_pool_by_date::Migration),
         ]
     }
 }

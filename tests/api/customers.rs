@@ -514,6 +514,68 @@ async fn keyset_pages_walk_every_row_once_in_order() {
 }
 
 #[tokio::test]
+async fn a_reps_pages_interleave_their_own_customers_and_the_pools_in_order() {
+    let app = spawn_app().await;
+    let (_, rep) = app.user("sales", None).await;
+    let (_, other) = app.user("sales", None).await;
+    // Created in this order: the rep sees their own and the pool's, never the other's.
+    let mut visible = vec![];
+    for (i, whose) in [
+        "own", "pool", "other", "own", "pool", "pool", "other", "own", "pool",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let name = format!("{whose} {i}");
+        match *whose {
+            "own" => visible.push(app.customer(&rep, &name, json!({})).await),
+            "pool" => visible.push(app.pool_customer(&name).await),
+            _ => drop(app.customer(&other, &name, json!({})).await),
+        }
+    }
+    let walk = |sort: &'static str| {
+        let app = &app;
+        let rep = &rep;
+        async move {
+            let mut seen = vec![];
+            let mut url = format!("/api/v1/customers?per_page=2&sort={sort}&include_total=true");
+            loop {
+                let page = app.get(&url, rep).await.expect(200);
+                seen.extend(page.ids());
+                match page.body["next_cursor"].as_str() {
+                    Some(c) => url = format!("/api/v1/customers?per_page=2&sort={sort}&after={c}"),
+                    None => break (seen, page),
+                }
+            }
+        }
+    };
+    let (oldest_first, _) = walk("created_at").await;
+    assert_eq!(oldest_first, visible);
+    let (newest_first, last) = walk("-created_at").await;
+    let mut expected = visible.clone();
+    expected.reverse();
+    assert_eq!(newest_first, expected);
+    assert_eq!(last.body["has_more"], false);
+    // The first page counts what the rep sees; a numbered page agrees with the walk.
+    let first = app
+        .get("/api/v1/customers?per_page=2&include_total=true", &rep)
+        .await
+        .expect(200);
+    assert_eq!(first.body["total"], 7);
+    let second = app
+        .get("/api/v1/customers?per_page=2&page=2", &rep)
+        .await
+        .expect(200);
+    assert_eq!(second.ids(), expected[2..4].to_vec());
+    // Filters apply to both parts.
+    let pooled = app
+        .get("/api/v1/customers?in_pool=true&q=pool", &rep)
+        .await
+        .expect(200);
+    assert_eq!(pooled.ids().len(), 4);
+}
+
+#[tokio::test]
 async fn list_parameters_are_checked() {
     let app = spawn_app().await;
     let r = app

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, Order,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, IdenStatic, Order,
     PaginatorTrait, QueryFilter, QueryOrder, QueryTrait, Select, Statement, Value, Values,
 };
 use sims_domain::listing::SortKey;
@@ -326,6 +326,41 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
+    fetch_page_of(conn, select, None, req, columns).await
+}
+
+/// The page [`fetch_page`] gives for `select` filtered by either of two `parts` that no
+/// row satisfies both of, read as the union of a page from each part (for a first page
+/// or a keyset continuation; numbered pages past the first read one statement). Each
+/// part can then walk an index of its own in the page's order, where one scan in that
+/// order would read and drop most rows (a rep's customers and the pool's, newest first).
+pub(crate) async fn fetch_page_in_parts<E, C>(
+    conn: &C,
+    select: Select<E>,
+    parts: [Condition; 2],
+    req: &ListRequest,
+    columns: &[SortColumn<E::Model, E::Column>],
+) -> Result<Page<E::Model>>
+where
+    E: Keyed + Decoded,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    fetch_page_of(conn, select, Some(parts), req, columns).await
+}
+
+async fn fetch_page_of<E, C>(
+    conn: &C,
+    select: Select<E>,
+    parts: Option<[Condition; 2]>,
+    req: &ListRequest,
+    columns: &[SortColumn<E::Model, E::Column>],
+) -> Result<Page<E::Model>>
+where
+    E: Keyed + Decoded,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
     type Key<'a, E> = (
         &'a SortColumn<<E as EntityTrait>::Model, <E as EntityTrait>::Column>,
         bool,
@@ -342,8 +377,14 @@ where
         .collect();
     let id_desc = keys.last().map(|(_, d)| *d).unwrap_or(true);
 
+    let either =
+        |parts: &[Condition; 2]| Condition::any().add(parts[0].clone()).add(parts[1].clone());
     let total = if req.include_total {
-        Some(select.clone().count(conn).await?)
+        let whole = match &parts {
+            Some(p) => select.clone().filter(either(p)),
+            None => select.clone(),
+        };
+        Some(whole.count(conn).await?)
     } else {
         None
     };
@@ -372,11 +413,23 @@ where
         E::id_column(),
         if id_desc { Order::Desc } else { Order::Asc },
     );
-    let statement = with_limit(
-        query.build(conn.get_database_backend()),
-        u64::from(req.per_page) + 1,
-        offset,
-    );
+    let backend = conn.get_database_backend();
+    let limit = u64::from(req.per_page) + 1;
+    let statement = match parts {
+        Some([first, second]) if offset == 0 => {
+            let mut order: Vec<(&str, bool)> =
+                keys.iter().map(|(c, d)| (c.column.as_str(), *d)).collect();
+            order.push((E::id_column().as_str(), id_desc));
+            union_page(
+                query.clone().filter(first).build(backend),
+                query.filter(second).build(backend),
+                &order,
+                limit,
+            )
+        }
+        Some(p) => with_limit(query.filter(either(&p)).build(backend), limit, offset),
+        None => with_limit(query.build(backend), limit, offset),
+    };
     let mut items: Vec<E::Model> = E::find()
         .from_raw_sql(statement)
         .into_model::<Read<E>>()
@@ -426,6 +479,75 @@ fn with_limit(mut statement: Statement, limit: u64, offset: u64) -> Statement {
         statement.values = Some(values);
     }
     statement
+}
+
+/// `SELECT * FROM (first LIMIT n) UNION ALL SELECT * FROM (second LIMIT n) ORDER BY …
+/// LIMIT n`: the page of two parts, each limited in its own order, merged. `order` names
+/// the result columns and whether each runs descending. The second part's placeholders
+/// are numbered on from the first's on PostgreSQL (`?` needs nothing on SQLite).
+fn union_page(
+    first: Statement,
+    second: Statement,
+    order: &[(&str, bool)],
+    limit: u64,
+) -> Statement {
+    let mut values = first.values.unwrap_or(Values(Vec::new()));
+    let second_sql = match first.db_backend {
+        DbBackend::Postgres => renumber_placeholders(&second.sql, values.0.len()),
+        _ => second.sql,
+    };
+    values
+        .0
+        .extend(second.values.map(|v| v.0).unwrap_or_default());
+    let order = order
+        .iter()
+        .map(|(column, desc)| format!("\"{column}\" {}", if *desc { "DESC" } else { "ASC" }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT * FROM ({} LIMIT {limit}) AS \"first_part\" UNION ALL \
+         SELECT * FROM ({second_sql} LIMIT {limit}) AS \"second_part\" ORDER BY {order} LIMIT {limit}",
+        first.sql
+    );
+    Statement::from_sql_and_values(first.db_backend, sql, values)
+}
+
+/// `sql` with each PostgreSQL placeholder `$n` (outside quoted text) made `$(n + by)`.
+fn renumber_placeholders(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut n = String::new();
+                while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                    n.push(d);
+                }
+                match n.parse::<usize>() {
+                    Ok(n) => {
+                        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("${}", n + by));
+                    }
+                    Err(_) => {
+                        out.push('$');
+                        out.push_str(&n);
+                    }
+                }
+            }
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 /// One page of a list computed whole (an aggregate such as tag counts), in the list
@@ -540,6 +662,33 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((again.items, again.next_cursor), (vec!["e"], None));
         assert!(page_of_sorted(items, &req(Some("forged".into())), key).is_err());
+    }
+
+    #[test]
+    fn a_page_in_two_parts_numbers_the_second_parts_placeholders_on() {
+        assert_eq!(
+            renumber_placeholders(r#"a = $1 AND "b$2" = '$3' AND c IN ($2, $10)"#, 3),
+            r#"a = $4 AND "b$2" = '$3' AND c IN ($5, $13)"#
+        );
+        let pg = |sql: &str, v: i64| {
+            Statement::from_sql_and_values(DbBackend::Postgres, sql, [Value::from(v)])
+        };
+        let page = union_page(
+            pg("SELECT x FROM t WHERE o = $1 ORDER BY \"c\" DESC", 7),
+            pg("SELECT x FROM t WHERE p = $1 ORDER BY \"c\" DESC", 8),
+            &[("c", true), ("id", false)],
+            3,
+        );
+        assert_eq!(
+            page.sql,
+            "SELECT * FROM (SELECT x FROM t WHERE o = $1 ORDER BY \"c\" DESC LIMIT 3) AS \"first_part\" \
+             UNION ALL SELECT * FROM (SELECT x FROM t WHERE p = $2 ORDER BY \"c\" DESC LIMIT 3) \
+             AS \"second_part\" ORDER BY \"c\" DESC, \"id\" ASC LIMIT 3"
+        );
+        assert_eq!(
+            page.values,
+            Some(Values(vec![Value::from(7i64), Value::from(8i64)]))
+        );
     }
 
     #[test]
