@@ -47,15 +47,10 @@ impl Routes {
     /// Adds a handler.
     pub fn service<F>(&mut self, handler: F) -> &mut Self
     where
-        F: HttpServiceFactory + OpenApiFactory + 'static,
+        F: HttpServiceFactory + OpenApiFactory + utoipa::Path + 'static,
     {
-        let path = handler
-            .paths()
-            .paths
-            .keys()
-            .next()
-            .cloned()
-            .unwrap_or_default();
+        // Only the path: the operation's description is built when the document is.
+        let path = F::path();
         self.0.push((
             path,
             Box::new(move |target: Target<'_, '_>| match target {
