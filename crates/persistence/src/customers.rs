@@ -22,9 +22,7 @@ use crate::audit::Audited;
 use crate::crypto;
 use crate::deletions;
 use crate::entities::{contacts, customer_tags, customers, follow_ups, opportunities, orders};
-use crate::listing::{
-    ListRequest, Page, SortColumn, contains, fetch_page, fetch_page_in_parts, page_of_sorted,
-};
+use crate::listing::{ListRequest, Listed, Page, SortColumn, contains, fetch_page, page_of_sorted};
 use crate::records::{opened, stored, stored_opt, stored_strings};
 use crate::scope::{Pool, owned_by};
 use crate::uow::{self, Scoped, find_in_scope, lock_for_change};
@@ -486,13 +484,13 @@ pub async fn list<C: ConnectionTrait>(
     filter: &CustomerFilter,
     req: &ListRequest,
 ) -> Result<Page<CustomerRecord>> {
-    let page = match own_and_pool(scope, req) {
-        Some(parts) => {
-            fetch_page_in_parts(conn, unscoped(filter), parts, req, &SORT_COLUMNS).await?
-        }
-        None => fetch_page(conn, filtered(scope, filter), req, &SORT_COLUMNS).await?,
+    let listed = match own_and_pool(scope, req) {
+        Some(parts) => Listed::in_parts(unscoped(filter), parts),
+        None => filtered(scope, filter).into(),
     };
-    page.try_map(record)
+    fetch_page(conn, listed, req, &SORT_COLUMNS)
+        .await?
+        .try_map(record)
 }
 
 /// A rep's list by creation time, as its two parts: their own customers and the pool's.

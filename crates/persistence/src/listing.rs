@@ -296,7 +296,17 @@ fn after_condition(
     backend: DbBackend,
 ) -> Condition {
     let value = |v: Value| match backend {
-        DbBackend::Postgres => SimpleExpr::from(Query::select().expr(Expr::val(v)).take()),
+        DbBackend::Postgres => {
+            // Typed, so that the statement reads the same with its values written in.
+            let type_name = match v {
+                Value::ChronoDateTimeUtc(_) => "timestamptz",
+                Value::Uuid(_) => "uuid",
+                Value::BigInt(_) => "int8",
+                _ => "text",
+            };
+            let typed = Expr::val(v).cast_as(type_name);
+            SimpleExpr::from(Query::select().expr(typed).take())
+        }
         _ => Expr::val(v),
     };
     let all_desc = cols.iter().all(|(_, d)| *d);
@@ -329,11 +339,40 @@ fn after_condition(
     any
 }
 
-/// Runs `select` as one page: sorted by `req.sort` (of `columns`) then `id`, continued
+/// What a page is read from: one statement, or two parts no row belongs to both of.
+pub(crate) struct Listed<E: EntityTrait> {
+    select: Select<E>,
+    parts: Option<[Condition; 2]>,
+}
+
+impl<E: EntityTrait> From<Select<E>> for Listed<E> {
+    fn from(select: Select<E>) -> Self {
+        Self {
+            select,
+            parts: None,
+        }
+    }
+}
+
+impl<E: EntityTrait> Listed<E> {
+    /// `select` filtered by either of two `parts` that no row satisfies both of, whose
+    /// page is read as the union of a page from each part (for a first page or a keyset
+    /// continuation; numbered pages past the first read one statement). Each part can
+    /// then walk an index of its own in the page's order, where one scan in that order
+    /// would read and drop most rows (a rep's customers and the pool's, newest first).
+    pub(crate) fn in_parts(select: Select<E>, parts: [Condition; 2]) -> Self {
+        Self {
+            select,
+            parts: Some(parts),
+        }
+    }
+}
+
+/// Runs `listed` as one page: sorted by `req.sort` (of `columns`) then `id`, continued
 /// from `req.after` by keyset, or at `req.page` by offset.
 pub(crate) async fn fetch_page<E, C>(
     conn: &C,
-    select: Select<E>,
+    listed: impl Into<Listed<E>>,
     req: &ListRequest,
     columns: &[SortColumn<E::Model, E::Column>],
 ) -> Result<Page<E::Model>>
@@ -342,41 +381,7 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
-    fetch_page_of(conn, select, None, req, columns).await
-}
-
-/// The page [`fetch_page`] gives for `select` filtered by either of two `parts` that no
-/// row satisfies both of, read as the union of a page from each part (for a first page
-/// or a keyset continuation; numbered pages past the first read one statement). Each
-/// part can then walk an index of its own in the page's order, where one scan in that
-/// order would read and drop most rows (a rep's customers and the pool's, newest first).
-pub(crate) async fn fetch_page_in_parts<E, C>(
-    conn: &C,
-    select: Select<E>,
-    parts: [Condition; 2],
-    req: &ListRequest,
-    columns: &[SortColumn<E::Model, E::Column>],
-) -> Result<Page<E::Model>>
-where
-    E: Keyed + Decoded,
-    E::Model: Sync,
-    C: ConnectionTrait,
-{
-    fetch_page_of(conn, select, Some(parts), req, columns).await
-}
-
-async fn fetch_page_of<E, C>(
-    conn: &C,
-    select: Select<E>,
-    parts: Option<[Condition; 2]>,
-    req: &ListRequest,
-    columns: &[SortColumn<E::Model, E::Column>],
-) -> Result<Page<E::Model>>
-where
-    E: Keyed + Decoded,
-    E::Model: Sync,
-    C: ConnectionTrait,
-{
+    let Listed { select, parts } = listed.into();
     type Key<'a, E> = (
         &'a SortColumn<<E as EntityTrait>::Model, <E as EntityTrait>::Column>,
         bool,
@@ -704,6 +709,36 @@ mod tests {
         assert_eq!(
             page.values,
             Some(Values(vec![Value::from(7i64), Value::from(8i64)]))
+        );
+    }
+
+    #[test]
+    fn a_cursors_values_are_typed_sub_selects_on_postgres_only() {
+        use sea_orm::sea_query::{Alias, PostgresQueryBuilder, SqliteQueryBuilder};
+        let cols = || {
+            vec![
+                (Expr::col(Alias::new("created_at")), true),
+                (Expr::col(Alias::new("id")), true),
+            ]
+        };
+        let values = || vec![Value::from(crate::now()), Value::from(Uuid::nil())];
+        let sql = |backend| {
+            let mut q = Query::select();
+            q.column(Alias::new("id"))
+                .from(Alias::new("t"))
+                .cond_where(after_condition(&cols(), values(), backend));
+            match backend {
+                DbBackend::Postgres => q.build(PostgresQueryBuilder).0,
+                _ => q.build(SqliteQueryBuilder).0,
+            }
+        };
+        assert_eq!(
+            sql(DbBackend::Postgres),
+            r#"SELECT "id" FROM "t" WHERE ("created_at", "id") < ((SELECT CAST($1 AS timestamptz)), (SELECT CAST($2 AS uuid)))"#
+        );
+        assert_eq!(
+            sql(DbBackend::Sqlite),
+            r#"SELECT "id" FROM "t" WHERE ("created_at", "id") < (?, ?)"#
         );
     }
 
