@@ -183,13 +183,13 @@ pub async fn list<C: ConnectionTrait>(
     filter: &ContactFilter,
     req: &ListRequest,
 ) -> Result<Page<ContactRecord>> {
-    if let Some(c) = filter.customer_id {
-        customer_repo::get(conn, scope, c).await?;
-    }
-    let mut q = contacts::Entity::find().filter(contacts::Entity::in_scope(scope));
-    if let Some(c) = filter.customer_id {
-        q = q.filter(contacts::Column::CustomerId.eq(c));
-    }
+    let mut q = customer_repo::rows_of_visible::<contacts::Entity, _>(
+        conn,
+        scope,
+        filter.customer_id,
+        contacts::Column::CustomerId,
+    )
+    .await?;
     if let Some(p) = filter.is_primary {
         q = q.filter(contacts::Column::IsPrimary.eq(p));
     }

@@ -131,6 +131,26 @@ pub(crate) fn of_readable_customer<C: ColumnTrait>(scope: &Scope, customer_id: C
     )
 }
 
+/// The rows of `E` the caller may see; with `customer`, only that customer's, and the
+/// customer itself must be visible (else `NotFound`, exactly like a missing one).
+pub(crate) async fn rows_of_visible<E, C>(
+    conn: &C,
+    scope: &Scope,
+    customer: Option<Uuid>,
+    customer_column: E::Column,
+) -> Result<sea_orm::Select<E>>
+where
+    E: Scoped,
+    C: ConnectionTrait,
+{
+    let mut q = E::find().filter(E::in_scope(scope));
+    if let Some(c) = customer {
+        get(conn, scope, c).await?;
+        q = q.filter(customer_column.eq(c));
+    }
+    Ok(q)
+}
+
 /// A tag and how many visible customers carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagCount {

@@ -176,13 +176,13 @@ pub async fn list<C: ConnectionTrait>(
     f: &FollowUpFilter,
     req: &ListRequest,
 ) -> Result<Page<FollowUpRecord>> {
-    if let Some(c) = f.customer_id {
-        customer_repo::get(conn, scope, c).await?;
-    }
-    let mut q = follow_ups::Entity::find().filter(follow_ups::Entity::in_scope(scope));
-    if let Some(c) = f.customer_id {
-        q = q.filter(follow_ups::Column::CustomerId.eq(c));
-    }
+    let mut q = customer_repo::rows_of_visible::<follow_ups::Entity, _>(
+        conn,
+        scope,
+        f.customer_id,
+        follow_ups::Column::CustomerId,
+    )
+    .await?;
     if let Some(o) = f.opportunity_id {
         crate::opportunities::get(conn, scope, o).await?;
         q = q.filter(follow_ups::Column::OpportunityId.eq(o));
