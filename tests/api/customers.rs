@@ -567,12 +567,28 @@ async fn a_reps_pages_interleave_their_own_customers_and_the_pools_in_order() {
         .await
         .expect(200);
     assert_eq!(second.ids(), expected[2..4].to_vec());
-    // Filters apply to both parts.
+    // Filters apply to both parts; a filter that picks one part reads it alone.
     let pooled = app
         .get("/api/v1/customers?in_pool=true&q=pool", &rep)
         .await
         .expect(200);
     assert_eq!(pooled.ids().len(), 4);
+    let mine = app
+        .get("/api/v1/customers?in_pool=false&per_page=2", &rep)
+        .await
+        .expect(200);
+    let next = mine.body["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(
+            &format!("/api/v1/customers?in_pool=false&per_page=2&after={next}"),
+            &rep,
+        )
+        .await
+        .expect(200);
+    let own: Vec<String> = [&expected[1], &expected[4], &expected[6]]
+        .map(String::clone)
+        .to_vec();
+    assert_eq!([mine.ids(), rest.ids()].concat(), own);
 }
 
 #[tokio::test]

@@ -423,12 +423,7 @@ pub(crate) async fn lock_writable<C: ConnectionTrait>(
 }
 
 fn filtered(scope: &Scope, f: &CustomerFilter) -> sea_orm::Select<customers::Entity> {
-    unscoped(f).filter(readable(scope))
-}
-
-/// The customers `f` admits, in any scope.
-fn unscoped(f: &CustomerFilter) -> sea_orm::Select<customers::Entity> {
-    let mut q = customers::Entity::find();
+    let mut q = customers::Entity::find().filter(readable(scope));
     if let Some(o) = f.owner_id {
         q = q.filter(customers::Column::OwnerId.eq(o));
     }
@@ -504,8 +499,8 @@ pub async fn list<C: ConnectionTrait>(
     filter: &CustomerFilter,
     req: &ListRequest,
 ) -> Result<Page<CustomerRecord>> {
-    let listed = match own_and_pool(scope, req) {
-        Some(parts) => Listed::in_parts(unscoped(filter), parts),
+    let listed = match own_and_pool(scope, filter, req) {
+        Some(parts) => Listed::in_parts(filtered(scope, filter), parts),
         None => filtered(scope, filter).into(),
     };
     fetch_page(conn, listed, req, &SORT_COLUMNS)
@@ -513,17 +508,20 @@ pub async fn list<C: ConnectionTrait>(
         .try_map(record)
 }
 
-/// A rep's list by creation time, as its two parts: their own customers and the pool's.
-/// Each part has an index in that order (`idx_customers_owner_created`,
-/// `idx_customers_pool_created`); one scan of all customers by creation time would read
-/// about ten rows for each a rep sees. A manager's team holds too large a share of the
-/// customers for the split to pay.
-fn own_and_pool(scope: &Scope, req: &ListRequest) -> Option<[Condition; 2]> {
+/// A rep's whole list by creation time, as its two parts: their own customers and the
+/// pool's (narrowing what `readable` admits, never widening it). Each part has an index
+/// in that order (`idx_customers_owner_created`, `idx_customers_pool_created`); one scan
+/// of all customers by creation time would read about ten rows for each a rep sees.
+/// Not when an owner or pool filter already picks one part (PostgreSQL would read the
+/// whole pool index for the part the filter empties), nor for a manager, whose team
+/// holds too large a share of the customers for the split to pay.
+fn own_and_pool(scope: &Scope, f: &CustomerFilter, req: &ListRequest) -> Option<[Condition; 2]> {
     let Scope::Own(me) = scope else {
         return None;
     };
     let by_creation = matches!(req.sort.as_slice(), [key] if key.field == "created_at");
-    by_creation.then(|| {
+    let whole = f.in_pool.is_none() && f.owner_id.is_none();
+    (by_creation && whole).then(|| {
         [
             Condition::all().add(customers::Column::OwnerId.eq(*me)),
             Condition::all().add(customers::Column::OwnerId.is_null()),

@@ -238,6 +238,18 @@ enum Kind {
     Id,
 }
 
+impl Kind {
+    /// The PostgreSQL type of a cursor value of this kind.
+    fn sql_type(self) -> &'static str {
+        match self {
+            Kind::Timestamp => "timestamptz",
+            Kind::Text => "text",
+            Kind::Integer => "int8",
+            Kind::Id => "uuid",
+        }
+    }
+}
+
 impl<M> SortValue<M> {
     fn kind(&self) -> Kind {
         match self {
@@ -292,19 +304,13 @@ fn decode_cursor(cursor: &str, kinds: &[Kind]) -> Result<(Vec<Value>, Uuid)> {
 /// walking the same index.
 fn after_condition(
     cols: &[(SimpleExpr, bool)],
-    values: Vec<Value>,
+    values: Vec<(Value, Kind)>,
     backend: DbBackend,
 ) -> Condition {
-    let value = |v: Value| match backend {
+    let value = |(v, kind): (Value, Kind)| match backend {
         DbBackend::Postgres => {
             // Typed, so that the statement reads the same with its values written in.
-            let type_name = match v {
-                Value::ChronoDateTimeUtc(_) => "timestamptz",
-                Value::Uuid(_) => "uuid",
-                Value::BigInt(_) => "int8",
-                _ => "text",
-            };
-            let typed = Expr::val(v).cast_as(type_name);
+            let typed = Expr::val(v).cast_as(kind.sql_type());
             SimpleExpr::from(Query::select().expr(typed).take())
         }
         _ => Expr::val(v),
@@ -414,15 +420,17 @@ where
     let mut page_number = Some(req.page);
     let mut offset = 0;
     if let Some(after) = &req.after {
-        let kinds: Vec<Kind> = keys.iter().map(|(c, _)| c.value.kind()).collect();
+        let mut kinds: Vec<Kind> = keys.iter().map(|(c, _)| c.value.kind()).collect();
         let (mut values, id) = decode_cursor(after, &kinds)?;
         values.push(Value::from(id));
+        kinds.push(Kind::Id);
         let mut cols: Vec<(SimpleExpr, bool)> = keys
             .iter()
             .map(|(c, d)| (Expr::col(c.column), *d))
             .collect();
         cols.push((Expr::col(E::id_column()), id_desc));
-        query = query.filter(after_condition(&cols, values, conn.get_database_backend()));
+        let typed = values.into_iter().zip(kinds).collect();
+        query = query.filter(after_condition(&cols, typed, conn.get_database_backend()));
         page_number = None;
     } else {
         offset = u64::from(req.page.saturating_sub(1)) * u64::from(req.per_page);
@@ -533,21 +541,30 @@ fn union_page(
     Statement::from_sql_and_values(first.db_backend, sql, values)
 }
 
-/// `sql` with each PostgreSQL placeholder `$n` (outside quoted text) made `$(n + by)`.
+/// `sql` with each PostgreSQL placeholder `$n` made `$(n + by)`. Quoted text is left as
+/// it is: identifiers in `"…"`, strings in `'…'`, and in `E'…'` strings a backslash
+/// escapes the next character (sea-query binds every value as a parameter and writes
+/// only such escapes, `ESCAPE E'\\'`, into the text; no comments or dollar-quoting).
 fn renumber_placeholders(sql: &str, by: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.chars().peekable();
-    let mut quote: Option<char> = None;
+    // The closing quote, and whether a backslash escapes inside (an `E'…'` string).
+    let mut quote: Option<(char, bool)> = None;
     while let Some(c) = chars.next() {
         match quote {
-            Some(q) => {
+            Some((q, escapes)) => {
                 out.push(c);
-                if c == q {
+                if escapes && c == '\\' {
+                    if let Some(next) = chars.next() {
+                        out.push(next);
+                    }
+                } else if c == q {
                     quote = None;
                 }
             }
             None if c == '\'' || c == '"' => {
-                quote = Some(c);
+                let escapes = c == '\'' && out.ends_with(['E', 'e']);
+                quote = Some((c, escapes));
                 out.push(c);
             }
             None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
@@ -691,6 +708,14 @@ mod tests {
             renumber_placeholders(r#"a = $1 AND "b$2" = '$3' AND c IN ($2, $10)"#, 3),
             r#"a = $4 AND "b$2" = '$3' AND c IN ($5, $13)"#
         );
+        // In an E'…' string a backslash escapes the quote after it; elsewhere '' does.
+        assert_eq!(
+            renumber_placeholders(
+                r#"x LIKE $1 ESCAPE E'\\' AND y = E'\' $2' AND z = 'it''s $3' AND w = $2"#,
+                1
+            ),
+            r#"x LIKE $2 ESCAPE E'\\' AND y = E'\' $2' AND z = 'it''s $3' AND w = $3"#
+        );
         let pg = |sql: &str, v: i64| {
             Statement::from_sql_and_values(DbBackend::Postgres, sql, [Value::from(v)])
         };
@@ -721,7 +746,12 @@ mod tests {
                 (Expr::col(Alias::new("id")), true),
             ]
         };
-        let values = || vec![Value::from(crate::now()), Value::from(Uuid::nil())];
+        let values = || {
+            vec![
+                (Value::from(crate::now()), Kind::Timestamp),
+                (Value::from(Uuid::nil()), Kind::Id),
+            ]
+        };
         let sql = |backend| {
             let mut q = Query::select();
             q.column(Alias::new("id"))
