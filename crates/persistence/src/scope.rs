@@ -47,3 +47,45 @@ pub(crate) fn owned_by<C: ColumnTrait>(scope: &Scope, owner: C, pool: Pool) -> C
         Pool::Excluded => owned,
     }
 }
+
+/// What [`owned_by`] admits for a rep with the pool visible, as two parts no row belongs
+/// to both of: their own rows and the pool's (`None` for any other scope). A page can then
+/// be read from each part through an index of its own.
+pub(crate) fn own_and_pool<C: ColumnTrait>(scope: &Scope, owner: C) -> Option<[Condition; 2]> {
+    match scope {
+        Scope::Own(me) => Some([
+            Condition::all().add(owner.eq(*me)),
+            Condition::all().add(owner.is_null()),
+        ]),
+        Scope::All | Scope::Teams { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{Alias, Expr, PostgresQueryBuilder, Query};
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn a_reps_two_parts_admit_exactly_what_their_scope_does() {
+        let owner = crate::entities::customers::Column::OwnerId;
+        let scope = Scope::Own(Uuid::nil());
+        let sql = |c: Condition| {
+            Query::select()
+                .expr(Expr::val(1))
+                .from(Alias::new("customers"))
+                .cond_where(c)
+                .to_string(PostgresQueryBuilder)
+        };
+        let Some([own, pool]) = own_and_pool(&scope, owner) else {
+            panic!("a rep's scope has two parts");
+        };
+        assert_eq!(
+            sql(Condition::any().add(own).add(pool)),
+            sql(owned_by(&scope, owner, Pool::Visible))
+        );
+        assert!(own_and_pool(&Scope::All, owner).is_none());
+    }
+}
